@@ -1,0 +1,33 @@
+// Line-oriented logging to stderr, with sd-daemon priority prefixes under journald.
+//
+// Thread-safe: each line is formatted in full and written with one write(2).
+#pragma once
+
+#include <string>
+
+namespace rc::log {
+
+enum class Level { debug = 0, info = 1, warning = 2, error = 3 };
+
+void setLevel(Level level) noexcept;
+Level level() noexcept;
+bool enabled(Level level) noexcept;
+
+// Parses "debug", "info", "warning"/"warn", "error"; returns false otherwise.
+bool parseLevel(const std::string &text, Level &out) noexcept;
+
+// The component tag ("signal", "gateway", ...) that starts every line.
+void setProgram(const char *name) noexcept;
+
+void write(Level level, const char *fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+
+} // namespace rc::log
+
+#define RC_LOG_DEBUG(...)                                                                          \
+    do {                                                                                           \
+        if (::rc::log::enabled(::rc::log::Level::debug))                                           \
+            ::rc::log::write(::rc::log::Level::debug, __VA_ARGS__);                                \
+    } while (0)
+#define RC_LOG_INFO(...) ::rc::log::write(::rc::log::Level::info, __VA_ARGS__)
+#define RC_LOG_WARN(...) ::rc::log::write(::rc::log::Level::warning, __VA_ARGS__)
+#define RC_LOG_ERROR(...) ::rc::log::write(::rc::log::Level::error, __VA_ARGS__)

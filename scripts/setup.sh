@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every Debian package roomcast needs to build, test and run its demo,
+# plus the web client's npm packages. Idempotent and non-interactive.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  # build
+  g++ meson ninja-build pkg-config git
+  # GStreamer: core, plugins, WebRTC, codecs, tools
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-nice gstreamer1.0-plugins-base-apps libnice-dev
+  # libraries
+  libsoup-3.0-dev libjson-glib-dev libboost-program-options-dev catch2
+  libjwt-dev libsystemd-dev
+  # test and demo tools
+  ffmpeg nginx libnginx-mod-rtmp chromium iproute2 util-linux procps
+  python3 systemd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages already installed"
+fi
+
+# nginx is a test fixture, started by tests on loopback; the distribution's
+# own service must not hold port 80 or the test ports.
+if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+  systemctl stop nginx || true
+fi
+
+if [ -f "$here/web/package-lock.json" ]; then
+  ( cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error )
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine: installs what it needs,
+# builds in build/, and runs every meson test suite (unit, integration, e2e).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+scripts/setup.sh
+
+if [ -d web ] && [ -f web/package.json ]; then
+  ( cd web && npm run build --silent )
+fi
+
+if [ -f build/build.ninja ]; then
+  meson setup --reconfigure build >/dev/null
+else
+  meson setup build
+fi
+ninja -C build
+
+export ROOMCAST_ARTIFACTS_DIR="${ROOMCAST_ARTIFACTS_DIR:-$here/test-artifacts}"
+mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
+# Two cores: run two tests at a time; timeouts are per test in meson.build.
+meson test -C build --print-errorlogs --num-processes 2 "$@"
