@@ -1,0 +1,89 @@
+// A room-protocol client over a libsoup 3 WebSocket that joins one room and,
+// if the connection drops, reconnects with capped exponential backoff and
+// joins again.
+//
+// Thread-bound: created, used and destroyed on the thread that iterates the
+// GMainContext it is given; all callbacks run there. Owned by whoever
+// represents the membership (the gateway's room session, a test peer).
+#pragma once
+
+#include "gptr.h"
+#include "room_protocol.h"
+#include "soup_ptr.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+
+namespace rc {
+
+class SignalingClient
+{
+public:
+    enum class State { idle, connecting, joined, waitingToReconnect, stopped };
+
+    struct Options {
+        std::string url; // ws://host:port/ws or wss://
+        protocol::Join join;
+        bool reconnect = true;
+        std::chrono::milliseconds minBackoff{250};
+        std::chrono::milliseconds maxBackoff{8000};
+    };
+
+    struct Callbacks {
+        // After every successful join, the first and each rejoin.
+        std::function<void(const protocol::Welcome &)> onWelcome;
+        // Every other server message (peer-joined, peer-left, offer, answer,
+        // candidate, recording, non-fatal error).
+        std::function<void(const protocol::ServerMessage &)> onMessage;
+        // The connection is gone (a reconnect may follow if enabled).
+        std::function<void(const std::string &reason)> onDisconnected;
+        // The server refused us for good (unauthorized, room-full): no reconnect.
+        std::function<void(const std::string &code, const std::string &message)> onFatal;
+    };
+
+    SignalingClient(GMainContext *context, Options options, Callbacks callbacks);
+    ~SignalingClient();
+    SignalingClient(const SignalingClient &) = delete;
+    SignalingClient &operator=(const SignalingClient &) = delete;
+
+    void start();
+    // Sends leave if joined, closes, and stops reconnecting.
+    void stop();
+    // Queues one text message; false when not joined.
+    bool send(const std::string &text);
+
+    State state() const noexcept { return state_; }
+    const std::string &peerId() const noexcept { return peerId_; }
+    unsigned reconnects() const noexcept { return reconnects_; }
+
+private:
+    struct Trampolines;
+    void connect();
+    void onConnected(GPtr<SoupWebsocketConnection> connection);
+    void onConnectFailed(const std::string &reason);
+    void onText(const std::string &text);
+    void onClosed();
+    void scheduleReconnect(const std::string &reason);
+    void dropConnection();
+
+    GMainContext *context_; // borrowed: outlives this client by contract
+    Options options_;
+    Callbacks callbacks_;
+    State state_ = State::idle;
+    std::string peerId_;
+    unsigned reconnects_ = 0;
+    unsigned attempt_ = 0;
+    GPtr<SoupSession> session_;
+    GPtr<SoupWebsocketConnection> connection_;
+    GPtr<GCancellable> cancellable_;
+    GPtr<GSource> reconnectTimer_;
+    SignalConnection messageHandler_;
+    SignalConnection closedHandler_;
+    // Async libsoup callbacks hold a weak reference through this token.
+    std::shared_ptr<SignalingClient *> self_;
+};
+
+} // namespace rc
