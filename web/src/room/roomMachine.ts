@@ -1,0 +1,335 @@
+// The room's signaling state machine and mesh decisions, as a pure reducer.
+//
+// reduce(state, event) returns the next state and the commands that the
+// imperative shell (RoomSession) must carry out: open the socket, send a
+// message, make or accept an offer, close a peer connection. Nothing here
+// touches the DOM, a WebSocket or an RTCPeerConnection, so Vitest can drive
+// every decision without a browser.
+
+import {
+  CLOSE_ROOM_FULL,
+  CLOSE_TOO_LARGE,
+  CLOSE_UNAUTHORIZED,
+  type ClientMessage,
+  type PeerSummary,
+  type ServerMessage,
+  type SessionDescription,
+  type WireCandidate,
+} from '../protocol/messages';
+
+export type Phase = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left';
+
+/** Our side of one peer connection. */
+export type Role = 'offerer' | 'answerer';
+
+export interface RemotePeer {
+  id: string;
+  name: string | null;
+  /** The server marked this member's messages hidden (a recorder): never a tile. */
+  hidden: boolean;
+  /** Null until a pair exists: a peer-joined newcomer is expected to offer. */
+  role: Role | null;
+  /** A remote track arrived on the pair. */
+  media: boolean;
+  /** ICE reached connected or completed at least once since the last failure. */
+  connected: boolean;
+  /** ICE restarts sent (offerer) or re-offers received (answerer) on this pair. */
+  iceRestarts: number;
+  /** A message shown on the tile, e.g. after an ICE failure. */
+  problem: string | null;
+}
+
+export type EndCode = 'hangup' | 'room-full' | 'unauthorized' | 'too-large';
+
+export interface EndReason {
+  code: EndCode;
+  message: string;
+}
+
+export interface RoomState {
+  phase: Phase;
+  room: string;
+  name: string | null;
+  selfId: string | null;
+  peers: Readonly<Record<string, RemotePeer>>;
+  recording: boolean;
+  /** Consecutive connection attempts that failed; 0 once welcomed. */
+  failedAttempts: number;
+  /** Delay of the pending reconnection, for display. */
+  retryInMs: number | null;
+  /** Why the room server is not reachable right now (shown while reconnecting). */
+  connectionProblem: string | null;
+  /** Set once phase is 'left': why we went back to the lobby. */
+  end: EndReason | null;
+  /** The last non-fatal server error, for display. */
+  notice: string | null;
+}
+
+export type IceState = 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';
+
+export type RoomEvent =
+  | { type: 'start'; room: string; name: string | null }
+  | { type: 'socket-open' }
+  | { type: 'socket-closed'; code: number; reason: string }
+  | { type: 'retry-due' }
+  | { type: 'server'; message: ServerMessage }
+  | { type: 'hangup' }
+  | { type: 'media-arrived'; peerId: string }
+  | { type: 'ice-state'; peerId: string; state: IceState };
+
+export type Command =
+  | { type: 'open-socket' }
+  | { type: 'close-socket' }
+  | { type: 'send'; message: ClientMessage }
+  | { type: 'schedule-retry'; delayMs: number }
+  | { type: 'cancel-retry' }
+  | { type: 'make-offer'; peerId: string; iceRestart: boolean }
+  | { type: 'accept-offer'; peerId: string; hidden: boolean; offer: SessionDescription }
+  | { type: 'accept-answer'; peerId: string; answer: SessionDescription }
+  | { type: 'add-candidate'; peerId: string; candidate: WireCandidate | null }
+  | { type: 'close-peer'; peerId: string }
+  | { type: 'close-all-peers' };
+
+export interface Step {
+  state: RoomState;
+  commands: Command[];
+}
+
+/** One ICE restart per pair, then a message on the tile (see the issue). */
+export const MAX_ICE_RESTARTS = 1;
+
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+/** Backoff before attempt number `failures + 1`: 0.5 s, 1 s, 2 s, ... capped at 10 s. */
+export function retryDelayMs(failures: number): number {
+  const exp = Math.max(0, failures - 1);
+  return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(exp, 16));
+}
+
+export const initialState: RoomState = {
+  phase: 'idle',
+  room: '',
+  name: null,
+  selfId: null,
+  peers: {},
+  recording: false,
+  failedAttempts: 0,
+  retryInMs: null,
+  connectionProblem: null,
+  end: null,
+  notice: null,
+};
+
+const FATAL_MESSAGES: Record<Exclude<EndCode, 'hangup'>, string> = {
+  'room-full': 'This room is full. Try again later or pick another room.',
+  unauthorized: 'You are not allowed to join this room.',
+  'too-large': 'The room server rejected a message as too large.',
+};
+
+export const PROBLEM_RESTARTING = 'Connection lost, reconnecting…';
+export const PROBLEM_WAITING = 'Connection lost, waiting for the other side to reconnect…';
+export const PROBLEM_FAILED = 'Connection to this person failed. Check your network, then rejoin.';
+
+function newPeer(summary: PeerSummary, hidden: boolean, role: Role | null): RemotePeer {
+  return { id: summary.id, name: summary.name, hidden, role, media: false, connected: false, iceRestarts: 0, problem: null };
+}
+
+function withPeer(state: RoomState, peer: RemotePeer): RoomState {
+  return { ...state, peers: { ...state.peers, [peer.id]: peer } };
+}
+
+function withoutPeers(state: RoomState, ids: string[]): RoomState {
+  const peers = { ...state.peers };
+  for (const id of ids) delete peers[id];
+  return { ...state, peers };
+}
+
+function endRoom(state: RoomState, end: EndReason, extra: Command[] = []): Step {
+  return {
+    state: { ...state, phase: 'left', peers: {}, recording: false, retryInMs: null, end },
+    commands: [...extra, { type: 'cancel-retry' }, { type: 'close-all-peers' }, { type: 'close-socket' }],
+  };
+}
+
+function fatalCode(code: string): Exclude<EndCode, 'hangup'> | null {
+  return code === 'room-full' || code === 'unauthorized' || code === 'too-large' ? code : null;
+}
+
+function closeCodeToEnd(code: number): Exclude<EndCode, 'hangup'> | null {
+  if (code === CLOSE_UNAUTHORIZED) return 'unauthorized';
+  if (code === CLOSE_ROOM_FULL) return 'room-full';
+  if (code === CLOSE_TOO_LARGE) return 'too-large';
+  return null;
+}
+
+function onServer(state: RoomState, msg: ServerMessage): Step {
+  const none: Step = { state, commands: [] };
+  switch (msg.type) {
+    case 'welcome': {
+      // The newcomer offers to every visible member already in the room.
+      let next: RoomState = {
+        ...state,
+        phase: 'joined',
+        selfId: msg.id,
+        peers: {},
+        recording: msg.recording,
+        failedAttempts: 0,
+        retryInMs: null,
+        connectionProblem: null,
+      };
+      const commands: Command[] = [];
+      for (const p of msg.peers) {
+        if (p.id === msg.id || next.peers[p.id]) continue;
+        next = withPeer(next, newPeer(p, false, 'offerer'));
+        commands.push({ type: 'make-offer', peerId: p.id, iceRestart: false });
+      }
+      return { state: next, commands };
+    }
+    case 'peer-joined': {
+      if (msg.peer.id === state.selfId || state.peers[msg.peer.id]) return none;
+      // Existing members wait for the newcomer's offer.
+      return { state: withPeer(state, newPeer(msg.peer, false, null)), commands: [] };
+    }
+    case 'peer-left': {
+      if (!state.peers[msg.id]) return none;
+      return { state: withoutPeers(state, [msg.id]), commands: [{ type: 'close-peer', peerId: msg.id }] };
+    }
+    case 'offer': {
+      if (msg.from === state.selfId) return none;
+      const known = state.peers[msg.from];
+      let peer: RemotePeer;
+      if (!known) {
+        // A hidden member is never announced; a visible one normally is, but
+        // an offer is enough to know it exists.
+        peer = newPeer({ id: msg.from, name: null }, msg.hidden, 'answerer');
+      } else if (known.role === null) {
+        peer = { ...known, hidden: known.hidden || msg.hidden, role: 'answerer' };
+      } else {
+        // A later offer on the same pair: renegotiation or an ICE restart.
+        peer = { ...known, hidden: known.hidden || msg.hidden, iceRestarts: known.iceRestarts + 1 };
+      }
+      return {
+        state: withPeer(state, peer),
+        commands: [{ type: 'accept-offer', peerId: msg.from, hidden: peer.hidden, offer: msg.offer }],
+      };
+    }
+    case 'answer': {
+      if (!state.peers[msg.from]) return none;
+      return { state, commands: [{ type: 'accept-answer', peerId: msg.from, answer: msg.answer }] };
+    }
+    case 'candidate': {
+      if (!state.peers[msg.from]) return none;
+      return { state, commands: [{ type: 'add-candidate', peerId: msg.from, candidate: msg.candidate }] };
+    }
+    case 'recording': {
+      if (msg.active) return { state: { ...state, recording: true }, commands: [] };
+      // The last hidden member left; hidden members get no peer-left, so
+      // this is when their pairs are closed.
+      const hiddenIds = Object.values(state.peers)
+        .filter((p) => p.hidden)
+        .map((p) => p.id);
+      return {
+        state: { ...withoutPeers(state, hiddenIds), recording: false },
+        commands: hiddenIds.map((peerId): Command => ({ type: 'close-peer', peerId })),
+      };
+    }
+    case 'error': {
+      const fatal = fatalCode(msg.code);
+      if (fatal) return endRoom(state, { code: fatal, message: FATAL_MESSAGES[fatal] });
+      // unknown-peer happens when a peer leaves while we still talk to it;
+      // rate-limited and the rest are shown but do not end the call.
+      if (msg.code === 'unknown-peer') return none;
+      return { state: { ...state, notice: `Room server: ${msg.code}${msg.message ? ` (${msg.message})` : ''}` }, commands: [] };
+    }
+  }
+}
+
+function onIceState(state: RoomState, peerId: string, ice: IceState): Step {
+  const peer = state.peers[peerId];
+  if (!peer) return { state, commands: [] };
+  if (ice === 'connected' || ice === 'completed') {
+    return { state: withPeer(state, { ...peer, connected: true, problem: null }), commands: [] };
+  }
+  if (ice !== 'failed') return { state, commands: [] };
+  // A hidden member (the gateway) offers, so it restarts; no tile to mark.
+  if (peer.hidden) return { state, commands: [] };
+  if (peer.iceRestarts < MAX_ICE_RESTARTS) {
+    if (peer.role === 'offerer') {
+      return {
+        state: withPeer(state, { ...peer, connected: false, iceRestarts: peer.iceRestarts + 1, problem: PROBLEM_RESTARTING }),
+        commands: [{ type: 'make-offer', peerId, iceRestart: true }],
+      };
+    }
+    // Only the side that offered restarts, so the two never offer at once.
+    return { state: withPeer(state, { ...peer, connected: false, problem: PROBLEM_WAITING }), commands: [] };
+  }
+  return { state: withPeer(state, { ...peer, connected: false, problem: PROBLEM_FAILED }), commands: [] };
+}
+
+export function reduce(state: RoomState, event: RoomEvent): Step {
+  switch (event.type) {
+    case 'start':
+      return {
+        state: { ...initialState, phase: 'connecting', room: event.room, name: event.name },
+        commands: [{ type: 'open-socket' }],
+      };
+    case 'socket-open': {
+      if (state.phase !== 'connecting' && state.phase !== 'reconnecting') return { state, commands: [] };
+      const join: ClientMessage = state.name ? { type: 'join', room: state.room, name: state.name } : { type: 'join', room: state.room };
+      return { state, commands: [{ type: 'send', message: join }] };
+    }
+    case 'socket-closed': {
+      if (state.phase === 'idle' || state.phase === 'left') return { state, commands: [] };
+      const fatal = closeCodeToEnd(event.code);
+      if (fatal) return endRoom(state, { code: fatal, message: FATAL_MESSAGES[fatal] });
+      // Lost or never reached: our pairs die with our id, since on rejoin
+      // the server gives us a fresh one and the others see us leave.
+      const failedAttempts = state.failedAttempts + 1;
+      const delayMs = retryDelayMs(failedAttempts);
+      const connectionProblem =
+        state.phase === 'joined'
+          ? 'Lost the connection to the room server.'
+          : 'Cannot reach the room server.';
+      return {
+        state: {
+          ...state,
+          phase: 'reconnecting',
+          selfId: null,
+          peers: {},
+          recording: false,
+          failedAttempts,
+          retryInMs: delayMs,
+          connectionProblem,
+        },
+        commands: [{ type: 'close-all-peers' }, { type: 'schedule-retry', delayMs }],
+      };
+    }
+    case 'retry-due':
+      if (state.phase !== 'reconnecting') return { state, commands: [] };
+      return { state: { ...state, retryInMs: null }, commands: [{ type: 'open-socket' }] };
+    case 'server':
+      if (state.phase === 'idle' || state.phase === 'left') return { state, commands: [] };
+      if (state.phase !== 'joined' && event.message.type !== 'welcome' && event.message.type !== 'error') {
+        return { state, commands: [] };
+      }
+      return onServer(state, event.message);
+    case 'hangup': {
+      if (state.phase === 'idle' || state.phase === 'left') return { state, commands: [] };
+      const leave: Command[] = state.phase === 'joined' ? [{ type: 'send', message: { type: 'leave' } }] : [];
+      return endRoom(state, { code: 'hangup', message: '' }, leave);
+    }
+    case 'media-arrived': {
+      const peer = state.peers[event.peerId];
+      if (!peer || peer.media) return { state, commands: [] };
+      return { state: withPeer(state, { ...peer, media: true }), commands: [] };
+    }
+    case 'ice-state':
+      return onIceState(state, event.peerId, event.state);
+  }
+}
+
+/** Visible peers that get a tile: media arrived, the pair connected, or there is a problem to show. */
+export function tilePeers(state: RoomState): RemotePeer[] {
+  return Object.values(state.peers).filter((p) => !p.hidden && (p.media || p.connected || p.problem !== null));
+}
