@@ -1,0 +1,233 @@
+// Tests of template instantiation: ghost pads, code-set location, gst-launch errors, and injection attempts.
+#include "config_check.h"
+#include "pipeline_template.h"
+#include "recording_layout.h"
+#include "startup_error.h"
+#include "template_instance.h"
+#include "test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace rc::gateway;
+using rc::GPtr;
+
+namespace {
+
+TemplateVariables goodVars() { return {"standup", "p1", "20261124T041500Z", "/srv/rec"}; }
+
+PipelineTemplate tpl(const std::string &body, const std::string &header = "scope: participant\nvideo-codecs: VP8\naudio-codecs: OPUS\nextension: mkv\n")
+{
+    return parseTemplate("/t/test.pipeline", header + "---\n" + body);
+}
+
+// "factory:name" for every element inside bin, sorted.
+std::vector<std::string> elementsOf(GstElement *bin)
+{
+    std::vector<std::string> out;
+    GPtr<GstIterator> it(gst_bin_iterate_recurse(GST_BIN(bin)));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it.get(), &item) == GST_ITERATOR_OK) {
+        auto *e = static_cast<GstElement *>(g_value_get_object(&item));
+        GstElementFactory *f = gst_element_get_factory(e);
+        out.push_back(std::string(f ? GST_OBJECT_NAME(f) : "?") + ":" + GST_OBJECT_NAME(e));
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string locationOf(GstElement *bin)
+{
+    GPtr<GstElement> file = rc::adopt(gst_bin_get_by_name(GST_BIN(bin), "file"));
+    if (!file)
+        return "";
+    gchar *loc = nullptr;
+    g_object_get(file.get(), "location", &loc, nullptr);
+    return rc::takeString(loc);
+}
+
+const std::string muxBody = "queue name=video ! mux.video_0\n"
+                            "queue name=audio ! mux.audio_0\n"
+                            "matroskamux name=mux ! filesink name=file\n";
+
+} // namespace
+
+TEST_CASE("an instance has ghost pads video and audio and the code-set location", "[instance]")
+{
+    rc::test::ensureGstInit();
+    std::string error;
+    auto inst = instantiateTemplate(tpl(muxBody), goodVars(), "/srv/rec/standup/x/p1.mkv", error);
+    REQUIRE(inst);
+    CHECK(error.empty());
+    CHECK(inst->hasVideo);
+    CHECK(inst->hasAudio);
+    CHECK(inst->outputPath == "/srv/rec/standup/x/p1.mkv");
+    CHECK(locationOf(inst->bin.get()) == "/srv/rec/standup/x/p1.mkv");
+    GPtr<GstPad> video = rc::adopt(gst_element_get_static_pad(inst->bin.get(), "video"));
+    GPtr<GstPad> audio = rc::adopt(gst_element_get_static_pad(inst->bin.get(), "audio"));
+    REQUIRE(video);
+    REQUIRE(audio);
+    CHECK(GST_IS_GHOST_PAD(video.get()));
+    CHECK(GST_PAD_DIRECTION(video.get()) == GST_PAD_SINK);
+    // Nothing else is ghosted.
+    CHECK(inst->bin->numpads == 2);
+    CHECK_FALSE(g_object_is_floating(inst->bin.get()));
+    CHECK(std::string(GST_OBJECT_NAME(inst->bin.get())).rfind("test-p1-", 0) == 0);
+}
+
+TEST_CASE("the location in the description is overridden by code", "[instance][injection]")
+{
+    rc::test::ensureGstInit();
+    std::string error;
+    auto inst = instantiateTemplate(tpl("queue name=video ! matroskamux ! filesink name=file location=/tmp/elsewhere\n",
+                                        "scope: participant\nvideo-codecs: VP8\nextension: mkv\n"),
+                                    goodVars(), "/srv/out.mkv", error);
+    REQUIRE(inst);
+    CHECK(locationOf(inst->bin.get()) == "/srv/out.mkv");
+    CHECK_FALSE(inst->hasAudio);
+}
+
+TEST_CASE("instantiation errors", "[instance]")
+{
+    rc::test::ensureGstInit();
+    std::string error;
+    SECTION("bad gst-launch syntax names the file and GStreamer's message")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! ! filesink name=file\n"), goodVars(), "/x.mkv", error));
+        CHECK(error.rfind("/t/test.pipeline: ", 0) == 0);
+        CHECK(error.size() > std::string("/t/test.pipeline: ").size());
+    }
+    SECTION("an unknown element is reported as missing")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! nosuchelementxyz ! filesink name=file\n"), goodVars(),
+                                        "/x.mkv", error));
+        CHECK(error.find("nosuchelementxyz") != std::string::npos);
+    }
+    SECTION("no entry element")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl("queue ! matroskamux ! filesink name=file\n"), goodVars(), "/x.mkv", error));
+        CHECK(error.find("no element named 'video' or 'audio'") != std::string::npos);
+    }
+    SECTION("an entry element without a free sink pad")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl("videotestsrc name=video ! fakesink\n"), goodVars(), "/x.mkv", error));
+        CHECK(error.find("no free sink pad") != std::string::npos);
+    }
+    SECTION("a writing element not named file")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! filesink name=out location=/tmp/x\n"), goodVars(),
+                                        "/x.mkv", error));
+        CHECK(error.find("not named 'file'") != std::string::npos);
+    }
+    SECTION("a file element but no output path")
+    {
+        CHECK_FALSE(instantiateTemplate(tpl(muxBody), goodVars(), "", error));
+        CHECK(error.find("no output path") != std::string::npos);
+    }
+    SECTION("a template without a file element ignores the output path")
+    {
+        auto inst = instantiateTemplate(tpl("queue name=video ! fakesink\n"), goodVars(), "/x.mkv", error);
+        REQUIRE(inst);
+        CHECK(inst->outputPath.empty());
+    }
+}
+
+TEST_CASE("hostile ids cannot inject elements nor escape the session folder", "[instance][injection]")
+{
+    rc::test::ensureGstInit();
+    const std::vector<std::string> hostile = {
+        "x ! filesink location=/tmp/pwn",
+        "x name=file location=/tmp/pwn",
+        "../../etc",
+        "..",
+        ".",
+        "/etc/passwd",
+        "\"quoted\" 'single'",
+        "${room}",
+        "a b",
+        "line\nbreak",
+        "\xe2\x80\xae" "evil",
+        "caf\xc3\xa9",
+        std::string("nul\0byte", 8),
+        std::string(300, 'A'),
+        "",
+    };
+    PipelineTemplate usesVars = tpl("queue name=video ! matroskamux ! taginject tags=title=${room}-${participant} ! "
+                                    "filesink name=file\n",
+                                    "scope: participant\nvideo-codecs: VP8\nextension: mkv\n");
+    std::string error;
+    auto reference = instantiateTemplate(usesVars, goodVars(), "/r/p1.mkv", error);
+    REQUIRE(reference);
+    const auto referenceElements = elementsOf(reference->bin.get());
+
+    rc::test::TempDir root;
+    auto start = std::chrono::system_clock::now();
+    for (const auto &value : hostile) {
+        INFO("value: " << value);
+        for (int field = 0; field < 2; ++field) {
+            TemplateVariables v = goodVars();
+            (field == 0 ? v.room : v.participant) = value;
+            // A template that substitutes the value refuses it...
+            error.clear();
+            CHECK_FALSE(instantiateTemplate(usesVars, v, "/r/p1.mkv", error));
+            CHECK(error.find("refusing") != std::string::npos);
+            // ...and one that does not gets exactly its own elements.
+            auto inst = instantiateTemplate(tpl(muxBody), v, "/r/p1.mkv", error);
+            REQUIRE(inst);
+            CHECK(elementsOf(inst->bin.get()) ==
+                  std::vector<std::string>{"filesink:file", "matroskamux:mux", "queue:audio", "queue:video"});
+            CHECK(locationOf(inst->bin.get()) == "/r/p1.mkv");
+        }
+        // The path built from hostile ids stays inside the session folder.
+        RecordingLayout layout(root.path(), value, start);
+        std::string file = layout.participantFile(value, "mkv");
+        auto session = std::filesystem::weakly_canonical(layout.sessionDir());
+        auto canonicalFile = std::filesystem::weakly_canonical(file);
+        CHECK(canonicalFile.parent_path() == session);
+        CHECK(session.parent_path().parent_path() == std::filesystem::weakly_canonical(root.path()));
+        CHECK(std::filesystem::path(file).filename().string().find('/') == std::string::npos);
+    }
+    CHECK(elementsOf(reference->bin.get()) == referenceElements);
+}
+
+TEST_CASE("checkTemplate matches declared codecs against the bin's pads", "[instance][check]")
+{
+    rc::test::ensureGstInit();
+    SECTION("a codec the muxer cannot take")
+    {
+        auto t = tpl("queue name=video ! mux.video_0\nqueue name=audio ! mux.audio_0\nwebmmux name=mux ! filesink name=file\n",
+                     "scope: participant\nvideo-codecs: VP8, H264\naudio-codecs: OPUS\nextension: webm\n");
+        CHECK_THROWS_WITH(checkTemplate(t), Catch::Contains("H264"));
+    }
+    SECTION("codecs listed without the entry element")
+    {
+        auto t = tpl("queue name=video ! matroskamux ! filesink name=file\n");
+        CHECK_THROWS_WITH(checkTemplate(t), Catch::Contains("no element named 'audio'"));
+    }
+    SECTION("a file without an extension")
+    {
+        auto t = tpl("queue name=video ! matroskamux ! filesink name=file\n", "scope: participant\nvideo-codecs: VP8\n");
+        CHECK_THROWS_WITH(checkTemplate(t), Catch::Contains("no extension"));
+    }
+    SECTION("a good one")
+    {
+        CHECK_NOTHROW(checkTemplate(tpl(muxBody)));
+    }
+}
+
+TEST_CASE("every shipped template passes checkTemplate", "[instance][check][shipped]")
+{
+    rc::test::ensureGstInit();
+    for (const char *name : {"record-mkv", "record-webm", "record-mp4"}) {
+        INFO(name);
+        PipelineTemplate t = findTemplate({rc::test::sourcePipelinesDir()}, name);
+        CHECK_NOTHROW(checkTemplate(t));
+        CHECK(t.scope == TemplateScope::participant);
+    }
+    CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-mp4").videoCodecs == std::vector<std::string>{"H264"});
+    CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-webm").extension == "webm");
+}
