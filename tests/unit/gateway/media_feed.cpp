@@ -15,6 +15,8 @@ std::string videoChain(const std::string &codec)
         return "vp9enc deadline=1 cpu-used=8 keyframe-max-dist=30 target-bitrate=300000 ! vp9parse";
     if (codec == "H264")
         return "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=300 ! h264parse";
+    if (codec == "AV1")
+        return "av1enc cpu-used=8 usage-profile=realtime target-bitrate=300 keyframe-max-dist=30 ! av1parse";
     return "";
 }
 

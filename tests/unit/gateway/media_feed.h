@@ -8,7 +8,7 @@
 
 namespace rc::test {
 
-// A pipeline that feeds a VIDEO_CODEC ("VP8", "VP9", "H264") stream and an
+// A pipeline that feeds a VIDEO_CODEC ("VP8", "VP9", "H264", "AV1") stream and an
 // Opus stream, both parsed as the gateway hands them over, into one instance
 // of tpl writing to outputPath. Live sources run forever; otherwise each
 // source stops after seconds and the pipeline ends with EOS.

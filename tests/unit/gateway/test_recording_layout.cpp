@@ -29,7 +29,7 @@ TEST_CASE("sanitizeFileComponent", "[layout]")
     CHECK(sanitizeFileComponent(".") == "_");
     CHECK(sanitizeFileComponent("..") == "_.");
     CHECK(sanitizeFileComponent(".hidden") == "_hidden");
-    CHECK(sanitizeFileComponent("../../etc") == "_.__.__etc");
+    CHECK(sanitizeFileComponent("../../etc") == "_._.._etc");
     CHECK(sanitizeFileComponent("a/b") == "a_b");
     CHECK(sanitizeFileComponent("caf\xc3\xa9") == "caf__");
     CHECK(sanitizeFileComponent(std::string("a\0b", 3)) == "a_b");
@@ -51,7 +51,7 @@ TEST_CASE("RecordingLayout paths", "[layout]")
     CHECK(layout.participantFile("p1", "mkv") == "/srv/rec/standup/20261124T041500Z/p1.mkv");
     CHECK(layout.relativeToSession("/srv/rec/standup/20261124T041500Z/p1.mkv") == "p1.mkv");
     RecordingLayout hostile("/srv/rec", "../../etc", at(0));
-    CHECK(hostile.sessionDir() == "/srv/rec/_.__.__etc/19700101T000000Z");
+    CHECK(hostile.sessionDir() == "/srv/rec/_._.._etc/19700101T000000Z");
 }
 
 TEST_CASE("participantFile never reuses a name", "[layout]")

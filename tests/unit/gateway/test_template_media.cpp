@@ -76,11 +76,12 @@ void recordAndCheck(const std::string &templateName, const std::string &videoCod
 
 } // namespace
 
-TEST_CASE("record-mkv takes VP8, VP9 and H264 with Opus", "[media][mkv]")
+TEST_CASE("record-mkv takes VP8, VP9, H264 and AV1 with Opus", "[media][mkv]")
 {
     recordAndCheck("record-mkv", "VP8", "vp8");
     recordAndCheck("record-mkv", "VP9", "vp9");
     recordAndCheck("record-mkv", "H264", "h264");
+    recordAndCheck("record-mkv", "AV1", "av1");
 }
 
 TEST_CASE("record-webm takes VP8 and VP9 with Opus", "[media][webm]")

@@ -34,6 +34,9 @@ TEST_CASE("expandVariables refuses hostile values that are used", "[variables][i
     const std::vector<std::string> hostile = {
         "x ! filesink location=/tmp/pwn",
         "../../etc",
+        "..",
+        ".",
+        ".hidden",
         "a/b",
         "\"quoted\"",
         "'single'",
@@ -99,4 +102,6 @@ TEST_CASE("isSafeVariableValue", "[variables]")
     CHECK_FALSE(isSafeVariableValue(""));
     CHECK_FALSE(isSafeVariableValue("a b"));
     CHECK_FALSE(isSafeVariableValue("a/b"));
+    CHECK_FALSE(isSafeVariableValue(".."));
+    CHECK(isSafeVariableValue("a..b"));
 }

@@ -1,0 +1,22 @@
+// --check-config and start-up: validates options and loads every --pipeline template, proving each instantiates.
+//
+// Start-up code only; call after gst_init on the main thread. Throws rc::StartupError(78).
+#pragma once
+
+#include "gateway_options.h"
+#include "pipeline_template.h"
+
+#include <vector>
+
+namespace rc::gateway {
+
+// Validates the options (validateGatewayOptions) and loads every template
+// named by --pipeline from options.pipelinesDirs: each must exist, parse,
+// and instantiate cleanly with dummy variables into a bin whose pads match
+// its declared codecs. Returns the templates in --pipeline order.
+std::vector<PipelineTemplate> loadActiveTemplates(const GatewayOptions &options);
+
+// The same checks for one template (used by loadActiveTemplates and tests).
+void checkTemplate(const PipelineTemplate &tpl);
+
+} // namespace rc::gateway

@@ -1,0 +1,257 @@
+// Parsing and lookup of *.pipeline template files; see pipeline_template.h.
+#include "pipeline_template.h"
+
+#include "exit_codes.h"
+#include "startup_error.h"
+#include "template_variables.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace rc::gateway {
+namespace {
+
+constexpr size_t maxTemplateBytes = 64 * 1024;
+
+std::string trim(std::string_view s)
+{
+    const char *ws = " \t\r\n";
+    auto b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos)
+        return {};
+    auto e = s.find_last_not_of(ws);
+    return std::string(s.substr(b, e - b + 1));
+}
+
+[[noreturn]] void fail(const std::string &path, int line, const std::string &message)
+{
+    std::string where = line > 0 ? path + ":" + std::to_string(line) : path;
+    throw StartupError(exitcode::config, where + ": " + message);
+}
+
+std::string upper(std::string s)
+{
+    for (char &c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::vector<std::string> parseCodecList(const std::string &path, int line, const std::string &value,
+                                        const std::vector<std::string> &known, const char *kind)
+{
+    std::vector<std::string> out;
+    std::stringstream in(value);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        item = upper(trim(item));
+        if (item.empty())
+            fail(path, line, std::string("empty entry in the ") + kind + " codec list");
+        if (std::find(known.begin(), known.end(), item) == known.end()) {
+            std::string list;
+            for (const auto &k : known)
+                list += (list.empty() ? "" : ", ") + k;
+            fail(path, line, std::string("unknown ") + kind + " codec '" + item + "' (known: " + list + ")");
+        }
+        if (std::find(out.begin(), out.end(), item) != out.end())
+            fail(path, line, std::string(kind) + " codec '" + item + "' listed twice");
+        out.push_back(item);
+    }
+    return out;
+}
+
+bool isSafeStem(const std::string &s)
+{
+    return !s.empty() && s.size() <= 64 && s[0] != '.' && isSafeVariableValue(s);
+}
+
+bool isExtension(const std::string &s)
+{
+    if (s.empty() || s.size() > 8)
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+bool isParamName(const std::string &s)
+{
+    if (s.empty() || s.size() > 32)
+        return false;
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+}
+
+} // namespace
+
+bool PipelineTemplate::acceptsVideoCodec(const std::string &codec) const
+{
+    return std::find(videoCodecs.begin(), videoCodecs.end(), upper(codec)) != videoCodecs.end();
+}
+
+bool PipelineTemplate::acceptsAudioCodec(const std::string &codec) const
+{
+    return std::find(audioCodecs.begin(), audioCodecs.end(), upper(codec)) != audioCodecs.end();
+}
+
+const std::vector<std::string> &knownVideoCodecs()
+{
+    static const std::vector<std::string> codecs{"VP8", "VP9", "H264", "AV1"};
+    return codecs;
+}
+
+const std::vector<std::string> &knownAudioCodecs()
+{
+    static const std::vector<std::string> codecs{"OPUS"};
+    return codecs;
+}
+
+const char *scopeName(TemplateScope scope) noexcept
+{
+    return scope == TemplateScope::room ? "room" : "participant";
+}
+
+PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
+{
+    PipelineTemplate tpl;
+    tpl.path = path;
+    tpl.name = std::filesystem::path(path).stem().string();
+    if (!isSafeStem(tpl.name))
+        fail(path, 0, "template name '" + tpl.name + "' must be 1 to 64 characters of [A-Za-z0-9._-]");
+    if (text.size() > maxTemplateBytes)
+        fail(path, 0, "template larger than 64 KiB");
+    if (text.find('\0') != std::string::npos)
+        fail(path, 0, "template contains a NUL byte");
+
+    std::istringstream in(text);
+    std::string raw;
+    int lineNo = 0;
+    bool inBody = false, sawScope = false;
+    int separatorLine = 0;
+    std::set<std::string> seen;
+    std::string body;
+    while (std::getline(in, raw)) {
+        ++lineNo;
+        if (inBody) {
+            std::string t = trim(raw);
+            if (t.empty() || t[0] == '#') {
+                body += '\n'; // comments are not gst-launch syntax; keep line numbers
+                continue;
+            }
+            try {
+                for (const auto &name : placeholdersIn(raw)) {
+                    const auto &known = templateVariableNames();
+                    if (std::find(known.begin(), known.end(), name) == known.end()) {
+                        if (name == "recordings_dir")
+                            fail(path, lineNo, "${recordings_dir} may not be used: the gateway sets the location "
+                                               "of the element named 'file' itself");
+                        fail(path, lineNo, "unknown variable '${" + name +
+                                               "}' (known: ${room}, ${participant}, ${session_start})");
+                    }
+                }
+            } catch (const std::invalid_argument &e) {
+                fail(path, lineNo, e.what());
+            }
+            if (tpl.launchLine == 0)
+                tpl.launchLine = lineNo;
+            body += raw;
+            body += '\n';
+            continue;
+        }
+        std::string line = trim(raw);
+        if (line.empty() || line[0] == '#')
+            continue;
+        if (line == "---") {
+            inBody = true;
+            separatorLine = lineNo;
+            continue;
+        }
+        auto colon = line.find(':');
+        if (colon == std::string::npos)
+            fail(path, lineNo, "expected 'key: value' or '---' before the pipeline, got '" + line + "'");
+        std::string key = trim(line.substr(0, colon));
+        std::string value = trim(line.substr(colon + 1));
+        if (key != "param" && !seen.insert(key).second)
+            fail(path, lineNo, "'" + key + "' given twice");
+        if (key == "scope") {
+            if (value == "participant")
+                tpl.scope = TemplateScope::participant;
+            else if (value == "room")
+                tpl.scope = TemplateScope::room;
+            else
+                fail(path, lineNo, "scope must be 'participant' or 'room', got '" + value + "'");
+            sawScope = true;
+        } else if (key == "video-codecs") {
+            tpl.videoCodecs = parseCodecList(path, lineNo, value, knownVideoCodecs(), "video");
+        } else if (key == "audio-codecs") {
+            tpl.audioCodecs = parseCodecList(path, lineNo, value, knownAudioCodecs(), "audio");
+        } else if (key == "extension") {
+            if (!isExtension(value))
+                fail(path, lineNo, "extension must be 1 to 8 characters of [a-z0-9], got '" + value + "'");
+            tpl.extension = value;
+        } else if (key == "description") {
+            tpl.description = value;
+        } else if (key == "param") {
+            auto eq = value.find('=');
+            std::string name = trim(value.substr(0, eq));
+            std::string def = eq == std::string::npos ? std::string() : trim(value.substr(eq + 1));
+            if (!isParamName(name))
+                fail(path, lineNo, "parameter name must be 1 to 32 characters of [a-z0-9_-], got '" + name + "'");
+            if (eq != std::string::npos && !def.empty() && !isSafeVariableValue(def))
+                fail(path, lineNo, "default of parameter '" + name + "' must be characters of [A-Za-z0-9._-]");
+            for (const auto &p : tpl.params) {
+                if (p.name == name)
+                    fail(path, lineNo, "parameter '" + name + "' declared twice");
+            }
+            tpl.params.push_back({name, def});
+        } else {
+            fail(path, lineNo,
+                 "unknown key '" + key + "' (known: scope, video-codecs, audio-codecs, extension, description, param)");
+        }
+    }
+    if (!sawScope)
+        fail(path, inBody ? separatorLine : lineNo, "missing 'scope: participant|room' in the header");
+    if (!inBody)
+        fail(path, lineNo, "missing '---' line and pipeline description after the header");
+    if (tpl.launchLine == 0)
+        fail(path, separatorLine, "empty pipeline description after '---'");
+    if (tpl.videoCodecs.empty() && tpl.audioCodecs.empty())
+        fail(path, separatorLine, "the header lists neither video-codecs nor audio-codecs");
+    tpl.launch = body;
+    return tpl;
+}
+
+PipelineTemplate loadTemplate(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(path, 0, "cannot open pipeline template");
+    std::string text;
+    char buf[4096];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        text.append(buf, static_cast<size_t>(in.gcount()));
+        if (text.size() > maxTemplateBytes)
+            fail(path, 0, "template larger than 64 KiB");
+    }
+    return parseTemplate(path, text);
+}
+
+PipelineTemplate findTemplate(const std::vector<std::string> &dirs, const std::string &name)
+{
+    if (!isSafeStem(name))
+        throw StartupError(exitcode::config,
+                           "pipeline name '" + name + "' must be 1 to 64 characters of [A-Za-z0-9._-], not starting "
+                           "with '.'");
+    std::string searched;
+    for (const auto &dir : dirs) {
+        std::filesystem::path candidate = std::filesystem::path(dir) / (name + ".pipeline");
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(candidate, ec))
+            return loadTemplate(candidate.string());
+        searched += (searched.empty() ? "" : ", ") + dir;
+    }
+    throw StartupError(exitcode::config, "pipeline template '" + name + "' not found (searched: " +
+                                             (searched.empty() ? std::string("no folders") : searched) + ")");
+}
+
+} // namespace rc::gateway
