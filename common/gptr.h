@@ -8,6 +8,7 @@
 // A GPtr is thread-agnostic; the object it points to keeps its own affinity.
 #pragma once
 
+#include <gio/gio.h>
 #include <glib-object.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -43,6 +44,7 @@ RC_DELETER(GKeyFile, g_key_file_unref)
 RC_DELETER(GUri, g_uri_unref)
 RC_DELETER(GVariant, g_variant_unref)
 RC_DELETER(GHashTable, g_hash_table_unref)
+RC_DELETER(GMappedFile, g_mapped_file_unref)
 RC_DELETER(JsonNode, json_node_unref)
 RC_DELETER(JsonObject, json_object_unref)
 RC_DELETER(JsonArray, json_array_unref)
@@ -68,6 +70,12 @@ RC_GOBJECT_DELETER(GSocket)
 RC_GOBJECT_DELETER(GInputStream)
 RC_GOBJECT_DELETER(GOutputStream)
 RC_GOBJECT_DELETER(GSubprocess)
+RC_GOBJECT_DELETER(GSubprocessLauncher)
+RC_GOBJECT_DELETER(GSocketAddress)
+RC_GOBJECT_DELETER(GInetAddress)
+RC_GOBJECT_DELETER(GSocketClient)
+RC_GOBJECT_DELETER(GSocketConnection)
+RC_GOBJECT_DELETER(GIOStream)
 RC_GOBJECT_DELETER(JsonParser)
 RC_GOBJECT_DELETER(JsonBuilder)
 RC_GOBJECT_DELETER(JsonGenerator)

@@ -55,14 +55,17 @@ bool iterateUntil(GMainContext *ctx, const std::function<bool()> &pred,
                   std::chrono::milliseconds timeout)
 {
     const gint64 deadline = g_get_monotonic_time() + timeout.count() * 1000;
-    while (!pred()) {
-        if (g_get_monotonic_time() >= deadline)
-            return pred();
+    // libsoup 3 (and other GIO users) dispatch on the thread-default context.
+    g_main_context_push_thread_default(ctx);
+    bool held = pred();
+    while (!held && g_get_monotonic_time() < deadline) {
         // A short timer bounds each blocking iteration so the deadline is honoured.
         auto tick = addTimeout(ctx, std::chrono::milliseconds(20), [] { return false; });
         g_main_context_iteration(ctx, TRUE);
+        held = pred();
     }
-    return true;
+    g_main_context_pop_thread_default(ctx);
+    return held;
 }
 
 } // namespace rc

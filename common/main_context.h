@@ -20,8 +20,9 @@ void post(GMainContext *ctx, std::function<void()> fn, int priority = G_PRIORITY
 GPtr<GSource> addTimeout(GMainContext *ctx, std::chrono::milliseconds interval,
                          std::function<bool()> fn);
 
-// Iterates ctx until pred() holds or the timeout passes; returns pred().
-// For tests and bounded shutdown waits on the owning thread.
+// Iterates ctx (as the thread-default context) until pred() holds or the
+// timeout passes; returns pred(). For tests and bounded shutdown waits on the
+// owning thread.
 bool iterateUntil(GMainContext *ctx, const std::function<bool()> &pred,
                   std::chrono::milliseconds timeout);
 

@@ -37,6 +37,120 @@ bool isIdentifier(std::string_view s) noexcept
 
 Error bad(std::string message) { return Error{ErrorCode::badMessage, std::move(message)}; }
 
+// At most maxBytes of s, cut at a character boundary: error messages quote
+// client text, and a split UTF-8 sequence would make our own frame invalid.
+std::string utf8Prefix(const std::string &s, size_t maxBytes)
+{
+    if (s.size() <= maxBytes)
+        return s;
+    size_t end = maxBytes;
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
+        --end;
+    return s.substr(0, end) + "...";
+}
+
+// RFC 8259 syntax, strictly: json-glib also accepts single quotes, comments,
+// hexadecimal and zero-padded numbers, raw control characters in strings and
+// several values in one text, none of which is "exactly one JSON object";
+// it also refuses the \u0000 escape (see string()).
+// Recursive, so callers bound the nesting depth first.
+class StrictJson
+{
+public:
+    explicit StrictJson(std::string_view text) : s_(text) {}
+    bool valid() { return ws() && value() && ws() && pos_ == s_.size(); }
+
+private:
+    char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+    bool eat(char c) { return peek() == c && (++pos_, true); }
+    bool ws()
+    {
+        while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')
+            ++pos_;
+        return true;
+    }
+    bool literal(std::string_view w) { return s_.substr(pos_, w.size()) == w && (pos_ += w.size(), true); }
+    bool digits()
+    {
+        const size_t start = pos_;
+        while (peek() >= '0' && peek() <= '9')
+            ++pos_;
+        return pos_ > start;
+    }
+    bool value()
+    {
+        switch (peek()) {
+        case '{': return container('}', true);
+        case '[': return container(']', false);
+        case '"': return string();
+        case 't': return literal("true");
+        case 'f': return literal("false");
+        case 'n': return literal("null");
+        default: return number();
+        }
+    }
+    bool container(char close, bool isObject)
+    {
+        ++pos_;
+        ws();
+        if (eat(close))
+            return true;
+        do {
+            ws();
+            if (isObject && !(peek() == '"' && string() && ws() && eat(':') && ws()))
+                return false;
+            if (!value())
+                return false;
+            ws();
+        } while (eat(','));
+        return eat(close);
+    }
+    bool string()
+    {
+        ++pos_;
+        while (pos_ < s_.size()) {
+            const auto c = static_cast<unsigned char>(s_[pos_++]);
+            if (c == '"')
+                return true;
+            if (c < 0x20)
+                return false;
+            if (c != '\\')
+                continue;
+            const char e = peek();
+            ++pos_;
+            if (e == 'u') {
+                const std::string_view hex = s_.substr(pos_, 4);
+                // json-glib hands strings out NUL-terminated, so "a\u0000b"
+                // would silently become "a": refused, no field needs a NUL.
+                if (hex.size() != 4 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos ||
+                    hex == "0000")
+                    return false;
+                pos_ += 4;
+            } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos || e == '\0') {
+                return false;
+            }
+        }
+        return false;
+    }
+    bool number()
+    {
+        eat('-');
+        if (!eat('0') && !digits())
+            return false;
+        if (eat('.') && !digits())
+            return false;
+        if (eat('e') || eat('E')) {
+            if (!eat('+'))
+                eat('-');
+            return digits();
+        }
+        return true;
+    }
+
+    std::string_view s_;
+    size_t pos_ = 0;
+};
+
 // "to" is optional; null counts as absent.
 std::variant<std::optional<std::string>, Error> readTo(JsonObject *obj)
 {
@@ -154,6 +268,10 @@ const char *typeName(Type type) noexcept
 std::variant<Envelope, Error> parseEnvelope(std::string_view text)
 {
     std::string error;
+    if (json::nestingDepth(text) > kMaxJsonDepth)
+        return bad("not JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    if (!StrictJson(text).valid())
+        return bad("not JSON: the text is not exactly one RFC 8259 JSON value");
     auto root = json::parse(text, error, kMaxJsonDepth);
     if (!root)
         return bad("not JSON: " + error);
@@ -165,7 +283,7 @@ std::variant<Envelope, Error> parseEnvelope(std::string_view text)
     for (Type t : {Type::join, Type::offer, Type::answer, Type::candidate, Type::leave})
         if (*type == typeName(t))
             return Envelope{t, std::move(root)};
-    return bad("unknown type '" + type->substr(0, 64) + "'");
+    return bad("unknown type '" + utf8Prefix(*type, 64) + "'");
 }
 
 std::variant<Join, Error> validateJoin(JsonObject *obj)
@@ -429,7 +547,7 @@ std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::str
         }
         return rc;
     }
-    error = "unknown type '" + type->substr(0, 64) + "'";
+    error = "unknown type '" + utf8Prefix(*type, 64) + "'";
     return std::nullopt;
 }
 

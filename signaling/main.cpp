@@ -1,0 +1,112 @@
+// roomcast-signal: runs the room server until SIGINT/SIGTERM, then closes every connection with 1001.
+#include "roomcast-config.h"
+
+#include "exit_codes.h"
+#include "log.h"
+#include "main_context.h"
+#include "room_server.h"
+#include "signal_options.h"
+#include "startup_error.h"
+
+#include <glib-unix.h>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+using rc::signaling::SignalCommand;
+
+struct StopFlag {
+    bool requested = false;
+    int signal = 0;
+};
+
+gboolean onStopSignal(gpointer data) noexcept
+{
+    static_cast<StopFlag *>(data)->requested = true;
+    return G_SOURCE_CONTINUE;
+}
+
+rc::GPtr<GSource> watchSignal(GMainContext *ctx, int signum, StopFlag &flag)
+{
+    GSource *source = g_unix_signal_source_new(signum);
+    g_source_set_callback(source, onStopSignal, &flag, nullptr);
+    g_source_attach(source, ctx);
+    return rc::GPtr<GSource>(source);
+}
+
+int run(const SignalCommand &cmd)
+{
+    rc::log::setLevel(cmd.logLevel);
+    // Our own context, never the global default (house style); pushed as the
+    // thread default because libsoup attaches some sources to that one.
+    auto ctx = rc::adopt(g_main_context_new());
+    g_main_context_push_thread_default(ctx.get());
+    int code = rc::exitcode::ok;
+    {
+        StopFlag stop;
+        auto sigint = watchSignal(ctx.get(), SIGINT, stop);
+        auto sigterm = watchSignal(ctx.get(), SIGTERM, stop);
+        rc::signaling::RoomServer server(cmd.server, ctx.get());
+        try {
+            server.start();
+        } catch (const rc::StartupError &e) {
+            RC_LOG_ERROR("%s", e.what());
+            code = e.exitCode();
+        }
+        if (code == rc::exitcode::ok) {
+            while (!stop.requested)
+                g_main_context_iteration(ctx.get(), TRUE);
+            server.shutdown();
+            // Let the closing handshakes finish so that clients read 1001,
+            // not a reset; a peer that does not answer gets 3 s.
+            rc::iterateUntil(ctx.get(), [&] { return server.connectionCount() == 0; },
+                             std::chrono::seconds(3));
+            RC_LOG_INFO("stopped");
+        }
+    }
+    g_main_context_pop_thread_default(ctx.get());
+    return code;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    rc::log::setProgram("roomcast-signal");
+    SignalCommand cmd;
+    try {
+        cmd = rc::signaling::parseSignalOptions(argc, argv);
+    } catch (const rc::StartupError &e) {
+        std::fprintf(stderr, "roomcast-signal: %s\n", e.what());
+        if (e.exitCode() == rc::exitcode::usage)
+            std::fprintf(stderr, "Try 'roomcast-signal --help' for the list of options.\n");
+        return e.exitCode();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "roomcast-signal: %s\n", e.what());
+        return rc::exitcode::software;
+    }
+    switch (cmd.action) {
+    case SignalCommand::Action::help:
+        std::fputs(cmd.helpText.c_str(), stdout);
+        return rc::exitcode::ok;
+    case SignalCommand::Action::version:
+        std::printf("roomcast-signal %s\n", ROOMCAST_VERSION);
+        return rc::exitcode::ok;
+    case SignalCommand::Action::checkConfig:
+        std::printf("OK\n");
+        return rc::exitcode::ok;
+    case SignalCommand::Action::run:
+        break;
+    }
+    try {
+        return run(cmd);
+    } catch (const rc::StartupError &e) {
+        std::fprintf(stderr, "roomcast-signal: %s\n", e.what());
+        return e.exitCode();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "roomcast-signal: internal error: %s\n", e.what());
+        return rc::exitcode::software;
+    }
+}

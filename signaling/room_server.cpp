@@ -1,0 +1,231 @@
+// libsoup glue of the room server; see room_server.h.
+#include "room_server.h"
+
+#include "roomcast-config.h"
+
+#include "exit_codes.h"
+#include "log.h"
+#include "main_context.h"
+#include "room_protocol.h"
+#include "startup_error.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace rc::signaling {
+namespace {
+
+std::string formatAddress(GInetSocketAddress *addr)
+{
+    GInetAddress *inet = g_inet_socket_address_get_address(addr); // borrowed
+    std::string host = takeString(g_inet_address_to_string(inet));
+    std::string port = std::to_string(g_inet_socket_address_get_port(addr));
+    if (g_inet_address_get_family(inet) == G_SOCKET_FAMILY_IPV6)
+        return "[" + host + "]:" + port;
+    return host + ":" + port;
+}
+
+} // namespace
+
+RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
+    : config_(std::move(config)), ctx_(ref(ctx ? ctx : g_main_context_default())),
+      dispatcher_(config_.rules)
+{
+    if (!config_.staticDir.empty())
+        static_.emplace(config_.staticDir);
+}
+
+RoomServer::~RoomServer()
+{
+    livenessTimer_.reset();
+    reaper_.reset();
+    peers_.clear();
+    retired_.clear();
+    if (server_)
+        soup_server_disconnect(server_.get());
+}
+
+uint16_t RoomServer::start()
+{
+    GMainContext *threadDefault = g_main_context_get_thread_default();
+    if ((threadDefault ? threadDefault : g_main_context_default()) != ctx_.get())
+        RC_LOG_WARN("RoomServer started while its context is not the thread-default one; "
+                    "libsoup timers may land on the wrong context");
+
+    server_ = adopt(static_cast<SoupServer *>(
+        g_object_new(SOUP_TYPE_SERVER, "server-header", "roomcast-signal/" ROOMCAST_VERSION " ", nullptr)));
+    // permessage-deflate stays off: libsoup 3.2 inflates a whole frame with no
+    // bound before any size check, so a frame of a few KiB could expand to
+    // gigabytes. Signaling traffic is small; the 65536-byte rule then counts
+    // exactly the bytes on the wire.
+    soup_server_remove_websocket_extension(server_.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+    soup_server_add_websocket_handler(server_.get(), protocol::kPath, nullptr, nullptr,
+                                      &RoomServer::onWebSocket, this, nullptr);
+    soup_server_add_handler(server_.get(), nullptr, &RoomServer::onHttp, this, nullptr);
+
+    std::string host = config_.host == "localhost" ? "127.0.0.1" : config_.host;
+    auto inet = adopt(g_inet_address_new_from_string(host.c_str()));
+    if (!inet)
+        throw StartupError(exitcode::usage, "listen address '" + config_.host + "' is not an IP address");
+    auto sockAddr = adopt(g_inet_socket_address_new(inet.get(), config_.port));
+    GError *rawError = nullptr;
+    if (!soup_server_listen(server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0),
+                            &rawError)) {
+        auto error = adopt(rawError);
+        throw StartupError(exitcode::osError, "cannot listen on " + config_.host + ":" +
+                                                  std::to_string(config_.port) + ": " +
+                                                  (error ? error->message : "unknown error"));
+    }
+
+    uint16_t port = config_.port;
+    GSList *listeners = soup_server_get_listeners(server_.get());
+    if (listeners) {
+        auto *socket = static_cast<GSocket *>(listeners->data);
+        auto local = adopt(g_socket_get_local_address(socket, nullptr));
+        if (local && G_IS_INET_SOCKET_ADDRESS(local.get())) {
+            auto *inetLocal = G_INET_SOCKET_ADDRESS(local.get());
+            port = g_inet_socket_address_get_port(inetLocal);
+            address_ = formatAddress(inetLocal);
+        }
+    }
+    g_slist_free(listeners);
+
+    if (!config_.rules.secret)
+        RC_LOG_WARN("no secret file configured: development mode, every join is accepted "
+                    "without a token, hidden ones included");
+    if (static_)
+        RC_LOG_INFO("serving static files from %s", static_->root().c_str());
+
+    const auto period = std::clamp(config_.peerTimeout / 4, std::chrono::milliseconds(100),
+                                   std::chrono::milliseconds(5000));
+    livenessTimer_ = addTimeout(ctx_.get(), period, [this] {
+        checkLiveness();
+        return true;
+    });
+    RC_LOG_INFO("listening on %s", address_.c_str());
+    return port;
+}
+
+void RoomServer::onWebSocket(SoupServer *, SoupServerMessage *msg, const char *,
+                             SoupWebsocketConnection *conn, gpointer data) noexcept
+{
+    auto *self = static_cast<RoomServer *>(data);
+    try {
+        self->accept(msg, conn);
+    } catch (const std::exception &e) {
+        RC_LOG_ERROR("cannot accept a WebSocket connection: %s", e.what());
+        soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, nullptr);
+    } catch (...) {
+        soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, nullptr);
+    }
+}
+
+void RoomServer::accept(SoupServerMessage *msg, SoupWebsocketConnection *conn)
+{
+    if (shuttingDown_) {
+        soup_websocket_connection_close(conn, protocol::kCloseGoingAway, "server shutting down");
+        return;
+    }
+    soup_websocket_connection_set_max_incoming_payload_size(conn, config_.transportPayloadLimit);
+    soup_websocket_connection_set_keepalive_interval(
+        conn, static_cast<guint>(std::max<int64_t>(1, config_.pingInterval.count())));
+
+    const char *remote = soup_server_message_get_remote_host(msg);
+    std::string label = "c" + std::to_string(nextConnection_++) + " " + (remote ? remote : "?");
+    auto peer = std::make_unique<WebSocketPeer>(conn, soup_server_message_get_socket(msg),
+                                                std::move(label), dispatcher_,
+                                                [this](WebSocketPeer *p) { retire(p); });
+    RC_LOG_DEBUG("connection %s opened", peer->label().c_str());
+    WebSocketPeer *raw = peer.get();
+    peers_.emplace(raw, std::move(peer));
+}
+
+void RoomServer::onHttp(SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
+                        gpointer data) noexcept
+{
+    auto *self = static_cast<RoomServer *>(data);
+    try {
+        if (self->static_) {
+            self->static_->handle(msg);
+            return;
+        }
+    } catch (const std::exception &e) {
+        RC_LOG_ERROR("static file request failed: %s", e.what());
+        soup_server_message_set_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, nullptr);
+        return;
+    } catch (...) {
+        soup_server_message_set_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, nullptr);
+        return;
+    }
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
+}
+
+void RoomServer::retire(WebSocketPeer *peer)
+{
+    // Called from the peer's own "closed" signal: destroy it later, from an
+    // idle owned by this server (so it cannot outlive the server).
+    auto it = peers_.find(peer);
+    if (it == peers_.end())
+        return;
+    RC_LOG_DEBUG("connection %s closed", peer->label().c_str());
+    retired_.push_back(std::move(it->second));
+    peers_.erase(it);
+    if (!reaper_) {
+        GSource *idle = g_idle_source_new();
+        g_source_set_callback(
+            idle,
+            [](gpointer data) noexcept -> gboolean {
+                auto *self = static_cast<RoomServer *>(data);
+                self->retired_.clear();
+                // Dropping the handle here would destroy the running source;
+                // release our reference and let G_SOURCE_REMOVE end it.
+                g_source_unref(self->reaper_.release());
+                return G_SOURCE_REMOVE;
+            },
+            this, nullptr);
+        g_source_attach(idle, ctx_.get());
+        reaper_ = GPtr<GSource>(idle);
+    }
+}
+
+void RoomServer::checkLiveness()
+{
+    std::vector<WebSocketPeer *> silent;
+    for (const auto &[raw, peer] : peers_) {
+        if (peer->closed())
+            continue;
+        auto quiet = peer->silence();
+        if (quiet && *quiet > config_.peerTimeout)
+            silent.push_back(raw);
+    }
+    for (WebSocketPeer *peer : silent) {
+        dispatcher_.logError(peer, "timeout",
+                             "nothing received, pongs included, for " +
+                                 std::to_string(config_.peerTimeout.count()) + " ms");
+        dispatcher_.drop(peer, "timeout");
+        peer->close(protocol::kCloseGoingAway, "ping timeout");
+    }
+}
+
+void RoomServer::shutdown()
+{
+    if (shuttingDown_)
+        return;
+    shuttingDown_ = true;
+    RC_LOG_INFO("shutting down: closing %zu connection(s) with %u", peers_.size(),
+                static_cast<unsigned>(protocol::kCloseGoingAway));
+    if (server_)
+        soup_server_disconnect(server_.get());
+    livenessTimer_.reset();
+    std::vector<WebSocketPeer *> open;
+    for (const auto &[raw, peer] : peers_)
+        open.push_back(raw);
+    // Close everyone first, so that nobody is sent a peer-left for each
+    // member that leaves during the shutdown.
+    for (WebSocketPeer *peer : open)
+        peer->close(protocol::kCloseGoingAway, "server shutting down");
+    for (WebSocketPeer *peer : open)
+        dispatcher_.drop(peer, "server shutdown");
+}
+
+} // namespace rc::signaling

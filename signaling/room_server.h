@@ -1,0 +1,71 @@
+// The room server: a libsoup 3 HTTP server with the WebSocket endpoint /ws and, optionally, static files on /.
+//
+// Embeddable: construct it with a config and the GMainContext it lives on,
+// call start(), iterate the context. Owned by main() or by the embedding
+// program; thread-bound to ctx. Use it on the thread that iterates ctx, with
+// ctx pushed as that thread's default (g_main_context_push_thread_default):
+// libsoup attaches some of its own sources to the thread-default context.
+#pragma once
+
+#include "room_server_config.h"
+#include "signal_dispatcher.h"
+#include "soup_ptr.h"
+#include "static_files.h"
+#include "websocket_peer.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rc::signaling {
+
+class RoomServer
+{
+public:
+    RoomServer(RoomServerConfig config, GMainContext *ctx);
+    ~RoomServer();
+    RoomServer(const RoomServer &) = delete;
+    RoomServer &operator=(const RoomServer &) = delete;
+
+    // Binds and starts serving; returns the bound port (the real one when
+    // config.port is 0) and logs "listening on HOST:PORT". Start-up code:
+    // throws rc::StartupError (71) when the address cannot be bound.
+    uint16_t start();
+
+    // "127.0.0.1:8080" or "[::1]:8080", once started.
+    const std::string &address() const noexcept { return address_; }
+
+    // Stops accepting connections and closes every open one with 1001. The
+    // caller keeps iterating the context until connectionCount() is 0 (the
+    // closing handshakes) or its own deadline passes.
+    void shutdown();
+
+    size_t connectionCount() const noexcept { return peers_.size(); }
+    const SignalDispatcher &dispatcher() const noexcept { return dispatcher_; }
+
+private:
+    static void onWebSocket(SoupServer *server, SoupServerMessage *msg, const char *path,
+                            SoupWebsocketConnection *conn, gpointer self) noexcept;
+    static void onHttp(SoupServer *server, SoupServerMessage *msg, const char *path,
+                       GHashTable *query, gpointer self) noexcept;
+    void accept(SoupServerMessage *msg, SoupWebsocketConnection *conn);
+    void checkLiveness();
+    void retire(WebSocketPeer *peer);
+
+    RoomServerConfig config_;
+    GPtr<GMainContext> ctx_;
+    SignalDispatcher dispatcher_; // declared before the peers, which report to it when destroyed
+    std::optional<StaticFiles> static_;
+    GPtr<SoupServer> server_;
+    std::string address_;
+    std::map<WebSocketPeer *, std::unique_ptr<WebSocketPeer>> peers_;
+    std::vector<std::unique_ptr<WebSocketPeer>> retired_;
+    GPtr<GSource> reaper_;
+    GPtr<GSource> livenessTimer_;
+    uint64_t nextConnection_ = 1;
+    bool shuttingDown_ = false;
+};
+
+} // namespace rc::signaling
