@@ -3,7 +3,10 @@
 // joins again.
 //
 // Thread-bound: created, used and destroyed on the thread that iterates the
-// GMainContext it is given; all callbacks run there. Owned by whoever
+// GMainContext it is given; all callbacks run there. That context must be the
+// thread's thread-default context (g_main_context_push_thread_default) while
+// it is iterated: libsoup 3 dispatches a session's I/O on the thread-default
+// context, and otherwise the client silently never connects. Owned by whoever
 // represents the membership (the gateway's room session, a test peer).
 #pragma once
 
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 
@@ -54,6 +58,9 @@ public:
     void stop();
     // Queues one text message; false when not joined.
     bool send(const std::string &text);
+    // The token for the next join (a rotated token file); the current
+    // membership is unaffected.
+    void setJoinToken(std::optional<std::string> token) { options_.join.token = std::move(token); }
 
     State state() const noexcept { return state_; }
     const std::string &peerId() const noexcept { return peerId_; }
