@@ -1,0 +1,134 @@
+// roomcast-testpeer's options (Boost.Program_options); see test_peer_options.h.
+#include "test_peer_options.h"
+
+#include "config_loader.h"
+#include "exit_codes.h"
+#include "roomcast-config.h"
+#include "room_protocol.h"
+#include "startup_error.h"
+
+#include "log.h"
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace rc::testpeer {
+namespace {
+
+namespace po = boost::program_options;
+
+[[noreturn]] void usageError(const std::string &message)
+{
+    throw StartupError(exitcode::usage, message);
+}
+
+void checkRange(const char *name, long value, long lo, long hi)
+{
+    if (value < lo || value > hi)
+        usageError(std::string("--") + name + " must be between " + std::to_string(lo) + " and " +
+                   std::to_string(hi) + ", got " + std::to_string(value));
+}
+
+std::string readToken(const std::string &path)
+{
+    std::ifstream in(path);
+    if (!in)
+        usageError("--token-file: cannot read '" + path + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string token = text.str();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+        token.pop_back();
+    if (token.empty())
+        usageError("--token-file: '" + path + "' is empty");
+    return token;
+}
+
+} // namespace
+
+std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const argv[])
+{
+    TestPeerOptions o;
+    std::string codec = "vp8", tokenFile;
+    bool mesh = false, noMesh = false;
+    po::options_description desc(
+        "roomcast-testpeer: a synthetic visible participant that joins a room and sends a\n"
+        "test pattern and a tone to every peer that offers (and, with --mesh, offers to\n"
+        "the visible members already there)");
+    // clang-format off
+    desc.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("signaling-url", po::value(&o.participant.url)->required(),
+            "room server WebSocket URL, e.g. ws://127.0.0.1:8080/ws")
+        ("room", po::value(&o.participant.room)->required(), "room to join")
+        ("name", po::value(&o.participant.name)->default_value("testpeer"), "display name")
+        ("codec", po::value(&codec)->default_value("vp8"), "video codec: vp8 | h264")
+        ("width", po::value(&o.media.width)->default_value(640), "video width")
+        ("height", po::value(&o.media.height)->default_value(360), "video height")
+        ("fps", po::value(&o.media.fps)->default_value(30), "video frame rate")
+        ("bitrate", po::value(&o.media.bitrateKbps)->default_value(600), "video bitrate, kbit/s")
+        ("pattern", po::value(&o.media.pattern)->default_value("smpte"),
+            "red | green | blue | yellow | cyan | magenta | white | black | grey | orange |\n"
+            "purple (solid colours) or any videotestsrc pattern: smpte, ball, snow, ...")
+        ("audio-freq", po::value(&o.media.audioFrequency)->default_value(440.0),
+            "sine frequency, Hz")
+        ("duration", po::value(&o.durationSeconds)->default_value(0),
+            "seconds before leaving and exiting 0; 0 = until SIGINT/SIGTERM")
+        ("ice-local-address", po::value(&o.participant.iceAddresses)->composing(),
+            "restrict ICE host candidates to this address (repeatable)")
+        ("token-file", po::value(&tokenFile), "file holding the join token (JWT)")
+        ("mesh", po::bool_switch(&mesh), "offer to the visible members already in the room (default)")
+        ("no-mesh", po::bool_switch(&noMesh), "only answer offers; never offer")
+        ("log-level", po::value(&o.logLevel)->default_value("info"), "debug | info | warning | error");
+    // clang-format on
+
+    po::variables_map vm;
+    auto parsed = config::parseCommandLine(argc, argv, desc);
+    try {
+        po::store(parsed, vm);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return std::nullopt;
+        }
+        if (vm.count("version")) {
+            std::cout << "roomcast-testpeer " << ROOMCAST_VERSION << "\n";
+            return std::nullopt;
+        }
+        po::notify(vm);
+    } catch (const po::error &e) {
+        usageError(std::string("command line: ") + e.what());
+    }
+
+    if (mesh && noMesh)
+        usageError("--mesh and --no-mesh are mutually exclusive");
+    o.participant.mesh = !noMesh;
+    auto parsedCodec = parseVideoCodec(codec);
+    if (!parsedCodec)
+        usageError("--codec must be vp8 or h264, got '" + codec + "'");
+    o.media.codec = *parsedCodec;
+    const std::string &url = o.participant.url;
+    if (url.rfind("ws://", 0) != 0 && url.rfind("wss://", 0) != 0)
+        usageError("--signaling-url must start with ws:// or wss://, got '" + url + "'");
+    if (!protocol::isValidRoom(o.participant.room))
+        usageError("--room must be 1 to 64 characters of [A-Za-z0-9_-]");
+    if (!protocol::isValidDisplayName(o.participant.name))
+        usageError("--name must be 1 to 64 characters without control characters");
+    checkRange("width", o.media.width, 16, 4096);
+    checkRange("height", o.media.height, 16, 4096);
+    checkRange("fps", o.media.fps, 1, 120);
+    checkRange("bitrate", o.media.bitrateKbps, 16, 50000);
+    checkRange("duration", o.durationSeconds, 0, 7 * 24 * 3600);
+    if (!(o.media.audioFrequency >= 20.0 && o.media.audioFrequency <= 20000.0))
+        usageError("--audio-freq must be between 20 and 20000 Hz");
+    log::Level level;
+    if (!log::parseLevel(o.logLevel, level))
+        usageError("--log-level must be debug, info, warning or error, got '" + o.logLevel + "'");
+    if (!tokenFile.empty())
+        o.participant.token = readToken(tokenFile);
+    return o;
+}
+
+} // namespace rc::testpeer

@@ -1,0 +1,23 @@
+// roomcast-testpeer's command line: parsing and validation into TestPeerOptions.
+#pragma once
+
+#include "live_source.h"
+#include "participant.h"
+
+#include <optional>
+#include <string>
+
+namespace rc::testpeer {
+
+struct TestPeerOptions {
+    Participant::Options participant;
+    LiveSourceOptions media;
+    int durationSeconds = 0; // 0: until SIGINT/SIGTERM
+    std::string logLevel = "info";
+};
+
+// Start-up code: throws rc::StartupError (64) for a bad command line or an
+// unreadable token file. Returns nullopt after printing --help or --version.
+std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const argv[]);
+
+} // namespace rc::testpeer
