@@ -1,0 +1,563 @@
+// The control API server: auth and limits before the body is read, then routing; see control_api.h.
+#include "control_api.h"
+
+#include "exit_codes.h"
+#include "http_json.h"
+#include "json.h"
+#include "log.h"
+#include "main_context.h"
+#include "startup_error.h"
+
+#include <gio/gio.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace rc { } // namespace rc
+
+namespace rc::ops {
+namespace {
+
+constexpr const char *kBodyKey = "rc-control-api-body";
+
+// A request body read into a bounded buffer: libsoup would otherwise
+// accumulate a chunked body of any size in memory before our handler runs.
+struct BodyBuffer
+{
+    size_t limit = 0;
+    std::string data;
+    bool overflow = false;
+};
+
+void onGotChunk(SoupServerMessage *, GBytes *chunk, gpointer data) noexcept
+{
+    auto *buf = static_cast<BodyBuffer *>(data);
+    gsize size = 0;
+    const auto *bytes = static_cast<const char *>(g_bytes_get_data(chunk, &size));
+    if (buf->overflow || buf->data.size() + size > buf->limit) {
+        buf->overflow = true;
+        buf->data.clear();
+        return;
+    }
+    buf->data.append(bytes, size);
+}
+
+bool isRoomName(const std::string &s)
+{
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return g_ascii_isalnum(c) || c == '_' || c == '-';
+    });
+}
+
+bool isOutputId(const std::string &s)
+{
+    return !s.empty() && s.size() <= 128 && s.front() != '.'
+        && std::all_of(s.begin(), s.end(),
+            [](char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+bool isPipelineName(const std::string &s)
+{
+    return isOutputId(s) && s.size() <= 64;
+}
+
+std::vector<std::string> splitPath(const std::string &path)
+{
+    std::vector<std::string> out;
+    size_t pos = 1; // skip the leading '/'
+    while (pos <= path.size()) {
+        auto end = path.find('/', pos);
+        out.push_back(path.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+        if (end == std::string::npos)
+            break;
+        pos = end + 1;
+    }
+    return out;
+}
+
+bool parsePort(const std::string &text, uint16_t &port)
+{
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value > 65535)
+        return false;
+    port = static_cast<uint16_t>(value);
+    return true;
+}
+
+std::string resolveHost(const std::string &host)
+{
+    return host == "localhost" ? "127.0.0.1" : host;
+}
+
+} // namespace
+
+bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port)
+{
+    std::string h, p;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return false;
+        h = text.substr(1, close - 1);
+        p = text.substr(close + 2);
+        auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
+        if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV6)
+            return false;
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string::npos || colon == 0)
+            return false;
+        h = text.substr(0, colon);
+        p = text.substr(colon + 1);
+        if (h != "localhost") {
+            auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
+            if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV4)
+                return false;
+        }
+    }
+    if (!parsePort(p, port))
+        return false;
+    host = h;
+    return true;
+}
+
+bool isLoopbackHost(const std::string &host)
+{
+    auto addr = adopt(g_inet_address_new_from_string(resolveHost(host).c_str()));
+    return addr && g_inet_address_get_is_loopback(addr.get());
+}
+
+struct ControlApi::Pending
+{
+    GPtr<SoupServerMessage> msg;
+    guint successStatus = SOUP_STATUS_OK;
+    bool paused = false;
+    GPtr<GSource> timeout;
+};
+
+ControlApi::ControlApi(
+    ControlApiConfig config, GMainContext *ctx, ControlBackend &backend, MetricsRegistry &metrics)
+    : config_(std::move(config))
+    , ctx_(ref(ctx))
+    , backend_(backend)
+    , metrics_(metrics)
+    , requests_(metrics.counterFamily(
+          "roomcast_api_requests_total", "Control API responses, by HTTP status code.", { "code" }))
+    , self_(std::make_shared<ControlApi *>(this))
+{ }
+
+ControlApi::~ControlApi()
+{
+    self_.reset();
+    stop();
+}
+
+uint16_t ControlApi::start()
+{
+    const std::string host = resolveHost(config_.host);
+    auto inet = adopt(g_inet_address_new_from_string(host.c_str()));
+    if (!inet)
+        throw StartupError(
+            exitcode::usage, "API listen address '" + config_.host + "' is not an IP address");
+    loopback_ = g_inet_address_get_is_loopback(inet.get());
+    if (!config_.token && !loopback_)
+        throw StartupError(exitcode::config,
+            "the control API would listen on " + config_.host
+                + ", which is not a loopback address, without a token: "
+                  "set api-token-file or listen on 127.0.0.1");
+    if (config_.token && config_.token->empty())
+        throw StartupError(exitcode::config, "the control API token is empty");
+
+    // libsoup attaches the listener's sources to the thread-default context.
+    g_main_context_push_thread_default(ctx_.get());
+    server_ = adopt(soup_server_new("server-header", "roomcast", nullptr));
+    soup_server_add_early_handler(
+        server_.get(), nullptr, &ControlApi::onEarlyRequest, this, nullptr);
+    soup_server_add_handler(server_.get(), nullptr, &ControlApi::onRequest, this, nullptr);
+    auto sockAddr = adopt(g_inet_socket_address_new(inet.get(), config_.port));
+    GError *rawError = nullptr;
+    const bool ok = soup_server_listen(
+        server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0), &rawError);
+    g_main_context_pop_thread_default(ctx_.get());
+    if (!ok) {
+        auto error = adopt(rawError);
+        server_.reset();
+        throw StartupError(exitcode::osError,
+            "control API cannot listen on " + config_.host + ":" + std::to_string(config_.port)
+                + ": " + (error ? error->message : "unknown error"));
+    }
+    port_ = config_.port;
+    GSList *listeners = soup_server_get_listeners(server_.get());
+    if (listeners) {
+        auto local
+            = adopt(g_socket_get_local_address(static_cast<GSocket *>(listeners->data), nullptr));
+        if (local && G_IS_INET_SOCKET_ADDRESS(local.get()))
+            port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get()));
+    }
+    g_slist_free(listeners);
+    address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":"
+        + std::to_string(port_);
+    if (!config_.token)
+        RC_LOG_WARN("control API on %s without a token: any local user may control the gateway",
+            address_.c_str());
+    else if (!loopback_)
+        RC_LOG_WARN("control API on %s is plain HTTP: put it behind a TLS proxy", address_.c_str());
+    RC_LOG_INFO("control API listening on %s", address_.c_str());
+    return port_;
+}
+
+void ControlApi::stop() noexcept
+{
+    pending_.clear();
+    if (server_) {
+        soup_server_disconnect(server_.get());
+        server_.reset();
+    }
+}
+
+bool ControlApi::setToken(std::optional<std::string> token)
+{
+    if ((!token && !loopback_) || (token && token->empty()))
+        return false;
+    config_.token = std::move(token);
+    return true;
+}
+
+void ControlApi::onEarlyRequest(
+    SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer self) noexcept
+{
+    try {
+        static_cast<ControlApi *>(self)->early(msg);
+    } catch (...) {
+        http::replyError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", "internal error");
+    }
+}
+
+void ControlApi::onRequest(
+    SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) noexcept
+{
+    auto *api = static_cast<ControlApi *>(self);
+    try {
+        api->handle(msg, path ? path : "/");
+    } catch (const std::exception &e) {
+        RC_LOG_ERROR("control API: %s", e.what());
+        api->respondError(msg, ApiError::internal("internal error"));
+    } catch (...) {
+        api->respondError(msg, ApiError::internal("internal error"));
+    }
+}
+
+bool ControlApi::authorized(SoupServerMessage *msg)
+{
+    if (!config_.token)
+        return true;
+    const char *header = soup_message_headers_get_one(
+        soup_server_message_get_request_headers(msg), "Authorization");
+    auto presented = http::bearerToken(header);
+    return presented && http::constantTimeEquals(*presented, *config_.token);
+}
+
+void ControlApi::early(SoupServerMessage *msg)
+{
+    // Runs once the headers are in, before the body. libsoup still reads a
+    // body after an early refusal (unless the client sent "Expect:
+    // 100-continue", which curl does for large bodies), so accumulation is
+    // always off and only our bounded buffer keeps bytes: a hostile body
+    // costs bandwidth, never memory.
+    auto *buf = new BodyBuffer;
+    buf->limit = config_.maxBodyBytes;
+    g_object_set_data_full(
+        G_OBJECT(msg), kBodyKey, buf, [](gpointer p) { delete static_cast<BodyBuffer *>(p); });
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+    g_signal_connect(msg, "got-chunk", G_CALLBACK(onGotChunk), buf);
+
+    SoupMessageHeaders *response = soup_server_message_get_response_headers(msg);
+    if (!authorized(msg)) {
+        buf->overflow = true; // keep nothing
+        soup_message_headers_replace(response, "WWW-Authenticate", "Bearer realm=\"roomcast\"");
+        soup_message_headers_replace(response, "Connection", "close");
+        respondError(msg,
+            ApiError::unauthorized("a valid 'Authorization: Bearer TOKEN' header is required"));
+        return;
+    }
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+    if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH
+        && static_cast<uint64_t>(soup_message_headers_get_content_length(headers))
+            > config_.maxBodyBytes) {
+        buf->overflow = true;
+        soup_message_headers_replace(response, "Connection", "close");
+        respondError(msg,
+            ApiError::tooLarge("request bodies are limited to "
+                + std::to_string(config_.maxBodyBytes) + " bytes"));
+    }
+}
+
+std::string ControlApi::requestBody(SoupServerMessage *msg, bool &tooLarge)
+{
+    auto *buf = static_cast<BodyBuffer *>(g_object_get_data(G_OBJECT(msg), kBodyKey));
+    tooLarge = buf && buf->overflow;
+    return buf && !buf->overflow ? buf->data : std::string();
+}
+
+void ControlApi::countResponse(guint status)
+{
+    requests_.with({ std::to_string(status) }).inc();
+}
+
+void ControlApi::respondJson(SoupServerMessage *msg, guint status, JsonNode *body)
+{
+    http::replyJson(msg, status, body);
+    countResponse(status);
+}
+
+void ControlApi::respondError(SoupServerMessage *msg, const ApiError &error)
+{
+    http::replyError(msg, error.status, error.code, error.message);
+    countResponse(error.status);
+    RC_LOG_DEBUG("control API: %s %s -> %u %s", soup_server_message_get_method(msg),
+        g_uri_get_path(soup_server_message_get_uri(msg)), error.status, error.code.c_str());
+}
+
+void ControlApi::handle(SoupServerMessage *msg, const std::string &path)
+{
+    const std::string method = soup_server_message_get_method(msg);
+    const bool read = method == "GET" || method == "HEAD";
+    const auto seg = splitPath(path);
+    auto allow = [&](const char *methods) {
+        soup_message_headers_replace(
+            soup_server_message_get_response_headers(msg), "Allow", methods);
+        respondError(msg, ApiError::methodNotAllowed("use " + std::string(methods)));
+    };
+
+    bool tooLarge = false;
+    const std::string body = requestBody(msg, tooLarge);
+    if (tooLarge) {
+        respondError(msg,
+            ApiError::tooLarge("request bodies are limited to "
+                + std::to_string(config_.maxBodyBytes) + " bytes"));
+        return;
+    }
+
+    if (seg == std::vector<std::string> { "healthz" }) {
+        if (!read)
+            return allow("GET, HEAD");
+        auto health = backend_.health();
+        json::ObjectBuilder out;
+        out.set("status", "ok");
+        if (health && JSON_NODE_HOLDS_OBJECT(health.get())) {
+            JsonObject *obj = json_node_get_object(health.get());
+            GList *members = json_object_get_members(obj);
+            for (GList *l = members; l; l = l->next) {
+                const char *name = static_cast<const char *>(l->data);
+                if (std::strcmp(name, "status") != 0)
+                    out.set(name, adopt(json_node_copy(json_object_get_member(obj, name))));
+            }
+            g_list_free(members);
+        }
+        auto node = out.build();
+        respondJson(msg, SOUP_STATUS_OK, node.get());
+        return;
+    }
+    if (seg == std::vector<std::string> { "metrics" }) {
+        if (!read)
+            return allow("GET, HEAD");
+        const std::string text = metrics_.render();
+        soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+        soup_message_headers_replace(
+            soup_server_message_get_response_headers(msg), "Cache-Control", "no-store");
+        soup_server_message_set_response(
+            msg, MetricsRegistry::contentType, SOUP_MEMORY_COPY, text.data(), text.size());
+        countResponse(SOUP_STATUS_OK);
+        return;
+    }
+    if (seg.size() < 2 || seg[0] != "v1" || seg[1] != "rooms" || seg.size() > 5
+        || (seg.size() >= 4 && seg[3] != "outputs")) {
+        respondError(msg, ApiError::notFound("no such endpoint"));
+        return;
+    }
+    if (seg.size() >= 3 && !isRoomName(seg[2])) {
+        respondError(msg, ApiError::notFound("no such room", "room_not_found"));
+        return;
+    }
+    if (seg.size() == 5 && !isOutputId(seg[4])) {
+        respondError(msg, ApiError::notFound("no such output", "output_not_found"));
+        return;
+    }
+    if (!read && refusingChanges_ && (seg.size() >= 3)) {
+        if ((seg.size() == 4 && method == "POST") || (seg.size() != 4 && method == "DELETE")) {
+            respondError(
+                msg, ApiError::unavailable("the gateway is shutting down", "shutting_down"));
+            return;
+        }
+    }
+    switch (seg.size()) {
+    case 2: {
+        if (!read)
+            return allow("GET, HEAD");
+        auto rooms = backend_.listRooms();
+        if (!rooms.ok())
+            return respondError(msg, *rooms.error);
+        auto node = json::ObjectBuilder().set("rooms", std::move(rooms.body)).build();
+        respondJson(msg, SOUP_STATUS_OK, node.get());
+        return;
+    }
+    case 3:
+        if (method != "DELETE")
+            return allow("DELETE");
+        callAsync(msg, SOUP_STATUS_OK,
+            [&](BackendReply reply) { backend_.leaveRoom(seg[2], std::move(reply)); });
+        return;
+    case 4:
+        if (method != "POST")
+            return allow("POST");
+        handleStartOutput(msg, seg[2], body);
+        return;
+    case 5:
+        if (method != "DELETE")
+            return allow("DELETE");
+        callAsync(msg, SOUP_STATUS_OK,
+            [&](BackendReply reply) { backend_.stopOutput(seg[2], seg[4], std::move(reply)); });
+        return;
+    default:
+        respondError(msg, ApiError::notFound("no such endpoint"));
+    }
+}
+
+void ControlApi::handleStartOutput(
+    SoupServerMessage *msg, const std::string &room, const std::string &text)
+{
+    const char *type = soup_message_headers_get_content_type(
+        soup_server_message_get_request_headers(msg), nullptr);
+    if (type && g_ascii_strcasecmp(type, "application/json") != 0) {
+        respondError(msg,
+            { SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                "send the body as application/json" });
+        return;
+    }
+    std::string parseError;
+    auto root = json::parse(text, parseError, config_.maxJsonDepth);
+    if (!root)
+        return respondError(
+            msg, ApiError::badRequest("invalid JSON: " + parseError, "invalid_json"));
+    if (!JSON_NODE_HOLDS_OBJECT(root.get()))
+        return respondError(
+            msg, ApiError::badRequest("the body must be a JSON object", "invalid_body"));
+    JsonObject *obj = json_node_get_object(root.get());
+    GList *members = json_object_get_members(obj);
+    std::string unknown;
+    for (GList *l = members; l; l = l->next) {
+        const char *name = static_cast<const char *>(l->data);
+        if (std::strcmp(name, "pipeline") != 0 && std::strcmp(name, "params") != 0
+            && unknown.empty())
+            unknown = name;
+    }
+    g_list_free(members);
+    if (!unknown.empty())
+        return respondError(msg,
+            ApiError::badRequest("unknown field '" + unknown.substr(0, 64) + "'", "invalid_body"));
+    auto pipeline = json::stringMember(obj, "pipeline");
+    if (!pipeline)
+        return respondError(
+            msg, ApiError::badRequest("'pipeline' must be a string", "invalid_body"));
+    if (!isPipelineName(*pipeline))
+        return respondError(msg, ApiError::badRequest("unknown pipeline", "unknown_pipeline"));
+    JsonObject *params = nullptr;
+    if (json::hasMember(obj, "params")) {
+        params = json::objectMember(obj, "params");
+        if (!params)
+            return respondError(
+                msg, ApiError::badRequest("'params' must be an object", "invalid_body"));
+    }
+    auto specs = backend_.outputParams(*pipeline);
+    if (!specs)
+        return respondError(
+            msg, ApiError::badRequest("unknown pipeline '" + *pipeline + "'", "unknown_pipeline"));
+    auto checked = validateParams(*specs, params);
+    if (!checked.ok()) {
+        const std::string where = checked.error->param.empty()
+            ? std::string("params")
+            : "params." + checked.error->param.substr(0, 64);
+        return respondError(
+            msg, ApiError::badRequest(where + ": " + checked.error->message, "invalid_param"));
+    }
+    callAsync(msg, SOUP_STATUS_CREATED, [&](BackendReply reply) {
+        backend_.startOutput(room, *pipeline, checked.values, std::move(reply));
+    });
+}
+
+void ControlApi::callAsync(
+    SoupServerMessage *msg, guint successStatus, const std::function<void(BackendReply)> &call)
+{
+    const uint64_t id = nextPending_++;
+    auto pending = std::make_unique<Pending>();
+    pending->msg = ref(msg);
+    pending->successStatus = successStatus;
+    pending_.emplace(id, std::move(pending));
+
+    std::weak_ptr<ControlApi *> weak = self_;
+    std::shared_ptr<GMainContext> ctx(g_main_context_ref(ctx_.get()), g_main_context_unref);
+    BackendReply reply = [weak, id, ctx](BackendResult result) {
+        if (!g_main_context_is_owner(ctx.get())) {
+            auto shared = std::make_shared<BackendResult>(std::move(result));
+            post(ctx.get(), [weak, id, shared] {
+                if (auto self = weak.lock())
+                    (*self)->complete(id, std::move(*shared));
+            });
+            return;
+        }
+        if (auto self = weak.lock())
+            (*self)->complete(id, std::move(result));
+    };
+    call(std::move(reply));
+
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+        return; // answered during call()
+    Pending &p = *it->second;
+    soup_server_message_pause(msg);
+    p.paused = true;
+    // libsoup does not watch a paused request's connection, so a client that
+    // leaves is only noticed when we answer; the timeout bounds the wait.
+    p.timeout = addTimeout(ctx_.get(), config_.replyTimeout, [this, id] {
+        auto found = pending_.find(id);
+        if (found != pending_.end()) {
+            // complete() destroys the Pending; let G_SOURCE_REMOVE end this source.
+            g_source_unref(found->second->timeout.release());
+            complete(id,
+                BackendResult::failure(
+                    ApiError::unavailable("the gateway did not answer in time", "timeout")));
+        }
+        return false;
+    });
+}
+
+void ControlApi::complete(uint64_t id, BackendResult result)
+{
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+        return; // timed out, client gone, or stopped
+    std::unique_ptr<Pending> p = std::move(it->second);
+    pending_.erase(it);
+    SoupServerMessage *msg = p->msg.get();
+    if (!result.ok()) {
+        respondError(msg, *result.error);
+    } else {
+        if (p->successStatus == SOUP_STATUS_CREATED && result.body
+            && JSON_NODE_HOLDS_OBJECT(result.body.get())) {
+            auto outputId = json::stringMember(json_node_get_object(result.body.get()), "id");
+            const char *path = g_uri_get_path(soup_server_message_get_uri(msg));
+            if (outputId && isOutputId(*outputId) && path)
+                soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                    "Location", (std::string(path) + "/" + *outputId).c_str());
+        }
+        auto empty = json::ObjectBuilder().build();
+        respondJson(msg, p->successStatus, result.body ? result.body.get() : empty.get());
+    }
+    if (p->paused)
+        soup_server_message_unpause(msg);
+}
+
+} // namespace rc::ops

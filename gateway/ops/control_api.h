@@ -1,0 +1,105 @@
+// The HTTP/JSON control API (libsoup server): bearer auth, body limits, routing to a
+// ControlBackend, /metrics.
+//
+// Owned by main() (after the backend and the registry, so destroyed before
+// them); thread-bound to the GMainContext it is given. Requests are handled
+// on that context; a backend's slow answer pauses the request, never the loop.
+#pragma once
+
+#include "control_backend.h"
+#include "gptr.h"
+#include "metrics_registry.h"
+#include "soup_ptr.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace rc::ops {
+
+struct ControlApiConfig
+{
+    std::string host = "127.0.0.1"; // IP literal or "localhost"
+    uint16_t port = 8081; // 0 picks a free port
+    std::optional<std::string> token; // nullopt: no --api-token-file (loopback only)
+    size_t maxBodyBytes = 64 * 1024; // larger bodies: 413
+    int maxJsonDepth = 16; // deeper bodies: 400
+    std::chrono::milliseconds replyTimeout { 30000 }; // a backend that never replies: 503
+};
+
+// "HOST:PORT" or "[IPV6]:PORT" (HOST an IP literal or "localhost"); false if malformed.
+bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port);
+// Whether host (IP literal or "localhost") is a loopback address.
+bool isLoopbackHost(const std::string &host);
+
+class ControlApi
+{
+public:
+    ControlApi(ControlApiConfig config, GMainContext *ctx, ControlBackend &backend,
+        MetricsRegistry &metrics);
+    ~ControlApi();
+    ControlApi(const ControlApi &) = delete;
+    ControlApi &operator=(const ControlApi &) = delete;
+
+    // Listens; returns the port. Start-up code: throws StartupError(78) for
+    // a non-loopback address without a token, (64) for a bad address, (71)
+    // when it cannot listen.
+    uint16_t start();
+    // Stops listening and closes connections; pending requests are dropped.
+    void stop() noexcept;
+
+    // New token (SIGHUP re-reads the token file). nullopt turns auth off,
+    // which is refused (false) unless the API listens on loopback.
+    bool setToken(std::optional<std::string> token);
+    // While refusing, POST and DELETE answer 503 shutting_down (reads still work).
+    void refuseChanges(bool refuse) noexcept { refusingChanges_ = refuse; }
+
+    const std::string &address() const noexcept { return address_; } // "HOST:PORT"
+    uint16_t port() const noexcept { return port_; }
+    size_t pendingRequests() const noexcept { return pending_.size(); }
+
+private:
+    struct Pending;
+
+    static void onEarlyRequest(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+        gpointer self) noexcept;
+    static void onRequest(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+        gpointer self) noexcept;
+    void early(SoupServerMessage *msg);
+    void handle(SoupServerMessage *msg, const std::string &path);
+    bool authorized(SoupServerMessage *msg);
+    std::string requestBody(SoupServerMessage *msg, bool &tooLarge);
+
+    void respondJson(SoupServerMessage *msg, guint status, JsonNode *body);
+    void respondError(SoupServerMessage *msg, const ApiError &error);
+    void countResponse(guint status);
+
+    void handleStartOutput(
+        SoupServerMessage *msg, const std::string &room, const std::string &body);
+    // Calls the backend with a reply that answers msg, pausing it if the
+    // backend has not replied by the time call() returns.
+    void callAsync(
+        SoupServerMessage *msg, guint successStatus, const std::function<void(BackendReply)> &call);
+    void complete(uint64_t id, BackendResult result);
+
+    ControlApiConfig config_;
+    GPtr<GMainContext> ctx_;
+    ControlBackend &backend_;
+    MetricsRegistry &metrics_;
+    CounterFamily requests_;
+    GPtr<SoupServer> server_;
+    std::string address_;
+    uint16_t port_ = 0;
+    bool refusingChanges_ = false;
+    bool loopback_ = true;
+
+    uint64_t nextPending_ = 1;
+    std::map<uint64_t, std::unique_ptr<Pending>> pending_;
+    // Replies hold a weak_ptr to this: a reply after destruction is dropped.
+    std::shared_ptr<ControlApi *> self_;
+};
+
+} // namespace rc::ops

@@ -1,0 +1,145 @@
+// Output parameter validation: only declared params, checked kinds, URL schemes, no path escapes;
+// URL redaction.
+#include "json.h"
+#include "output_params.h"
+
+#include <catch2/catch.hpp>
+
+using namespace rc::ops;
+
+namespace {
+
+const std::vector<ParamSpec> kRtmp = {
+    { "rtmp_url", ParamKind::url, { "rtmp", "rtmps" }, true },
+};
+const std::vector<ParamSpec> kMixed = {
+    { "rtmp_url", ParamKind::url, { "rtmp" }, false },
+    { "label", ParamKind::string, {}, false, 16 },
+    { "segment_seconds", ParamKind::integer, {}, false, 0, 1, 60 },
+};
+
+ParamResult check(const std::vector<ParamSpec> &specs, const std::string &paramsJson)
+{
+    std::string error;
+    auto node = rc::json::parse(paramsJson, error);
+    REQUIRE(node);
+    REQUIRE(JSON_NODE_HOLDS_OBJECT(node.get()));
+    return validateParams(specs, json_node_get_object(node.get()));
+}
+
+} // namespace
+
+TEST_CASE("declared, well-formed params pass", "[params]")
+{
+    auto r = check(kRtmp, R"({"rtmp_url": "rtmp://live.example.com/app/key-123"})");
+    REQUIRE(r.ok());
+    CHECK(r.values.at("rtmp_url") == "rtmp://live.example.com/app/key-123");
+
+    r = check(kRtmp, R"({"rtmp_url": "RTMPS://live.example.com:443/app/key?x=1&y=2"})");
+    CHECK(r.ok());
+
+    r = check(kMixed, R"({"label": "cam-1", "segment_seconds": 6})");
+    REQUIRE(r.ok());
+    CHECK(r.values.at("label") == "cam-1");
+    CHECK(r.values.at("segment_seconds") == "6");
+    CHECK(r.values.count("rtmp_url") == 0);
+
+    // No params object at all is fine when nothing is required.
+    CHECK(validateParams(kMixed, nullptr).ok());
+}
+
+TEST_CASE("undeclared, missing and mistyped params fail", "[params]")
+{
+    auto r = check(kRtmp, R"({"rtmp_url": "rtmp://h/a/k", "location": "/etc/passwd"})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error->param == "location");
+    CHECK(r.error->message.find("not declared") != std::string::npos);
+    CHECK(r.values.empty());
+
+    r = check(kRtmp, R"({})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error->param == "rtmp_url");
+    CHECK_FALSE(validateParams(kRtmp, nullptr).ok());
+
+    for (const char *body :
+        { R"({"rtmp_url": 5})", R"({"rtmp_url": null})", R"({"rtmp_url": ["rtmp://h/a"]})",
+            R"({"rtmp_url": {"u": 1}})", R"({"rtmp_url": true})" }) {
+        INFO(body);
+        CHECK_FALSE(check(kRtmp, body).ok());
+    }
+    for (const char *body : { R"({"segment_seconds": "6"})", R"({"segment_seconds": 6.5})",
+             R"({"segment_seconds": 0})", R"({"segment_seconds": 61})", R"({"label": "a b"})",
+             R"({"label": ".hidden"})", R"({"label": ""})", R"({"label": "x!fakesink"})",
+             R"({"label": "aaaaaaaaaaaaaaaaa"})", R"({"label": 7})" }) {
+        INFO(body);
+        CHECK_FALSE(check(kMixed, body).ok());
+    }
+}
+
+TEST_CASE("URLs are limited to the template's schemes and cannot escape", "[params][url]")
+{
+    const std::vector<std::string> rtmp = { "rtmp", "rtmps" };
+    std::string why;
+    CHECK(isAllowedUrl("rtmp://127.0.0.1:1935/live/stream", rtmp, 0, why));
+    CHECK(isAllowedUrl("rtmp://[::1]:1935/live/stream", rtmp, 0, why));
+
+    const char *refused[] = {
+        "file:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "http://example.com/live",
+        "rtmp:///live/key", // no host
+        "rtmp:/live/key",
+        "rtmp://host:0/live", // port 0
+        "rtmp://host:99999/live",
+        "rtmp://host/live/../../../etc/passwd",
+        "rtmp://host/live/%2e%2e/secret",
+        "rtmp://host/live/%2E%2e%2Fx",
+        "rtmp://host/live/a%2fb",
+        "rtmp://host/live/%00",
+        "rtmp://host/live/a%0d%0aX-Injected: 1",
+        "rtmp://host/live/key with space",
+        "rtmp://host/live/\"quoted\"",
+        "rtmp://host/live/$HOME",
+        "rtmp://host/live/x ! filesink location=/tmp/x",
+        "rtmp://host/live/'x'",
+        "rtmp://host/live\\..\\x",
+        "rtmp://host/%",
+        "",
+        "rtmp",
+        "//host/live",
+    };
+    for (const char *url : refused) {
+        INFO(url);
+        CHECK_FALSE(isAllowedUrl(url, rtmp, 0, why));
+    }
+    CHECK_FALSE(isAllowedUrl("rtmp://h/" + std::string(3000, 'a'), rtmp, 0, why));
+    CHECK_FALSE(isAllowedUrl("rtmp://h/aaaa", rtmp, 10, why));
+    CHECK_FALSE(isAllowedUrl("rtmp://h/a", {}, 0, why)); // a template that allows no scheme
+
+    CHECK_FALSE(isAllowedUrl("file:///etc/passwd", rtmp, 0, why));
+    CHECK(why.find("scheme 'file' is not allowed") != std::string::npos);
+    CHECK(why.find("rtmp://") != std::string::npos);
+}
+
+TEST_CASE("URLs are redacted for display", "[params][url]")
+{
+    CHECK(redactUrl("rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl")
+        == "rtmp://a.rtmp.youtube.com/live2/***");
+    CHECK(redactUrl("rtmps://user:pass@host:443/app/key?token=1#f")
+        == "rtmps://***@host:443/app/***?***#***");
+    CHECK(redactUrl("rtmp://host/app") == "rtmp://host/app");
+    CHECK(redactUrl("rtmp://host") == "rtmp://host");
+    CHECK(redactUrl("rtmp://[::1]:1935/live/k") == "rtmp://[::1]:1935/live/***");
+    CHECK(redactUrl("not a url") == "***");
+    CHECK(redactUrl("/local/path") == "***");
+}
+
+TEST_CASE("param kinds have names", "[params]")
+{
+    CHECK(parseParamKind("url") == ParamKind::url);
+    CHECK(parseParamKind("int") == ParamKind::integer);
+    CHECK(parseParamKind("integer") == ParamKind::integer);
+    CHECK(parseParamKind("string") == ParamKind::string);
+    CHECK_FALSE(parseParamKind("path"));
+    CHECK(std::string(paramKindName(ParamKind::url)) == "url");
+}
