@@ -5,6 +5,7 @@
 #include "log.h"
 #include "main_context.h"
 #include "room_server.h"
+#include "sd_notifier.h"
 #include "signal_options.h"
 #include "startup_error.h"
 
@@ -49,6 +50,7 @@ int run(const SignalCommand &cmd)
         auto sigint = watchSignal(ctx.get(), SIGINT, stop);
         auto sigterm = watchSignal(ctx.get(), SIGTERM, stop);
         rc::signaling::RoomServer server(cmd.server, ctx.get());
+        rc::SdNotifier notifier; // a no-op unless started by systemd (Type=notify)
         try {
             server.start();
         } catch (const rc::StartupError &e) {
@@ -56,8 +58,11 @@ int run(const SignalCommand &cmd)
             code = e.exitCode();
         }
         if (code == rc::exitcode::ok) {
+            notifier.startWatchdog(ctx.get());
+            notifier.ready();
             while (!stop.requested)
                 g_main_context_iteration(ctx.get(), TRUE);
+            notifier.stopping();
             server.shutdown();
             // Let the closing handshakes finish so that clients read 1001,
             // not a reset; a peer that does not answer gets 3 s.
