@@ -233,10 +233,16 @@ void SignalingClient::dropConnection()
 {
     messageHandler_.reset();
     closedHandler_.reset();
-    if (connection_ &&
-        soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+    if (!connection_)
+        return;
+    if (soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_close(connection_.get(), protocol::kCloseNormal, nullptr);
-    connection_.reset();
+    // We may be inside the connection's own "message" signal (a fatal error
+    // from the server, a callback that stops us) and libsoup does not hold a
+    // reference across it: release the connection from a later dispatch,
+    // which also gives the close frame (and a preceding leave) time to go out.
+    auto doomed = std::make_shared<GPtr<SoupWebsocketConnection>>(std::move(connection_));
+    post(context_, [doomed] { doomed->reset(); });
 }
 
 } // namespace rc

@@ -1,0 +1,247 @@
+// The roomcast application: context, rooms, signals, shutdown; see gateway.h.
+#include "gateway.h"
+
+#include "exit_codes.h"
+#include "log.h"
+#include "main_context.h"
+#include "startup_error.h"
+#include "stream_linker.h"
+
+#include <glib-unix.h>
+#include <systemd/sd-daemon.h>
+
+#include <algorithm>
+#include <csignal>
+
+namespace rc::gateway {
+namespace {
+
+// Extra time past the per-participant finalize timeout before the gateway
+// gives up waiting for its rooms (a room finalizes its participants in parallel).
+constexpr std::chrono::milliseconds kStopGrace { 3000 };
+
+struct SignalJob
+{
+    Gateway *gateway;
+    int signum;
+    void (*handler)(Gateway *, int);
+};
+
+gboolean onUnixSignal(gpointer data) noexcept
+{
+    auto *job = static_cast<SignalJob *>(data);
+    job->handler(job->gateway, job->signum);
+    return G_SOURCE_CONTINUE;
+}
+
+void deleteSignalJob(gpointer data) noexcept
+{
+    delete static_cast<SignalJob *>(data);
+}
+
+} // namespace
+
+Gateway::Gateway(GatewayOptions options, std::vector<PipelineTemplate> templates)
+    : options_(std::move(options))
+    , templates_(std::move(templates))
+    , context_(g_main_context_new())
+    , loop_(g_main_loop_new(context_.get(), FALSE))
+{ }
+
+Gateway::~Gateway()
+{
+    g_main_context_push_thread_default(context_.get());
+    rooms_.clear();
+    signalSources_.clear();
+    stopDeadline_.reset();
+    ticker_.reset();
+    // Let deferred releases (posted from teardown) run before the context goes.
+    while (g_main_context_iteration(context_.get(), FALSE)) { }
+    g_main_context_pop_thread_default(context_.get());
+}
+
+int Gateway::run()
+{
+    // Our context is the thread default for the whole run (libsoup's I/O
+    // goes there), also when start-up throws.
+    struct ThreadDefault
+    {
+        GMainContext *context;
+        explicit ThreadDefault(GMainContext *c)
+            : context(c)
+        {
+            g_main_context_push_thread_default(c);
+        }
+        ~ThreadDefault() { g_main_context_pop_thread_default(context); }
+    } threadDefault(context_.get());
+    std::string error;
+    if (!startRooms(error))
+        throw StartupError(exitcode::osError, error);
+    for (int signum : { SIGINT, SIGTERM, SIGHUP }) {
+        GSource *source = g_unix_signal_source_new(signum);
+        g_source_set_callback(source, onUnixSignal,
+            new SignalJob { this, signum, [](Gateway *g, int s) { g->onSignal(s); } },
+            deleteSignalJob);
+        g_source_attach(source, context_.get());
+        signalSources_.emplace_back(source);
+    }
+    sd_notify(0, "READY=1\nSTATUS=joining rooms");
+    uint64_t watchdogUs = 0;
+    std::chrono::milliseconds tickEvery { 5000 };
+    if (sd_watchdog_enabled(0, &watchdogUs) > 0)
+        tickEvery = std::min(
+            tickEvery, std::chrono::milliseconds(std::max<uint64_t>(watchdogUs / 2000, 100)));
+    ticker_ = addTimeout(context_.get(), tickEvery, [this] { return tick(); });
+    RC_LOG_INFO(
+        "gateway: running (%zu room(s), %zu template(s))", rooms_.size(), templates_.size());
+    g_main_loop_run(loop_.get());
+    return exitCode_;
+}
+
+bool Gateway::startRooms(std::string &error)
+{
+    std::optional<std::string> token;
+    if (!options_.tokenFile.empty()) {
+        std::string text, why;
+        if (!readTokenFile(options_.tokenFile, text, why))
+            throw StartupError(exitcode::config, why);
+        token = text;
+    }
+    std::vector<PipelineTemplate> participantTemplates;
+    for (const auto &tpl : templates_) {
+        if (tpl.scope == TemplateScope::participant)
+            participantTemplates.push_back(tpl);
+        else
+            RC_LOG_WARN(
+                "gateway: template %s has %s scope, which the recorder does not run yet; skipped",
+                tpl.name.c_str(), scopeName(tpl.scope));
+    }
+    if (participantTemplates.empty())
+        throw StartupError(exitcode::config, "no participant-scope pipeline template is active");
+
+    PeerReceiver::Settings receiver;
+    receiver.iceLocalAddresses = options_.iceLocalAddresses;
+    receiver.stunServer = options_.stunServer;
+    receiver.turnServer = options_.turnServer;
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
+        auto &list = kind == MediaKind::video ? receiver.videoCodecs : receiver.audioCodecs;
+        for (const auto &codec : offeredCodecs(kind, participantTemplates)) {
+            if (StreamLinker::canDepayload(codec))
+                list.push_back(codec);
+            else
+                RC_LOG_WARN("gateway: not offering %s: no depayloader/parser installed (%s)",
+                    codec.c_str(), StreamLinker::elementsFor(codec).front().c_str());
+        }
+        std::string joined;
+        for (const auto &c : list)
+            joined += (joined.empty() ? "" : " ") + c;
+        RC_LOG_INFO("gateway: offering %s codecs: %s", mediaKindName(kind), joined.c_str());
+    }
+    receiver.bitrate = { options_.videoMinBitrateKbps, options_.videoStartBitrateKbps,
+        options_.videoMaxBitrateKbps };
+    receiver.finalizeTimeout = options_.finalizeTimeout;
+
+    const auto sessionStart = std::chrono::system_clock::now();
+    for (const auto &room : options_.rooms) {
+        RoomSession::Settings settings;
+        settings.room = room;
+        settings.signalingUrl = options_.signalingUrl;
+        settings.token = token;
+        settings.templates = participantTemplates;
+        settings.recordingsDir = options_.recordingsDir;
+        settings.sessionStart = sessionStart;
+        settings.receiver = receiver;
+        auto session = std::make_unique<RoomSession>(context_.get(), std::move(settings),
+            [this, room](const std::string &code, const std::string &message) {
+                RC_LOG_ERROR("gateway: room %s refused the gateway: %s (%s)", room.c_str(),
+                    code.c_str(), message.c_str());
+                stop("refused by the room server",
+                    code == "unauthorized" ? exitcode::config : exitcode::unavailable);
+            });
+        if (!session->start(error))
+            return false;
+        rooms_.push_back(std::move(session));
+    }
+    return true;
+}
+
+bool Gateway::tick()
+{
+    size_t participants = 0;
+    for (const auto &room : rooms_)
+        participants += room->receiverCount();
+    std::string status = std::string(stopping_ ? "finalizing" : "recording") + ": "
+        + std::to_string(participants) + " participant(s) in " + std::to_string(rooms_.size())
+        + " room(s)";
+    sd_notify(0, ("WATCHDOG=1\nSTATUS=" + status).c_str());
+    return true;
+}
+
+void Gateway::reloadToken()
+{
+    if (options_.tokenFile.empty()) {
+        RC_LOG_INFO("gateway: SIGHUP: no token file to re-read");
+        return;
+    }
+    std::string token, why;
+    if (!readTokenFile(options_.tokenFile, token, why)) {
+        RC_LOG_ERROR("gateway: SIGHUP: keeping the current token: %s", why.c_str());
+        return;
+    }
+    for (auto &room : rooms_)
+        room->setToken(token);
+    RC_LOG_INFO("gateway: SIGHUP: token re-read from %s; used from the next join",
+        options_.tokenFile.c_str());
+}
+
+void Gateway::onSignal(int signum)
+{
+    if (signum == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
+        reloadToken();
+        sd_notify(0, "READY=1");
+        return;
+    }
+    if (stopping_) {
+        RC_LOG_WARN("gateway: second %s; quitting without waiting for files", strsignal(signum));
+        quit();
+        return;
+    }
+    stop(signum == SIGINT ? "SIGINT" : "SIGTERM", exitcode::ok);
+}
+
+void Gateway::stop(const char *why, int exitCode)
+{
+    if (stopping_)
+        return;
+    stopping_ = true;
+    exitCode_ = exitCode;
+    RC_LOG_INFO("gateway: stopping (%s): finalizing recordings", why);
+    sd_notify(0, "STOPPING=1\nSTATUS=finalizing recordings");
+    tick();
+    roomsRunning_ = rooms_.size();
+    stopDeadline_ = addTimeout(context_.get(), options_.finalizeTimeout + kStopGrace, [this] {
+        RC_LOG_WARN("gateway: rooms did not finish in time; quitting");
+        quit();
+        return false;
+    });
+    if (rooms_.empty()) {
+        quit();
+        return;
+    }
+    for (auto &room : rooms_) {
+        room->stop([this] {
+            if (--roomsRunning_ == 0) {
+                RC_LOG_INFO("gateway: every recording is finalized");
+                quit();
+            }
+        });
+    }
+}
+
+void Gateway::quit()
+{
+    g_main_loop_quit(loop_.get());
+}
+
+} // namespace rc::gateway

@@ -1,0 +1,110 @@
+// One pipeline-template instance recording one participant: feeds, common time base, EOS and
+// finalize bookkeeping.
+//
+// Owned by the PeerReceiver whose pipeline holds its bin; thread-bound to the
+// gateway's main context. The probes on its feeds run on streaming threads
+// and share only a Timing block (mutex + atomics) with it; they reach the
+// main context through post() with a weak reference.
+#pragma once
+
+#include "gst_ptr.h"
+#include "pipeline_template.h"
+#include "sdp_tuning.h"
+#include "template_variables.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rc::gateway {
+
+class ParticipantOutput
+{
+public:
+    // Called on the main context when the first buffer reached the output.
+    using StartedCallback
+        = std::function<void(std::chrono::system_clock::time_point firstBufferAt)>;
+
+    // Instantiates tpl writing to outputPath; nullptr with error on failure.
+    static std::unique_ptr<ParticipantOutput> create(GMainContext *context,
+        const PipelineTemplate &tpl, const TemplateVariables &vars, const std::string &outputPath,
+        std::string &error);
+    ~ParticipantOutput();
+    ParticipantOutput(const ParticipantOutput &) = delete;
+    ParticipantOutput &operator=(const ParticipantOutput &) = delete;
+
+    const PipelineTemplate &pipelineTemplate() const noexcept { return tpl_; }
+    const std::string &outputPath() const noexcept { return outputPath_; }
+    GstElement *bin() const noexcept { return bin_.get(); }
+    void setOnStarted(StartedCallback cb) { onStarted_ = std::move(cb); }
+
+    // True when the template has an entry for kind, accepts codec, and that
+    // entry is not fed yet.
+    bool takes(MediaKind kind, const std::string &codec) const;
+    // Links src (an unlinked src pad in the same pipeline) to the entry for
+    // kind, with the timing/drop probe on src.
+    bool connectFeed(MediaKind kind, GstPad *src, const std::string &codec, std::string &error);
+    // The codec the answer says will arrive for kind ("" = none): an entry
+    // that will never be fed gets EOS at once, or its muxer would wait for it
+    // forever and write nothing. A codec the template does not take disables
+    // the whole output (it never starts, so its file is removed).
+    void expectCodec(MediaKind kind, const std::string &codec);
+    const std::string &codec(MediaKind kind) const noexcept;
+    // An entry still unfed this long after the first buffer reached the
+    // output gets EOS: the muxer would otherwise hold everything back
+    // waiting for it (a sender that never sends one of its tracks).
+    void endStarvedEntries(std::chrono::milliseconds grace);
+
+    // Stops taking data and sends EOS into every entry (from GStreamer's
+    // thread pool: an entry's stream lock may be held by a buffer waiting in
+    // the muxer for the other entry).
+    void beginFinalize();
+    bool finalizing() const noexcept;
+    // The pipeline's bus saw EOS from this output's bin: everything is written.
+    void markEos() noexcept { eos_ = true; }
+    bool eosReached() const noexcept { return eos_; }
+
+    bool started() const noexcept;
+    // Time from the first to the last buffer end that went in, in seconds.
+    double durationSeconds() const;
+    // The output file's current size (0 if none).
+    uint64_t fileBytes() const;
+
+private:
+    struct Timing;
+    struct FeedProbe;
+    static GstPadProbeReturn feedProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept;
+    static void deleteFeedProbe(gpointer data) noexcept;
+    struct Entry
+    {
+        GPtr<GstPad> pad; // the bin's ghost sink pad, nullptr if the template has none
+        bool fed = false;
+        bool ended = false;
+        std::string codec;
+    };
+    ParticipantOutput(
+        GMainContext *context, PipelineTemplate tpl, GPtr<GstElement> bin, std::string outputPath);
+    Entry &entry(MediaKind kind) noexcept { return kind == MediaKind::video ? video_ : audio_; }
+    const Entry &entry(MediaKind kind) const noexcept
+    {
+        return kind == MediaKind::video ? video_ : audio_;
+    }
+    void sendEos(Entry &e);
+    void onFirstBuffer(std::chrono::system_clock::time_point at);
+
+    GMainContext *context_; // borrowed: the gateway's, outlives every output
+    PipelineTemplate tpl_;
+    GPtr<GstElement> bin_;
+    std::string outputPath_;
+    Entry video_, audio_;
+    std::shared_ptr<Timing> timing_;
+    StartedCallback onStarted_;
+    gint64 startedAtUs_ = 0; // main-context copy of the first buffer's arrival
+    bool disabled_ = false;
+    bool eos_ = false;
+    std::shared_ptr<ParticipantOutput *> self_; // weak handle for posted calls
+};
+
+} // namespace rc::gateway

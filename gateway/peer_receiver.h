@@ -1,0 +1,135 @@
+// One receive-only webrtcbin for one visible participant, in its own GstPipeline: the offer,
+// trickle ICE, each new pad into the participant's outputs, health watch, and finalizing.
+//
+// Owned by its RoomSession; thread-bound to the gateway's main context.
+// webrtcbin's signals, promise replies and pad probes run on GStreamer
+// threads: they copy what they need and post to the main context with a
+// weak reference (self_), never touching the receiver there. A failure stays
+// inside this participant's pipeline.
+#pragma once
+
+#include "gst_ptr.h"
+#include "participant_output.h"
+#include "room_protocol.h"
+#include "sdp_tuning.h"
+#include "stream_linker.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rc::gateway {
+
+class PeerReceiver
+{
+public:
+    struct Settings
+    {
+        std::vector<std::string> iceLocalAddresses;
+        std::string stunServer, turnServer;
+        std::vector<std::string> videoCodecs, audioCodecs; // offered, in preference order
+        BitrateHints bitrate;
+        std::chrono::milliseconds finalizeTimeout { 5000 };
+        // No media for this long once it flowed, or ICE disconnected this long:
+        // the peer is gone (a browser sends audio every 20 ms, video frames
+        // even when its camera is muted).
+        std::chrono::milliseconds mediaTimeout { 5000 };
+        // No media this long after the offer (no answer, ICE never connects).
+        std::chrono::milliseconds setupTimeout { 20000 };
+    };
+
+    struct Callbacks
+    {
+        std::function<void(const std::string &sdp)> sendOffer;
+        std::function<void(const protocol::Candidate &candidate)> sendCandidate;
+        // The first buffer reached an output.
+        std::function<void(ParticipantOutput &output, std::chrono::system_clock::time_point at)>
+            outputStarted;
+        // An output is closed (after the pipeline went to NULL).
+        std::function<void(ParticipantOutput &output)> outputFinished;
+        // The peer is gone or broken (ICE failed, media stopped, pipeline error).
+        // Reported once; the owner decides when to finish().
+        std::function<void(const std::string &reason)> failed;
+        // finish() completed: every output is closed. Posted, so the owner may
+        // destroy the receiver from it.
+        std::function<void()> finished;
+    };
+
+    PeerReceiver(GMainContext *context, std::string peerId, Settings settings,
+        std::vector<std::unique_ptr<ParticipantOutput>> outputs, Callbacks callbacks);
+    ~PeerReceiver();
+    PeerReceiver(const PeerReceiver &) = delete;
+    PeerReceiver &operator=(const PeerReceiver &) = delete;
+
+    // Builds the pipeline, restricts ICE, adds the transceivers, goes to
+    // PLAYING and creates the offer (sent through sendOffer).
+    bool start(std::string &error);
+    void handleAnswer(const std::string &sdp);
+    void handleCandidate(const std::optional<protocol::Candidate> &candidate);
+    // EOS into every output, wait for them (bounded by finalizeTimeout), then
+    // NULL and report. Idempotent.
+    void finish(const std::string &reason);
+
+    const std::string &peerId() const noexcept { return peerId_; }
+    bool finishing() const noexcept { return finishing_; }
+    bool isFinished() const noexcept { return finished_; }
+    // Media arrived within the last mediaTimeout.
+    bool mediaFlowing() const;
+    // Time since the last media buffer (since start() if none came yet).
+    std::chrono::milliseconds mediaIdle() const;
+    const std::vector<std::unique_ptr<ParticipantOutput>> &outputs() const noexcept
+    {
+        return outputs_;
+    }
+
+private:
+    struct Trampolines;
+    struct Activity;
+    using Weak = std::weak_ptr<PeerReceiver *>;
+
+    void onOfferCreated(const std::string &sdp);
+    void onRemoteDescriptionSet(const std::string &error);
+    void onLocalCandidate(unsigned mline, const std::string &candidate);
+    void onNewPad(GPtr<GstPad> pad, GPtr<GstCaps> caps, gulong blockProbe);
+    void linkPad(GstPad *pad, GstCaps *caps);
+    void onIceState(int state);
+    void onConnectionState(int state);
+    bool onBusMessage(GstMessage *message);
+    bool watchdog();
+    void reportFailure(const std::string &reason);
+    void checkFinalized();
+    void completeFinish(bool timedOut);
+    void addCandidateNow(unsigned mline, const std::string &candidate);
+
+    GMainContext *context_; // borrowed: the gateway's, outlives every receiver
+    std::string peerId_;
+    Settings settings_;
+    Callbacks callbacks_;
+    std::vector<std::unique_ptr<ParticipantOutput>> outputs_;
+    std::shared_ptr<Activity> activity_;
+
+    GPtr<GstElement> pipeline_;
+    GPtr<GstElement> webrtc_; // owned by pipeline_ too
+    GPtr<GSource> busWatch_;
+    GPtr<GSource> watchdogTimer_;
+    GPtr<GSource> finalizeTimer_;
+    // Declared after the objects they are connected to: disconnected first.
+    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
+
+    std::vector<StreamChain> chains_;
+    std::string localSdp_;
+    bool answerReceived_ = false;
+    bool remoteSet_ = false;
+    std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
+    gint64 startedAtUs_ = 0;
+    gint64 iceDisconnectedSinceUs_ = 0;
+    bool failureReported_ = false;
+    bool finishing_ = false;
+    bool finished_ = false;
+    std::shared_ptr<PeerReceiver *> self_;
+};
+
+} // namespace rc::gateway
