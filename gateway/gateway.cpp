@@ -8,7 +8,6 @@
 #include "stream_linker.h"
 
 #include <glib-unix.h>
-#include <systemd/sd-daemon.h>
 
 #include <algorithm>
 #include <csignal>
@@ -85,13 +84,11 @@ int Gateway::run()
         g_source_attach(source, context_.get());
         signalSources_.emplace_back(source);
     }
-    sd_notify(0, "READY=1\nSTATUS=joining rooms");
-    uint64_t watchdogUs = 0;
-    std::chrono::milliseconds tickEvery { 5000 };
-    if (sd_watchdog_enabled(0, &watchdogUs) > 0)
-        tickEvery = std::min(
-            tickEvery, std::chrono::milliseconds(std::max<uint64_t>(watchdogUs / 2000, 100)));
-    ticker_ = addTimeout(context_.get(), tickEvery, [this] { return tick(); });
+    notifier_.status("joining rooms");
+    notifier_.ready();
+    // Watchdog pings come from this loop, so a stuck loop stops them.
+    notifier_.startWatchdog(context_.get());
+    ticker_ = addTimeout(context_.get(), std::chrono::seconds(5), [this] { return tick(); });
     RC_LOG_INFO(
         "gateway: running (%zu room(s), %zu template(s))", rooms_.size(), templates_.size());
     g_main_loop_run(loop_.get());
@@ -173,7 +170,7 @@ bool Gateway::tick()
     std::string status = std::string(stopping_ ? "finalizing" : "recording") + ": "
         + std::to_string(participants) + " participant(s) in " + std::to_string(rooms_.size())
         + " room(s)";
-    sd_notify(0, ("WATCHDOG=1\nSTATUS=" + status).c_str());
+    notifier_.status(status);
     return true;
 }
 
@@ -197,9 +194,9 @@ void Gateway::reloadToken()
 void Gateway::onSignal(int signum)
 {
     if (signum == SIGHUP) {
-        sd_notify(0, "RELOADING=1");
+        notifier_.reloading();
         reloadToken();
-        sd_notify(0, "READY=1");
+        notifier_.ready();
         return;
     }
     if (stopping_) {
@@ -217,7 +214,8 @@ void Gateway::stop(const char *why, int exitCode)
     stopping_ = true;
     exitCode_ = exitCode;
     RC_LOG_INFO("gateway: stopping (%s): finalizing recordings", why);
-    sd_notify(0, "STOPPING=1\nSTATUS=finalizing recordings");
+    notifier_.stopping();
+    notifier_.status("finalizing recordings");
     tick();
     roomsRunning_ = rooms_.size();
     stopDeadline_ = addTimeout(context_.get(), options_.finalizeTimeout + kStopGrace, [this] {

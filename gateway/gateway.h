@@ -8,6 +8,7 @@
 // main loop (so a wedged loop gets the service restarted).
 #pragma once
 
+#include "sd_notifier.h"
 #include "gateway_options.h"
 #include "gptr.h"
 #include "pipeline_template.h"
@@ -48,7 +49,8 @@ private:
     std::vector<std::unique_ptr<RoomSession>> rooms_;
     std::vector<GPtr<GSource>> signalSources_;
     GPtr<GSource> stopDeadline_;
-    GPtr<GSource> ticker_; // systemd watchdog and STATUS
+    SdNotifier notifier_;  // no-op unless started by systemd
+    GPtr<GSource> ticker_; // STATUS= every few seconds
     size_t roomsRunning_ = 0;
     bool stopping_ = false;
     int exitCode_ = 0;
