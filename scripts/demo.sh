@@ -5,7 +5,10 @@
 #
 # Environment: DEMO_SECONDS (default 10), DEMO_RECORDINGS (default ./demo-recordings),
 # DEMO_PIPELINES (default "record-mkv"; e.g. "record-mkv record-mp4"),
-# DEMO_BUILD_DIR (default build) and DEMO_NO_BUILD=1 to use an existing build as it is.
+# DEMO_BUILD_DIR (default build) and DEMO_NO_BUILD=1 to use an existing build as it is,
+# DEMO_PORT (default 8080) for the room server, which also serves the web client.
+# Run from a terminal, the demo then keeps the room server and a gateway running and
+# prints a URL to join room "demo" from browser windows (DEMO_STAY=0 to skip).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -20,6 +23,7 @@ if [ -z "${DEMO_NO_BUILD:-}" ]; then
   scripts/setup.sh
   if [ -f "$build/build.ninja" ]; then meson setup --reconfigure "$build" >/dev/null; else meson setup "$build"; fi
   ninja -C "$build"
+  ( cd web && npm run build --silent )
 fi
 
 logs="$(mktemp -d /tmp/roomcast-demo.XXXXXX)"
@@ -50,11 +54,11 @@ wait_for() { # wait_for FILE REGEX SECONDS
   return 1
 }
 
-start signal "$build/signaling/roomcast-signal" --listen 127.0.0.1:0
+start signal "$build/signaling/roomcast-signal" --listen "127.0.0.1:${DEMO_PORT:-8080}" --static "$here/web/dist"
 wait_for "$logs/signal.log" 'listening on 127\.0\.0\.1:[0-9]+' 10
 port="$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$logs/signal.log" | head -1 | sed 's/.*://')"
 url="ws://127.0.0.1:$port/ws"
-echo "demo: room server on $url"
+echo "demo: room server on $url; web client at http://127.0.0.1:$port/?room=$room"
 
 mkdir -p "$recordings"
 gateway_args=(--signaling-url "$url" --room "$room" --recordings-dir "$recordings"
@@ -81,9 +85,6 @@ if ! wait "$gateway_pid"; then
   exit 1
 fi
 session="$(grep -oE 'recording into [^ ]+' "$logs/gateway.log" | head -1 | sed 's/recording into //')"
-trap - EXIT
-cleanup
-
 echo
 echo "demo: recordings in $session (logs in $logs)"
 for f in "$session"/*; do
@@ -105,3 +106,13 @@ print("  %-12s %s, %.1f s, %.0f kB" % (os.path.basename(sys.argv[1]), " + ".join
 ' "$f"
 done
 echo "  manifest:    $session/manifest.json"
+
+if [ -t 0 ] && [ "${DEMO_STAY:-1}" = 1 ]; then
+  start gateway-live "$build/gateway/roomcast" "${gateway_args[@]}"
+  wait_for "$logs/gateway-live.log" 'joined as hidden member' 15
+  echo
+  echo "demo: open http://127.0.0.1:$port/?room=$room in two browser windows for a video call;"
+  echo "      the gateway is in the room (the ● Recording banner shows) and records into $recordings."
+  echo "      Press Ctrl-C to stop."
+  wait "${pids[-1]}" || true
+fi
