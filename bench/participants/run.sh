@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Participant load benchmark: the per-participant cost of a receiver (the
+# bare webrtcbin baseline, then the real gateway) as N senders join a room.
+#
+# Inside a loopback-only network namespace (re-executed under unshare -n), it
+# starts the room server, then for each N and each receiver: the receiver
+# joins hidden, roomcast-bench-senders starts N pre-encoded VP8 + Opus
+# participants, and once all N are ICE-connected (plus a settling time) it
+# measures the receiver process alone:
+#   CPU:  utime+stime from /proc/PID/stat over a fixed window, % of one core;
+#   RSS:  VmRSS before the senders joined and at the end of the window;
+#   keyframe: ICE connected -> first video keyframe (keyframe_delays.py).
+# The receiver is pinned to one core and the server and senders to the other,
+# so the load generator does not eat the receiver's CPU time.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+find_bin() { # first existing build-*/REL (or build/REL)
+    local rel=$1 d
+    for d in "$ROOT"/build-peer "$ROOT"/build "$ROOT"/build-*; do
+        [ -x "$d/$rel" ] && { echo "$d/$rel"; return; }
+    done
+    echo ""
+}
+
+SIGNAL=${SIGNAL:-$(find_bin signaling/roomcast-signal)}
+SENDERS=${SENDERS:-$(find_bin bench/participants/roomcast-bench-senders)}
+BARE=${BARE:-$(find_bin bench/participants/roomcast-bench-receiver)}
+GATEWAY=${GATEWAY:-$(find_bin gateway/roomcast)}
+LEVELS="1 5 10 20"
+RECEIVERS="bare gateway"
+WINDOW=10
+SETTLE=3
+PIN=1
+OUT=""
+
+usage() {
+    cat <<EOF
+Usage: $0 [options]
+  --levels "N ..."      participant counts (default: "$LEVELS")
+  --receivers "R ..."   bare and/or gateway (default: "$RECEIVERS")
+  --window S            CPU measurement window (default: $WINDOW)
+  --settle S            wait after all are connected (default: $SETTLE)
+  --no-pin              do not pin the receiver and the load to separate cores
+  --out DIR             results folder (default: <build>/bench-results/participants-<date>)
+Binaries (environment): SIGNAL=$SIGNAL
+  SENDERS=$SENDERS
+  BARE=$BARE
+  GATEWAY=$GATEWAY
+EOF
+}
+
+while (($#)); do
+    case "$1" in
+    --levels) LEVELS=$2; shift 2 ;;
+    --receivers) RECEIVERS=$2; shift 2 ;;
+    --window) WINDOW=$2; shift 2 ;;
+    --settle) SETTLE=$2; shift 2 ;;
+    --no-pin) PIN=0; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
+    esac
+done
+
+for b in "$SIGNAL" "$SENDERS" "$BARE"; do
+    [ -x "$b" ] || { echo "missing binary: '$b' (build first: meson setup build && ninja -C build)" >&2; exit 69; }
+done
+
+# Only loopback, ever: a private network namespace with lo up and nothing else.
+if [ -z "${ROOMCAST_BENCH_NETNS:-}" ]; then
+    [ "$(id -u)" -eq 0 ] || { echo "needs root for unshare -n" >&2; exit 77; }
+    ARGS=(--levels "$LEVELS" --receivers "$RECEIVERS" --window "$WINDOW" --settle "$SETTLE")
+    [ "$PIN" = 1 ] || ARGS+=(--no-pin)
+    [ -z "$OUT" ] || ARGS+=(--out "$OUT")
+    exec env ROOMCAST_BENCH_NETNS=1 SIGNAL="$SIGNAL" SENDERS="$SENDERS" BARE="$BARE" \
+        GATEWAY="$GATEWAY" unshare -n -- "$0" "${ARGS[@]}"
+fi
+ip link set lo up
+
+OUT=${OUT:-$(dirname "$(dirname "$SENDERS")")/../bench-results/participants-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+CLK_TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
+RECV_CPU=$((NCPU > 1 ? 1 : 0))
+LOAD_CPU=0
+# Prefixes, not functions: "$!" must be the program's PID (taskset execs it).
+PIN_RECV=() PIN_LOAD=()
+if [ "$PIN" = 1 ] && [ "$NCPU" -gt 1 ]; then
+    PIN_RECV=(taskset -c "$RECV_CPU")
+    PIN_LOAD=(taskset -c "$LOAD_CPU")
+fi
+
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_log() { # wait_log FILE REGEX TIMEOUT_S PID
+    local file=$1 re=$2 timeout=$3 pid=$4 i
+    for ((i = 0; i < timeout * 10; i++)); do
+        grep -Eq "$re" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+stop() { # stop PID TIMEOUT_S
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < $2 * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# The machine, for the record.
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $NCPU core(s)"
+    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    echo "kernel: $(uname -r)"
+    echo "gstreamer: $(gst-inspect-1.0 --version | sed -n 's/^GStreamer //p')"
+    echo "pinning: $([ "$PIN" = 1 ] && [ "$NCPU" -gt 1 ] && echo "receiver on CPU $RECV_CPU, server and senders on CPU $LOAD_CPU" || echo none)"
+    echo "window: ${WINDOW}s after all connected + ${SETTLE}s"
+} | tee "$OUT/machine.txt"
+
+"${PIN_LOAD[@]}" "$SIGNAL" --listen 127.0.0.1:0 >"$OUT/signal.log" 2>&1 &
+SIGNAL_PID=$!
+PIDS+=("$SIGNAL_PID")
+wait_log "$OUT/signal.log" 'listening on 127\.0\.0\.1:[0-9]+' 10 "$SIGNAL_PID" || { echo "room server did not start" >&2; exit 69; }
+PORT=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$OUT/signal.log" | head -1 | sed 's/.*://')
+URL="ws://127.0.0.1:$PORT/ws"
+
+RESULTS="$OUT/results.tsv"
+printf 'receiver\tN\tcpu_pct\tcpu_pct_per_participant\trss_idle_mb\trss_mb\trss_per_participant_mb\tkeyframes\tkeyframe_median_ms\tkeyframe_max_ms\tsenders_cpu_pct\n' >"$RESULTS"
+
+run_one() { # run_one KIND N
+    local kind=$1 n=$2 room="bench-$1-$2-$RANDOM" tag="$1-$2"
+    local rlog="$OUT/$tag.receiver.log" slog="$OUT/$tag.senders.log" rpid spid
+    case "$kind" in
+    bare)
+        "${PIN_RECV[@]}" "$BARE" --signaling-url "$URL" --room "$room" --ice-local-address 127.0.0.1 \
+            --expect "$n" >"$rlog" 2>&1 &
+        rpid=$!; PIDS+=("$rpid")
+        wait_log "$rlog" 'joined room' 10 "$rpid" || { echo "$tag: receiver did not join" >&2; return 1; } ;;
+    gateway)
+        mkdir -p "$OUT/recordings-$tag"
+        "${PIN_RECV[@]}" "$GATEWAY" --signaling-url "$URL" --room "$room" --recordings-dir "$OUT/recordings-$tag" \
+            --ice-local-address 127.0.0.1 --pipeline record-mkv --log-level debug >"$rlog" 2>&1 &
+        rpid=$!; PIDS+=("$rpid")
+        wait_log "$rlog" 'joined as hidden member' 10 "$rpid" || { echo "$tag: gateway did not join" >&2; return 1; } ;;
+    esac
+    sleep 1
+    local rss0; rss0=$(rss_kb "$rpid")
+    "${PIN_LOAD[@]}" "$SENDERS" --signaling-url "$URL" --room "$room" --ice-local-address 127.0.0.1 \
+        --count "$n" >"$slog" 2>&1 &
+    spid=$!; PIDS+=("$spid")
+    if ! wait_log "$slog" "all $n senders connected" 90 "$spid"; then
+        echo "$tag: not all $n senders connected" >&2
+        stop "$spid" 10; stop "$rpid" 15; return 1
+    fi
+    sleep "$SETTLE"
+    local t0 s0 t1 s1 rss1
+    t0=$(cpu_ticks "$rpid"); s0=$(cpu_ticks "$spid")
+    sleep "$WINDOW"
+    t1=$(cpu_ticks "$rpid"); s1=$(cpu_ticks "$spid"); rss1=$(rss_kb "$rpid")
+    stop "$spid" 15
+    stop "$rpid" 20
+    read -r kcount kmed kmax < <(python3 "$HERE/keyframe_delays.py" "$kind" "$rlog")
+    awk -v kind="$kind" -v n="$n" -v t="$((t1 - t0))" -v s="$((s1 - s0))" -v hz="$CLK_TCK" \
+        -v w="$WINDOW" -v r0="$rss0" -v r1="$rss1" -v kc="$kcount" -v km="$kmed" -v kx="$kmax" 'BEGIN {
+        cpu = t / hz / w * 100; scpu = s / hz / w * 100
+        printf "%s\t%d\t%.2f\t%.3f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%.1f\n", kind, n, cpu, cpu / n,
+            r0 / 1024, r1 / 1024, (r1 - r0) / 1024 / n, kc, km, kx, scpu }' | tee -a "$RESULTS"
+}
+
+for n in $LEVELS; do
+    for kind in $RECEIVERS; do
+        if [ "$kind" = gateway ] && [ ! -x "$GATEWAY" ]; then
+            echo "gateway-$n: no roomcast binary at '$GATEWAY'; skipped" >&2
+            continue
+        fi
+        run_one "$kind" "$n" || echo "$kind-$n: failed (logs in $OUT)" >&2
+    done
+done
+
+stop "$SIGNAL_PID" 5
+
+# Markdown summary with the gateway/bare ratios.
+python3 - "$RESULTS" "$OUT/machine.txt" >"$OUT/summary.md" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+by = {(r["receiver"], r["N"]): r for r in rows}
+print("```")
+print(open(sys.argv[2]).read().rstrip())
+print("```")
+print()
+print("| receiver | N | CPU % of a core | CPU %/participant | RSS idle MB | RSS MB | RSS MB/participant | ICE->keyframe median ms | max ms | senders CPU % |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['receiver']} | {r['N']} | {r['cpu_pct']} | {r['cpu_pct_per_participant']} | {r['rss_idle_mb']} | "
+          f"{r['rss_mb']} | {r['rss_per_participant_mb']} | {r['keyframe_median_ms']} | {r['keyframe_max_ms']} | {r['senders_cpu_pct']} |")
+ratios = []
+for (kind, n), r in by.items():
+    if kind == "gateway" and ("bare", n) in by:
+        b = by[("bare", n)]
+        cpu = float(r["cpu_pct"]) / max(float(b["cpu_pct"]), 1e-9)
+        rss = float(r["rss_per_participant_mb"]) / max(float(b["rss_per_participant_mb"]), 1e-9)
+        ratios.append(f"| {n} | {cpu:.2f} | {rss:.2f} |")
+if ratios:
+    print()
+    print("| N | gateway/bare CPU | gateway/bare RSS per participant |")
+    print("|---|---|---|")
+    print("\n".join(ratios))
+EOF
+cat "$OUT/summary.md"
+echo "results: $OUT"
