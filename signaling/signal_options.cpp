@@ -57,17 +57,6 @@ private:
     const std::vector<std::vector<config::Entry>> &layers_;
 };
 
-bool parsePort(const std::string &text, uint16_t &port)
-{
-    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
-        return false;
-    const unsigned long value = std::stoul(text);
-    if (value > 65535)
-        return false;
-    port = static_cast<uint16_t>(value);
-    return true;
-}
-
 // A strictly positive (or non-negative) integer, refusing signs and junk that
 // Boost's lexical_cast would wrap around for unsigned types.
 bool parseCount(const std::string &text, long min, long max, long &out)
@@ -111,35 +100,6 @@ std::string trimRight(std::string s)
 
 } // namespace
 
-bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port)
-{
-    std::string h, p;
-    if (!text.empty() && text.front() == '[') {
-        auto close = text.find(']');
-        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return false;
-        h = text.substr(1, close - 1);
-        p = text.substr(close + 2);
-        auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
-        if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV6)
-            return false;
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string::npos || colon == 0)
-            return false;
-        h = text.substr(0, colon);
-        p = text.substr(colon + 1);
-        if (h != "localhost") {
-            auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
-            if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV4)
-                return false;
-        }
-    }
-    if (!parsePort(p, port))
-        return false;
-    host = h;
-    return true;
-}
 
 std::string readSecretFile(const std::string &path, int code, const std::string &where)
 {

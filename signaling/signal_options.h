@@ -4,6 +4,7 @@
 // command line and 78 (naming file:line) for a config file.
 #pragma once
 
+#include "listen_address.h"
 #include "log.h"
 #include "room_server_config.h"
 
@@ -24,7 +25,7 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[]);
 
 // "HOST:PORT" or "[IPV6]:PORT" into host and port; false if malformed.
 // HOST is an IP literal or "localhost".
-bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port);
+using ::rc::parseListenAddress;
 
 // The secret file's content with trailing whitespace removed; throws
 // StartupError(code) when it cannot be read or is empty.

@@ -77,16 +77,6 @@ std::vector<std::string> splitPath(const std::string &path)
     return out;
 }
 
-bool parsePort(const std::string &text, uint16_t &port)
-{
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value > 65535)
-        return false;
-    port = static_cast<uint16_t>(value);
-    return true;
-}
-
 std::string resolveHost(const std::string &host)
 {
     return host == "localhost" ? "127.0.0.1" : host;
@@ -94,41 +84,6 @@ std::string resolveHost(const std::string &host)
 
 } // namespace
 
-bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port)
-{
-    std::string h, p;
-    if (!text.empty() && text.front() == '[') {
-        auto close = text.find(']');
-        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return false;
-        h = text.substr(1, close - 1);
-        p = text.substr(close + 2);
-        auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
-        if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV6)
-            return false;
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string::npos || colon == 0)
-            return false;
-        h = text.substr(0, colon);
-        p = text.substr(colon + 1);
-        if (h != "localhost") {
-            auto addr = adopt(g_inet_address_new_from_string(h.c_str()));
-            if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV4)
-                return false;
-        }
-    }
-    if (!parsePort(p, port))
-        return false;
-    host = h;
-    return true;
-}
-
-bool isLoopbackHost(const std::string &host)
-{
-    auto addr = adopt(g_inet_address_new_from_string(resolveHost(host).c_str()));
-    return addr && g_inet_address_get_is_loopback(addr.get());
-}
 
 struct ControlApi::Pending
 {

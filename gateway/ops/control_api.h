@@ -6,6 +6,7 @@
 // on that context; a backend's slow answer pauses the request, never the loop.
 #pragma once
 
+#include "listen_address.h"
 #include "control_backend.h"
 #include "gptr.h"
 #include "metrics_registry.h"
@@ -31,9 +32,9 @@ struct ControlApiConfig
 };
 
 // "HOST:PORT" or "[IPV6]:PORT" (HOST an IP literal or "localhost"); false if malformed.
-bool parseListenAddress(const std::string &text, std::string &host, uint16_t &port);
+using ::rc::parseListenAddress;
 // Whether host (IP literal or "localhost") is a loopback address.
-bool isLoopbackHost(const std::string &host);
+using ::rc::isLoopbackHost;
 
 class ControlApi
 {
