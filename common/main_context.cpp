@@ -1,6 +1,8 @@
 // Idle/timeout sources with std::function callbacks; see main_context.h.
 #include "main_context.h"
 
+#include <glib-unix.h>
+
 #include <memory>
 
 namespace rc {
@@ -47,6 +49,24 @@ GPtr<GSource> addTimeout(GMainContext *ctx, std::chrono::milliseconds interval,
     GSource *source = g_timeout_source_new(static_cast<guint>(interval.count()));
     g_source_set_callback(source, runRepeating, new std::function<bool()>(std::move(fn)),
                           deleteFn<std::function<bool()>>);
+    g_source_attach(source, ctx);
+    return GPtr<GSource>(source); // adopts the creation reference
+}
+
+GPtr<GSource> watchUnixSignal(GMainContext *ctx, int signum, std::function<void()> fn)
+{
+    GSource *source = g_unix_signal_source_new(signum);
+    g_source_set_callback(
+        source,
+        [](gpointer data) noexcept -> gboolean {
+            try {
+                (*static_cast<std::function<void()> *>(data))();
+            } catch (...) {
+                // Nothing may cross into GLib.
+            }
+            return G_SOURCE_CONTINUE;
+        },
+        new std::function<void()>(std::move(fn)), deleteFn<std::function<void()>>);
     g_source_attach(source, ctx);
     return GPtr<GSource>(source); // adopts the creation reference
 }

@@ -20,6 +20,11 @@ void post(GMainContext *ctx, std::function<void()> fn, int priority = G_PRIORITY
 GPtr<GSource> addTimeout(GMainContext *ctx, std::chrono::milliseconds interval,
                          std::function<bool()> fn);
 
+// Calls fn on ctx's thread each time the process receives signum (SIGINT,
+// SIGTERM, SIGHUP...), through GLib's self-pipe, so fn may do anything a main
+// loop callback may. The watch ends when the returned source is destroyed.
+GPtr<GSource> watchUnixSignal(GMainContext *ctx, int signum, std::function<void()> fn);
+
 // Iterates ctx (as the thread-default context) until pred() holds or the
 // timeout passes; returns pred(). For tests and bounded shutdown waits on the
 // owning thread.

@@ -7,7 +7,6 @@
 #include "startup_error.h"
 #include "stream_linker.h"
 
-#include <glib-unix.h>
 
 #include <algorithm>
 #include <csignal>
@@ -18,25 +17,6 @@ namespace {
 // Extra time past the per-participant finalize timeout before the gateway
 // gives up waiting for its rooms (a room finalizes its participants in parallel).
 constexpr std::chrono::milliseconds kStopGrace { 3000 };
-
-struct SignalJob
-{
-    Gateway *gateway;
-    int signum;
-    void (*handler)(Gateway *, int);
-};
-
-gboolean onUnixSignal(gpointer data) noexcept
-{
-    auto *job = static_cast<SignalJob *>(data);
-    job->handler(job->gateway, job->signum);
-    return G_SOURCE_CONTINUE;
-}
-
-void deleteSignalJob(gpointer data) noexcept
-{
-    delete static_cast<SignalJob *>(data);
-}
 
 } // namespace
 
@@ -76,14 +56,9 @@ int Gateway::run()
     std::string error;
     if (!startRooms(error))
         throw StartupError(exitcode::osError, error);
-    for (int signum : { SIGINT, SIGTERM, SIGHUP }) {
-        GSource *source = g_unix_signal_source_new(signum);
-        g_source_set_callback(source, onUnixSignal,
-            new SignalJob { this, signum, [](Gateway *g, int s) { g->onSignal(s); } },
-            deleteSignalJob);
-        g_source_attach(source, context_.get());
-        signalSources_.emplace_back(source);
-    }
+    for (int signum : { SIGINT, SIGTERM, SIGHUP })
+        signalSources_.push_back(
+            watchUnixSignal(context_.get(), signum, [this, signum] { onSignal(signum); }));
     notifier_.status("joining rooms");
     notifier_.ready();
     // Watchdog pings come from this loop, so a stuck loop stops them.

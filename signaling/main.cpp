@@ -9,7 +9,6 @@
 #include "signal_options.h"
 #include "startup_error.h"
 
-#include <glib-unix.h>
 
 #include <cstdio>
 #include <exception>
@@ -20,21 +19,11 @@ using rc::signaling::SignalCommand;
 
 struct StopFlag {
     bool requested = false;
-    int signal = 0;
 };
-
-gboolean onStopSignal(gpointer data) noexcept
-{
-    static_cast<StopFlag *>(data)->requested = true;
-    return G_SOURCE_CONTINUE;
-}
 
 rc::GPtr<GSource> watchSignal(GMainContext *ctx, int signum, StopFlag &flag)
 {
-    GSource *source = g_unix_signal_source_new(signum);
-    g_source_set_callback(source, onStopSignal, &flag, nullptr);
-    g_source_attach(source, ctx);
-    return rc::GPtr<GSource>(source);
+    return rc::watchUnixSignal(ctx, signum, [&flag] { flag.requested = true; });
 }
 
 int run(const SignalCommand &cmd)

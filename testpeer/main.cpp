@@ -8,7 +8,6 @@
 #include "startup_error.h"
 #include "test_peer_options.h"
 
-#include <glib-unix.h>
 #include <gst/gst.h>
 
 #include <chrono>
@@ -81,18 +80,10 @@ private:
 
     void watchSignal(int signum)
     {
-        GSource *source = g_unix_signal_source_new(signum);
-        g_source_set_callback(source, onSignal, this, nullptr);
-        g_source_attach(source, context_.get());
-        signalSources_.emplace_back(source);
-    }
-
-    static gboolean onSignal(gpointer data) noexcept
-    {
-        auto *self = static_cast<TestPeerProcess *>(data);
-        RC_LOG_INFO("signal received, leaving");
-        self->finish(exitcode::ok);
-        return G_SOURCE_CONTINUE;
+        signalSources_.push_back(watchUnixSignal(context_.get(), signum, [this] {
+            RC_LOG_INFO("signal received, leaving");
+            finish(exitcode::ok);
+        }));
     }
 
     void onError(GstObject *src, const std::string &message)

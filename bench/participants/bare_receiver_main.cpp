@@ -9,7 +9,6 @@
 #include "signaling_client.h"
 #include "startup_error.h"
 
-#include <glib-unix.h>
 #include <gst/gst.h>
 
 #include <iostream>
@@ -177,16 +176,7 @@ private:
 
     void watchSignal(int signum)
     {
-        GSource *s = g_unix_signal_source_new(signum);
-        g_source_set_callback(
-            s,
-            [](gpointer data) noexcept -> gboolean {
-                static_cast<BareReceiver *>(data)->finish(exitcode::ok);
-                return G_SOURCE_CONTINUE;
-            },
-            this, nullptr);
-        g_source_attach(s, context_.get());
-        signals_.emplace_back(s);
+        signals_.push_back(watchUnixSignal(context_.get(), signum, [this] { finish(exitcode::ok); }));
     }
 
     void finish(int code)
