@@ -155,7 +155,7 @@ TEST_CASE("bad config lines exit 78 naming file and line", "[options]")
     check("no equals sign\n", 1, "expected");
     check("colour = blue\n", 1, "colour");
     check("video-max-bitrate = lots\n", 1, "video-max-bitrate");
-    check("ice-local-address = 127.0.0.1\nice-local-address = 10.0.0.300\n", 2, "10.0.0.300");
+    check("ice-local-address = 127.0.0.1\nice-local-address = 203.0.113.300\n", 2, "203.0.113.300");
     check("help = 1\n", 1, "help");
 
     // A bad drop-in is named, not the main file.
