@@ -4,6 +4,7 @@
 #include "exit_codes.h"
 #include "log.h"
 #include "main_context.h"
+#include "output_plan.h"
 #include "startup_error.h"
 #include "stream_linker.h"
 
@@ -79,17 +80,9 @@ bool Gateway::startRooms(std::string &error)
             throw StartupError(exitcode::config, why);
         token = text;
     }
-    std::vector<PipelineTemplate> participantTemplates;
-    for (const auto &tpl : templates_) {
-        if (tpl.scope == TemplateScope::participant)
-            participantTemplates.push_back(tpl);
-        else
-            RC_LOG_WARN(
-                "gateway: template %s has %s scope, which the recorder does not run yet; skipped",
-                tpl.name.c_str(), scopeName(tpl.scope));
-    }
-    if (participantTemplates.empty())
-        throw StartupError(exitcode::config, "no participant-scope pipeline template is active");
+    // Both scopes; the room session runs room-scope ones on its composite.
+    const std::vector<ParamMap> params = resolveStartupParams(templates_, options_.templateParams);
+    const std::vector<PipelineTemplate> &participantTemplates = templates_;
 
     PeerReceiver::Settings receiver;
     receiver.iceLocalAddresses = options_.iceLocalAddresses;
@@ -119,7 +112,8 @@ bool Gateway::startRooms(std::string &error)
         settings.room = room;
         settings.signalingUrl = options_.signalingUrl;
         settings.token = token;
-        settings.templates = participantTemplates;
+        for (size_t i = 0; i < templates_.size(); ++i)
+            settings.templates.emplace_back(templates_[i], params[i]);
         settings.recordingsDir = options_.recordingsDir;
         settings.sessionStart = sessionStart;
         settings.receiver = receiver;

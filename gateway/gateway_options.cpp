@@ -76,6 +76,8 @@ po::options_description fileOptions()
     add("video-max-bitrate", po::value<int>(), "kbit/s hint in the offer (default 4000)");
     add("finalize-timeout", po::value<int>(), "ms to wait for a file to finalize after EOS (default 5000)");
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
+    add("param", po::value<std::vector<std::string>>(), "NAME=VALUE for every active template declaring parameter NAME; repeatable");
+    add("rtmp-url", po::value<std::string>(), "the RTMP URL of the rtmp templates (same as --param rtmp_url=URL)");
     return d;
 }
 
@@ -363,6 +365,23 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     int finalizeMs = static_cast<int>(o.finalizeTimeout.count());
     integer("finalize-timeout", finalizeMs, 100, 600000);
     o.finalizeTimeout = std::chrono::milliseconds(finalizeMs);
+
+    auto params = list("param");
+    for (size_t i = 0; i < params.size(); ++i) {
+        auto eq = params[i].find('=');
+        std::string name = eq == std::string::npos ? std::string() : params[i].substr(0, eq);
+        bool nameOk = !name.empty() && name.size() <= 32
+                      && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+        if (!nameOk)
+            origins.fail("param", i, "expected NAME=VALUE with NAME of [a-z0-9_-], got '" + params[i].substr(0, 40) + "'");
+        if (!o.templateParams.emplace(name, params[i].substr(eq + 1)).second)
+            origins.fail("param", i, "parameter '" + name + "' given twice");
+    }
+    if (vm.count("rtmp-url")) {
+        if (o.templateParams.count("rtmp_url"))
+            origins.fail("rtmp-url", 0, "both --rtmp-url and --param rtmp_url given");
+        o.templateParams["rtmp_url"] = vm["rtmp-url"].as<std::string>();
+    }
 
     str("log-level", o.logLevel);
     log::Level level;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct GatewayOptions {
     std::chrono::milliseconds finalizeTimeout{5000}; // --finalize-timeout MS
     std::string logLevel = "info";                // --log-level debug|info|warning|error
     bool checkConfig = false;                     // --check-config
+    // Template parameters by name ("--param NAME=VALUE", repeatable; "--rtmp-url URL" is
+    // short for "--param rtmp_url=URL"). Each applies to every active template that
+    // declares NAME and is checked against that declaration when the template is
+    // loaded (see resolveTemplateParams); never pasted into a pipeline unchecked.
+    std::map<std::string, std::string> templateParams;
 };
 
 // The default config file: ROOMCAST_SYSCONFDIR "/roomcast.conf" (read only if it exists).

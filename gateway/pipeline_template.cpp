@@ -203,7 +203,10 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
                 if (p.name == name)
                     fail(path, lineNo, "parameter '" + name + "' declared twice");
             }
-            tpl.params.push_back({name, def});
+            TemplateParam param;
+            param.name = name;
+            param.defaultValue = def;
+            tpl.params.push_back(param);
         } else {
             fail(path, lineNo,
                  "unknown key '" + key + "' (known: scope, video-codecs, audio-codecs, extension, description, param)");

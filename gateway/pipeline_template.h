@@ -12,12 +12,26 @@ namespace rc::gateway {
 
 enum class TemplateScope { participant, room };
 
-// A parameter the template declares ("param: NAME = DEFAULT"). Reserved for
-// later per-output overrides: parsed and checked (name [a-z0-9_-], default of
-// [A-Za-z0-9._-]) but not yet substitutable.
+enum class TemplateParamKind { string, integer, url };
+
+// A parameter the template declares, e.g.
+//   param: video_bitrate int min=200 max=20000 default=2500
+//   param: rtmp_url url required schemes=rtmp,rtmps set=sink.location
+//   param: quality = high                       (old form: a string with a default)
+// string and int values are checked ([A-Za-z0-9._-] / in range) and may be
+// used as ${NAME} in the body; a url is never pasted into the body: code sets
+// it on the element property named by "set=" after parsing. Values come from
+// the default, then --param / --rtmp-url, then the control API's request.
+// Room-scope templates may declare width, height and framerate (int): the
+// size and rate of the composite they receive (default 1280x720@30).
 struct TemplateParam {
     std::string name;
-    std::string defaultValue;
+    TemplateParamKind kind = TemplateParamKind::string;
+    bool required = false;
+    std::string defaultValue;              // "" = none
+    std::vector<std::string> schemes;      // url: allowed lower-case schemes
+    long long minValue = 0, maxValue = 0;  // int: inclusive range (both 0 = any non-negative int)
+    std::string setElement, setProperty;   // url: where code puts the value
 };
 
 struct PipelineTemplate {

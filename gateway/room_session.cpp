@@ -207,7 +207,7 @@ void RoomSession::onPeerJoined(const protocol::PeerInfo &peer)
         return;
     if (Receiver *stale = attachedTo(peer.id))
         detach(*stale, "its id now names a new member");
-    members_[peer.id] = Member { peer.name, 0, nullptr };
+    members_[peer.id] = Member { peer.name, std::chrono::system_clock::now(), 0, nullptr };
     manifest_.participantJoined(peer.id, peer.name, std::chrono::system_clock::now());
     startReceiver(peer.id, peer.name);
 }
@@ -245,7 +245,9 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
     std::vector<std::unique_ptr<ParticipantOutput>> outputs;
     TemplateVariables vars { settings_.room, peerId, sessionStamp(settings_.sessionStart),
         settings_.recordingsDir };
-    for (const auto &tpl : settings_.templates) {
+    for (const auto &[tpl, params] : settings_.templates) {
+        if (tpl.scope != TemplateScope::participant)
+            continue;
         std::string error;
         std::string path = layout_.participantFile(peerId, tpl.extension);
         auto output = ParticipantOutput::create(context_, tpl, vars, path, error);

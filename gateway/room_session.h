@@ -37,15 +37,70 @@
 
 namespace rc::gateway {
 
+// One output of a room, as the control API and webhooks show it. A
+// participant-scope output is one template applied to every participant (one
+// file or stream each); a room-scope output is one instance fed by the room's
+// composite. Plain value.
+struct OutputFile
+{
+    std::string path;        // absolute path of a file ("" for a network stream)
+    std::string participant; // "" for a room-scope output
+    double durationSeconds = 0;
+    uint64_t bytes = 0;
+};
+
+struct OutputInfo
+{
+    std::string id;           // unique within the room, e.g. "record-mkv-1"
+    std::string templateName; // e.g. "rtmp"
+    TemplateScope scope = TemplateScope::participant;
+    // "starting" (no buffer yet), "running", "retrying" (network output
+    // reconnecting), "finishing", "finished", "failed"
+    std::string state = "starting";
+    std::string url;          // redacted URL of a network output (ops::redactUrl), "" if none
+    std::vector<OutputFile> files; // so far (while running) or final
+    uint64_t bytes = 0;       // written or sent so far
+    std::optional<std::chrono::system_clock::time_point> startedAt; // first buffer
+    std::string failure;      // why, when state == "failed"
+    unsigned restarts = 0;    // reconnects of a network output
+    std::string manifestPath; // the room session's manifest.json
+};
+
+struct ParticipantInfo
+{
+    std::string id;
+    std::optional<std::string> name;
+    std::chrono::system_clock::time_point joinedAt;
+    std::vector<std::string> codecs; // negotiated RTP encoding names, e.g. {"VP8", "OPUS"}
+    uint64_t receiveBitrateBps = 0;  // over the last stats interval
+    uint64_t packetsReceived = 0;
+    uint64_t packetsLost = 0;
+};
+
 class RoomSession
 {
 public:
+    // What happened in the room, for webhooks and metrics; every callback runs
+    // on the main context. Unset ones are skipped.
+    struct Events
+    {
+        std::function<void(const ParticipantInfo &)> participantJoined;
+        std::function<void(const ParticipantInfo &)> participantLeft;
+        std::function<void(const OutputInfo &)> outputStarted;  // first buffer written/sent
+        std::function<void(const OutputInfo &)> outputFinished; // finalized; files complete
+        std::function<void(const OutputInfo &, const std::string &reason)> outputFailed;
+        std::function<void(const OutputInfo &)> outputRestarted; // network output reconnected
+        std::function<void()> keyframeRequested;
+    };
+
     struct Settings
     {
         std::string room;
         std::string signalingUrl;
         std::optional<std::string> token;
-        std::vector<PipelineTemplate> templates; // participant-scope templates, in --pipeline order
+        // Outputs started with the room (from --pipeline), in that order, each
+        // with its resolved parameter values; both scopes.
+        std::vector<std::pair<PipelineTemplate, std::map<std::string, std::string>>> templates;
         std::string recordingsDir;
         std::chrono::system_clock::time_point sessionStart;
         PeerReceiver::Settings receiver;
@@ -69,10 +124,30 @@ public:
     // A new token for the next (re)join.
     void setToken(std::optional<std::string> token);
 
+    const std::string &room() const noexcept { return settings_.room; }
+    void setEvents(Events events) { events_ = std::move(events); }
+    // Visible participants now in the room.
+    std::vector<ParticipantInfo> participants() const;
+    // Every output of this session, running ones first, then finished/failed
+    // ones (kept so that a client can read the final state).
+    std::vector<OutputInfo> outputs() const;
+    std::optional<OutputInfo> output(const std::string &id) const;
+    // Starts an output of tpl at run time with resolved, validated params.
+    // False with error when it cannot start (errorCode "conflict": the same
+    // template with the same params already runs; "failed": it could not be
+    // built). Participant scope: attached to every current and future
+    // participant whose negotiated codecs the template takes.
+    bool startOutput(const PipelineTemplate &tpl, const std::map<std::string, std::string> &params,
+        OutputInfo &started, std::string &errorCode, std::string &error);
+    // EOS into the output, wait for its sinks (bounded by the finalize
+    // timeout), then done(final state); nullopt if no such running output.
+    void stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done);
+
 private:
     struct Member
     {
         std::optional<std::string> name;
+        std::chrono::system_clock::time_point joinedAt = std::chrono::system_clock::now();
         unsigned failures = 0;
         GPtr<GSource> retryTimer;
     };
@@ -100,6 +175,7 @@ private:
     GMainContext *context_; // borrowed: the gateway's
     Settings settings_;
     FatalCallback onFatal_;
+    Events events_;
     RecordingLayout layout_;
     Manifest manifest_;
     std::unique_ptr<SignalingClient> signaling_;
