@@ -25,6 +25,7 @@ struct ParticipantOutput::Timing
     bool hasBase = false;
     GstClockTime base = 0; // running time of the first buffer of any feed
     GstClockTime maxEnd = 0; // latest buffer end, relative to base
+    std::atomic<uint64_t> bytes { 0 };
 };
 
 struct ParticipantOutput::FeedProbe
@@ -33,7 +34,9 @@ struct ParticipantOutput::FeedProbe
     bool video = false;
     // Only touched by this pad's streaming thread:
     bool offsetSet = false;
-    bool needKeyframe = false; // a buffer was dropped: video drops deltas until the next keyframe
+    // Video drops deltas until the next keyframe: from the start (an output
+    // attached to a running stream joins it mid-GOP) and after a dropped buffer.
+    bool needKeyframe = false;
     GstClockTime last = GST_CLOCK_TIME_NONE; // running time of the last buffer let through
     unsigned traced = 0; // ditto: buffers logged at debug level
 };
@@ -115,6 +118,9 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
         return GST_PAD_PROBE_DROP;
     }
 
+    // Before the time base: a delta frame that is dropped must not fix the file's t=0.
+    if (probe->video && probe->needKeyframe && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+        return GST_PAD_PROBE_DROP;
     bool first = false;
     {
         std::lock_guard<std::mutex> lock(timing.mutex);
@@ -144,6 +150,7 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
             gst_pad_set_offset(pad, -static_cast<gint64>(timing.base));
             probe->offsetSet = true;
         }
+        timing.bytes.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
         GstClockTime end = running;
         if (GST_BUFFER_DURATION_IS_VALID(buffer))
             end += GST_BUFFER_DURATION(buffer);
@@ -173,20 +180,58 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
     return GST_PAD_PROBE_OK;
 }
 
+namespace {
+
+// An output's entry pads never pass a failure upstream: a network sink that
+// lost its server (or a bin being set to NULL while detached) would
+// otherwise return ERROR/FLUSHING through the tee to the depayloader and stop
+// the participant's other outputs. The element's own ERROR message still
+// reaches the bus, where the receiver decides what it means.
+GstFlowReturn entryChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
+{
+    GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+GstFlowReturn entryChainList(GstPad *pad, GstObject *parent, GstBufferList *list) noexcept
+{
+    GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+GPtr<GstPad> entryPad(GstElement *bin, const char *name)
+{
+    GPtr<GstPad> pad = adopt(gst_element_get_static_pad(bin, name));
+    if (pad) {
+        gst_pad_set_chain_function(pad.get(), entryChain);
+        gst_pad_set_chain_list_function(pad.get(), entryChainList);
+    }
+    return pad;
+}
+
+} // namespace
+
 std::unique_ptr<ParticipantOutput> ParticipantOutput::create(GMainContext *context,
-    const PipelineTemplate &tpl, const TemplateVariables &vars, const std::string &outputPath,
+    const PipelineTemplate &tpl, const TemplateVariables &vars,
+    const std::map<std::string, std::string> &params, const std::string &outputPath,
     std::string &error)
 {
-    auto instance = instantiateTemplate(tpl, vars, outputPath, error);
+    auto instance = instantiateTemplate(tpl, vars, params, outputPath, "", error);
     if (!instance)
         return nullptr;
     std::unique_ptr<ParticipantOutput> out(
         new ParticipantOutput(context, tpl, std::move(instance->bin), instance->outputPath));
+    out->url_ = instance->url;
     if (instance->hasVideo)
-        out->video_.pad = adopt(gst_element_get_static_pad(out->bin_.get(), "video"));
+        out->video_.pad = entryPad(out->bin_.get(), "video");
     if (instance->hasAudio)
-        out->audio_.pad = adopt(gst_element_get_static_pad(out->bin_.get(), "audio"));
+        out->audio_.pad = entryPad(out->bin_.get(), "audio");
     return out;
+}
+
+uint64_t ParticipantOutput::bytesIn() const noexcept
+{
+    return timing_->bytes.load(std::memory_order_relaxed);
 }
 
 ParticipantOutput::ParticipantOutput(
@@ -226,7 +271,8 @@ bool ParticipantOutput::connectFeed(
     gst_pad_add_probe(src,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
             | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-        feedProbe, new FeedProbe { timing_, kind == MediaKind::video }, deleteFeedProbe);
+        feedProbe, new FeedProbe { timing_, kind == MediaKind::video, false, kind == MediaKind::video },
+        deleteFeedProbe);
     GstPadLinkReturn ret = gst_pad_link(src, e.pad.get());
     if (ret != GST_PAD_LINK_OK) {
         error = std::string("cannot link ") + mediaKindName(kind) + " into " + tpl_.name + ": "
@@ -235,6 +281,7 @@ bool ParticipantOutput::connectFeed(
     }
     e.fed = true;
     e.codec = codec;
+    e.src = ref(src);
     return true;
 }
 
@@ -254,8 +301,9 @@ void ParticipantOutput::expectCodec(MediaKind kind, const std::string &codec)
     if (!codec.empty()) {
         // A file that silently lacks a stream the participant does send would
         // mislead: this template is not used for this participant at all.
-        RC_LOG_INFO("gateway: %s: template %s does not take %s; not recording with it",
-            outputPath_.c_str(), tpl_.name.c_str(), codec.c_str());
+        // A stream has no path: name the output instead.
+        RC_LOG_INFO("gateway: %s: template %s does not take %s; not using it for this participant",
+            (outputPath_.empty() ? outputId_ : outputPath_).c_str(), tpl_.name.c_str(), codec.c_str());
         disabled_ = true;
         sendEos(video_);
         sendEos(audio_);
@@ -300,6 +348,11 @@ void ParticipantOutput::beginFinalize()
     timing_->closing.store(true, std::memory_order_release);
     sendEos(video_);
     sendEos(audio_);
+}
+
+void ParticipantOutput::stopFeeding() noexcept
+{
+    timing_->closing.store(true, std::memory_order_release);
 }
 
 bool ParticipantOutput::finalizing() const noexcept

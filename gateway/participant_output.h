@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,16 +28,36 @@ public:
     using StartedCallback
         = std::function<void(std::chrono::system_clock::time_point firstBufferAt)>;
 
-    // Instantiates tpl writing to outputPath; nullptr with error on failure.
+    // Instantiates tpl with its resolved params, writing to outputPath;
+    // nullptr with error on failure.
+    static std::unique_ptr<ParticipantOutput> create(GMainContext *context,
+        const PipelineTemplate &tpl, const TemplateVariables &vars,
+        const std::map<std::string, std::string> &params, const std::string &outputPath,
+        std::string &error);
     static std::unique_ptr<ParticipantOutput> create(GMainContext *context,
         const PipelineTemplate &tpl, const TemplateVariables &vars, const std::string &outputPath,
-        std::string &error);
+        std::string &error)
+    {
+        return create(context, tpl, vars, {}, outputPath, error);
+    }
     ~ParticipantOutput();
     ParticipantOutput(const ParticipantOutput &) = delete;
     ParticipantOutput &operator=(const ParticipantOutput &) = delete;
 
     const PipelineTemplate &pipelineTemplate() const noexcept { return tpl_; }
     const std::string &outputPath() const noexcept { return outputPath_; }
+    // The room session's output this instance belongs to (e.g. "record-mkv-1").
+    const std::string &outputId() const noexcept { return outputId_; }
+    void setOutputId(std::string id) { outputId_ = std::move(id); }
+    // A network output (the template has a url parameter): an error inside
+    // its bin ends this instance only, and the room session retries it.
+    bool network() const noexcept { return !url_.empty(); }
+    // The URL it publishes to (a secret: log it redacted).
+    const std::string &url() const noexcept { return url_; }
+    // The src pad feeding kind's entry (a tee branch's queue), nullptr if none.
+    GstPad *feedSource(MediaKind kind) const noexcept { return entry(kind).src.get(); }
+    // Bytes that went in so far (a network output's "sent").
+    uint64_t bytesIn() const noexcept;
     GstElement *bin() const noexcept { return bin_.get(); }
     void setOnStarted(StartedCallback cb) { onStarted_ = std::move(cb); }
 
@@ -52,6 +73,9 @@ public:
     // the whole output (it never starts, so its file is removed).
     void expectCodec(MediaKind kind, const std::string &codec);
     const std::string &codec(MediaKind kind) const noexcept;
+    // The participant sends a codec this template does not take: the instance
+    // never gets data (and is not worth retrying).
+    bool disabled() const noexcept { return disabled_; }
     // An entry still unfed this long after the first buffer reached the
     // output gets EOS: the muxer would otherwise hold everything back
     // waiting for it (a sender that never sends one of its tracks).
@@ -61,6 +85,8 @@ public:
     // thread pool: an entry's stream lock may be held by a buffer waiting in
     // the muxer for the other entry).
     void beginFinalize();
+    // Stops taking data without EOS (the instance is being detached).
+    void stopFeeding() noexcept;
     bool finalizing() const noexcept;
     // The pipeline's bus saw EOS from this output's bin: everything is written.
     void markEos() noexcept { eos_ = true; }
@@ -80,6 +106,7 @@ private:
     struct Entry
     {
         GPtr<GstPad> pad; // the bin's ghost sink pad, nullptr if the template has none
+        GPtr<GstPad> src; // what feeds it (set by connectFeed)
         bool fed = false;
         bool ended = false;
         std::string codec;
@@ -98,6 +125,8 @@ private:
     PipelineTemplate tpl_;
     GPtr<GstElement> bin_;
     std::string outputPath_;
+    std::string outputId_;
+    std::string url_;
     Entry video_, audio_;
     std::shared_ptr<Timing> timing_;
     StartedCallback onStarted_;

@@ -6,9 +6,12 @@
 #include "main_context.h"
 #include "offer_builder.h"
 
+#include "output_params.h"
+
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace rc::gateway {
@@ -28,6 +31,8 @@ constexpr std::chrono::milliseconds kStarvedEntryGrace { 3000 };
 
 // webrtcbin's jitterbuffer latency (200 ms by default) plus a margin.
 constexpr std::chrono::milliseconds kDrainTime { 300 };
+
+constexpr std::chrono::milliseconds kStatsInterval { 2000 };
 
 using Weak = std::weak_ptr<PeerReceiver *>;
 
@@ -261,6 +266,10 @@ bool PeerReceiver::start(std::string &error)
     startedAtUs_ = g_get_monotonic_time();
     watchdogTimer_
         = addTimeout(context_, std::chrono::milliseconds(1000), [this] { return watchdog(); });
+    statsTimer_ = addTimeout(context_, kStatsInterval, [this] {
+        pollStats();
+        return !finishing_;
+    });
 
     GstPromise *promise
         = Trampolines::promise(this, [](PeerReceiver &self, const GstStructure *reply) {
@@ -319,6 +328,7 @@ void PeerReceiver::handleAnswer(const std::string &sdp)
     // What will arrive: outputs whose template takes no stream of a kind end that entry now.
     for (MediaKind kind : { MediaKind::audio, MediaKind::video }) {
         const std::string codec = sendingCodec(sdp, kind);
+        sending_[kind] = codec;
         for (auto &output : outputs_)
             output->expectCodec(kind, codec);
         RC_LOG_INFO("gateway: %s sends %s %s", peerId_.c_str(), mediaKindName(kind),
@@ -391,25 +401,340 @@ void PeerReceiver::onNewPad(GPtr<GstPad> pad, GPtr<GstCaps> caps, gulong blockPr
 
 void PeerReceiver::linkPad(GstPad *pad, GstCaps *caps)
 {
-    std::vector<ParticipantOutput *> outputs;
-    if (!finishing_)
+    GstBin *bin = GST_BIN(pipeline_.get());
+    MediaKind kind = MediaKind::audio;
+    std::string codec, error;
+    if (!StreamLinker::describePad(caps, kind, codec) || StreamLinker::elementsFor(codec).empty()) {
+        RC_LOG_INFO("gateway: %s: a pad the gateway cannot take goes to a fakesink", peerId_.c_str());
+        if (!StreamLinker::linkToFakesink(bin, pad, error))
+            reportFailure(error);
+        return;
+    }
+    const std::string what = std::string(mediaKindName(kind)) + " " + codec;
+    if (finishing_) {
+        StreamLinker::linkToFakesink(bin, pad, error);
+        return;
+    }
+    // The chain is built even when no output takes the stream yet: outputs
+    // started later (control API) attach to its tee.
+    auto built = StreamLinker::build(bin, kind, codec, error);
+    if (!built) {
+        std::string ignored;
+        StreamLinker::linkToFakesink(bin, pad, ignored);
+        RC_LOG_ERROR("gateway: %s: cannot receive %s: %s", peerId_.c_str(), what.c_str(), error.c_str());
+        reportFailure("cannot receive " + what + ": " + error);
+        return;
+    }
+    chains_.push_back(std::move(*built));
+    StreamChain &chain = chains_.back();
+    // Branches first: the pad is still blocked, so the first keyframe reaches them.
+    size_t attached = 0;
+    for (auto &output : outputs_) {
+        if (!output->takes(kind, codec))
+            continue;
+        if (attachOutput(chain, *output, error))
+            ++attached;
+        else
+            RC_LOG_ERROR("gateway: %s: %s", peerId_.c_str(), error.c_str());
+    }
+    for (auto &feed : mixFeeds_)
+        attachFeed(chain, *feed);
+    if (gst_pad_link(pad, chain.sink.get()) != GST_PAD_LINK_OK) {
+        std::string ignored;
+        StreamLinker::linkToFakesink(bin, pad, ignored);
+        reportFailure("cannot link webrtcbin's pad to the " + codec + " depayloader");
+        return;
+    }
+    RC_LOG_INFO("gateway: %s: receiving %s into %zu output(s)%s", peerId_.c_str(), what.c_str(),
+        attached, mixFeeds_.empty() ? "" : " and the room composite");
+    if (chain.kind == MediaKind::video)
+        requestKeyframe(chain);
+}
+
+bool PeerReceiver::attachOutput(StreamChain &chain, ParticipantOutput &output, std::string &error)
+{
+    GstBin *bin = GST_BIN(pipeline_.get());
+    // A network sink that waits for its server must not hold up the tee (and
+    // with it this participant's recordings): its queue drops instead.
+    GstPad *src = StreamLinker::addBranch(bin, chain, output.network(), error);
+    if (!src)
+        return false;
+    if (!output.connectFeed(chain.kind, src, chain.codec, error)) {
+        StreamLinker::removeBranch(bin, chain, src);
+        return false;
+    }
+    gst_element_sync_state_with_parent(output.bin());
+    if (!StreamLinker::linkBranch(chain, src, error)) {
+        StreamLinker::removeBranch(bin, chain, src);
+        return false;
+    }
+    return true;
+}
+
+void PeerReceiver::attachFeed(StreamChain &chain, MixFeed &feed)
+{
+    std::string error;
+    GPtr<GstElement> branch = feed.createDecodeBranch(chain.kind, chain.codec, error);
+    if (!branch) {
+        RC_LOG_WARN("gateway: %s: %s %s stays out of the room composite: %s", peerId_.c_str(),
+            mediaKindName(chain.kind), chain.codec.c_str(), error.c_str());
+        return;
+    }
+    GstBin *bin = GST_BIN(pipeline_.get());
+    if (!gst_bin_add(bin, branch.get())) {
+        RC_LOG_WARN("gateway: %s: cannot add a decode branch", peerId_.c_str());
+        return;
+    }
+    // Decoding may lag; a leaky queue never lets it hold up the recordings.
+    GstPad *src = StreamLinker::addBranch(bin, chain, true, error);
+    GPtr<GstPad> sink = adopt(gst_element_get_static_pad(branch.get(), "sink"));
+    if (!src || !sink || gst_pad_link(src, sink.get()) != GST_PAD_LINK_OK) {
+        RC_LOG_WARN("gateway: %s: cannot link a decode branch: %s", peerId_.c_str(), error.c_str());
+        if (src)
+            StreamLinker::removeBranch(bin, chain, src);
+        gst_element_set_state(branch.get(), GST_STATE_NULL);
+        gst_bin_remove(bin, branch.get());
+        return;
+    }
+    gst_element_sync_state_with_parent(branch.get());
+    if (!StreamLinker::linkBranch(chain, src, error)) {
+        RC_LOG_WARN("gateway: %s: cannot link a decode branch: %s", peerId_.c_str(), error.c_str());
+        StreamLinker::removeBranch(bin, chain, src);
+        gst_element_set_state(branch.get(), GST_STATE_NULL);
+        gst_bin_remove(bin, branch.get());
+        return;
+    }
+    decodeBranches_.push_back({ &feed, std::move(branch), ref(src) });
+}
+
+void PeerReceiver::removeMixFeed(const MixFeed *feed)
+{
+    GstBin *bin = pipeline_ ? GST_BIN(pipeline_.get()) : nullptr;
+    for (auto it = decodeBranches_.begin(); it != decodeBranches_.end();) {
+        if (it->feed != feed) {
+            ++it;
+            continue;
+        }
+        if (bin && !finished_) {
+            // The tee branch goes first, so the decoder's pads going to NULL
+            // can never answer a push from the tee.
+            for (auto &chain : chains_)
+                StreamLinker::removeBranch(bin, chain, it->src.get());
+            gst_element_set_state(it->bin.get(), GST_STATE_NULL);
+            gst_bin_remove(bin, it->bin.get());
+        }
+        it = decodeBranches_.erase(it);
+    }
+    mixFeeds_.erase(std::remove_if(mixFeeds_.begin(), mixFeeds_.end(),
+                        [feed](const std::shared_ptr<MixFeed> &f) { return f.get() == feed; }),
+        mixFeeds_.end());
+}
+
+bool PeerReceiver::addOutput(std::unique_ptr<ParticipantOutput> output, std::string &error)
+{
+    if (finishing_ || !pipeline_) {
+        error = "the participant is finishing";
+        return false;
+    }
+    if (!gst_bin_add(GST_BIN(pipeline_.get()), output->bin())) {
+        error = "cannot add the output's bin";
+        return false;
+    }
+    ParticipantOutput *raw = output.get();
+    Weak weak = self_;
+    raw->setOnStarted([weak, raw](std::chrono::system_clock::time_point at) {
+        if (auto r = weak.lock(); r && *r && (*r)->callbacks_.outputStarted)
+            (*r)->callbacks_.outputStarted(*raw, at);
+    });
+    if (answerReceived_)
+        for (const auto &[kind, codec] : sending_)
+            raw->expectCodec(kind, codec);
+    gst_element_sync_state_with_parent(raw->bin());
+    outputs_.push_back(std::move(output));
+    for (auto &chain : chains_) {
+        if (!raw->takes(chain.kind, chain.codec))
+            continue;
+        if (!attachOutput(chain, *raw, error)) {
+            RC_LOG_ERROR("gateway: %s: %s", peerId_.c_str(), error.c_str());
+            detachOutput(*raw);
+            outputs_.pop_back();
+            return false;
+        }
+        if (chain.kind == MediaKind::video)
+            requestKeyframe(chain);
+    }
+    return true;
+}
+
+void PeerReceiver::addMixFeed(std::shared_ptr<MixFeed> feed)
+{
+    if (!feed || finishing_)
+        return;
+    mixFeeds_.push_back(feed);
+    if (!pipeline_)
+        return;
+    for (auto &chain : chains_) {
+        attachFeed(chain, *feed);
+        if (chain.kind == MediaKind::video)
+            requestKeyframe(chain);
+    }
+}
+
+void PeerReceiver::detachOutput(ParticipantOutput &output)
+{
+    // Nothing more goes in (the feed probes drop everything from now on), so
+    // the bin can go to NULL while its queues still run.
+    output.stopFeeding();
+    GstBin *bin = GST_BIN(pipeline_.get());
+    gst_element_set_state(output.bin(), GST_STATE_NULL);
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
+        GstPad *src = output.feedSource(kind);
+        if (!src)
+            continue;
+        for (auto &chain : chains_)
+            StreamLinker::removeBranch(bin, chain, src);
+    }
+    if (GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(output.bin())));
+        parent && parent.get() == GST_OBJECT(bin))
+        gst_bin_remove(bin, output.bin());
+}
+
+ParticipantOutput *PeerReceiver::outputContaining(GstObject *object) const
+{
+    for (const auto &output : outputs_)
+        if (object == GST_OBJECT(output->bin())
+            || gst_object_has_as_ancestor(object, GST_OBJECT(output->bin())))
+            return output.get();
+    return nullptr;
+}
+
+void PeerReceiver::finishOutput(const std::string &outputId, std::function<void()> done)
+{
+    bool any = false;
+    for (auto &output : outputs_) {
+        if (output->outputId() != outputId)
+            continue;
+        any = true;
+        if (!output->finalizing())
+            output->beginFinalize();
+    }
+    if (!any || finished_) {
+        if (done)
+            post(context_, std::move(done));
+        return;
+    }
+    outputFinishes_.push_back(
+        { outputId, std::move(done), g_get_monotonic_time() + settings_.finalizeTimeout.count() * 1000 });
+    if (!outputFinishTimer_)
+        outputFinishTimer_ = addTimeout(context_, std::chrono::milliseconds(100), [this] {
+            checkOutputFinishes(false);
+            if (outputFinishes_.empty()) {
+                // Released from a later dispatch, never from inside its own.
+                auto doomed = std::make_shared<GPtr<GSource>>(std::move(outputFinishTimer_));
+                post(context_, [doomed] { doomed->reset(); });
+                return false;
+            }
+            return true;
+        });
+    checkOutputFinishes(false);
+}
+
+void PeerReceiver::checkOutputFinishes(bool force)
+{
+    const gint64 now = g_get_monotonic_time();
+    for (size_t i = 0; i < outputFinishes_.size();) {
+        OutputFinish &f = outputFinishes_[i];
+        bool ready = true;
         for (auto &output : outputs_)
-            outputs.push_back(output.get());
-    auto linked = StreamLinker::linkPad(GST_BIN(pipeline_.get()), pad, caps, outputs);
-    if (!linked.ok) {
-        RC_LOG_ERROR("gateway: %s: %s", peerId_.c_str(), linked.message.c_str());
-        reportFailure(linked.message);
-        return;
+            if (output->outputId() == f.outputId && output->started() && !output->eosReached())
+                ready = false;
+        if (!ready && !force && now < f.deadlineUs) {
+            ++i;
+            continue;
+        }
+        if (!ready)
+            RC_LOG_WARN("gateway: participant %s: output %s did not finish within %lld ms; closing it "
+                        "as it is",
+                peerId_.c_str(), f.outputId.c_str(),
+                static_cast<long long>(settings_.finalizeTimeout.count()));
+        auto done = std::move(f.done);
+        const std::string id = f.outputId;
+        outputFinishes_.erase(outputFinishes_.begin() + static_cast<long>(i));
+        if (!finished_) {
+            for (auto it = outputs_.begin(); it != outputs_.end();) {
+                if ((*it)->outputId() != id) {
+                    ++it;
+                    continue;
+                }
+                detachOutput(**it);
+                if (callbacks_.outputFinished)
+                    callbacks_.outputFinished(**it);
+                it = outputs_.erase(it);
+            }
+        }
+        if (done)
+            post(context_, std::move(done));
     }
-    if (!linked.chain) {
-        if (!finishing_)
-            RC_LOG_INFO("gateway: %s: %s", peerId_.c_str(), linked.message.c_str());
+}
+
+void PeerReceiver::requestKeyframe(const StreamChain &chain)
+{
+    StreamLinker::requestKeyframe(chain);
+    if (callbacks_.keyframeRequested)
+        callbacks_.keyframeRequested();
+}
+
+void PeerReceiver::pollStats()
+{
+    if (!webrtc_ || finishing_)
         return;
+    GstPromise *promise
+        = Trampolines::promise(this, [](PeerReceiver &self, const GstStructure *reply) {
+              self.onStats(reply);
+          });
+    g_signal_emit_by_name(webrtc_.get(), "get-stats", nullptr, promise);
+    gst_promise_unref(promise);
+}
+
+void PeerReceiver::onStats(const GstStructure *reply)
+{
+    if (!reply)
+        return;
+    Stats next;
+    const int n = gst_structure_n_fields(reply);
+    for (int i = 0; i < n; ++i) {
+        const GValue *v = gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
+        if (!v || !GST_VALUE_HOLDS_STRUCTURE(v))
+            continue;
+        const GstStructure *st = gst_value_get_structure(v);
+        GstWebRTCStatsType type = GstWebRTCStatsType(0);
+        if (!gst_structure_get(st, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr)
+            || type != GST_WEBRTC_STATS_INBOUND_RTP)
+            continue;
+        guint64 packets = 0, bytes = 0;
+        gint64 lost = 0;
+        if (gst_structure_get_uint64(st, "packets-received", &packets))
+            next.packetsReceived += packets;
+        if (gst_structure_get_uint64(st, "bytes-received", &bytes))
+            next.bytesReceived += bytes;
+        if (gst_structure_get_int64(st, "packets-lost", &lost) && lost > 0)
+            next.packetsLost += static_cast<uint64_t>(lost);
     }
-    RC_LOG_INFO("gateway: %s: %s", peerId_.c_str(), linked.message.c_str());
-    if (linked.chain->kind == MediaKind::video)
-        StreamLinker::requestKeyframe(*linked.chain);
-    chains_.push_back(std::move(*linked.chain));
+    const gint64 now = g_get_monotonic_time();
+    if (statsAtUs_ && now > statsAtUs_ && next.bytesReceived >= stats_.bytesReceived)
+        next.receiveBitrateBps = (next.bytesReceived - stats_.bytesReceived) * 8 * 1000000
+            / static_cast<uint64_t>(now - statsAtUs_);
+    statsAtUs_ = now;
+    stats_ = next;
+}
+
+std::vector<std::string> PeerReceiver::negotiatedCodecs() const
+{
+    std::vector<std::string> out;
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio })
+        if (auto it = sending_.find(kind); it != sending_.end() && !it->second.empty())
+            out.push_back(it->second);
+    return out;
 }
 
 void PeerReceiver::onIceState(int state)
@@ -468,7 +793,7 @@ bool PeerReceiver::watchdog()
     // Until a video stream's first keyframe arrives, keep asking (a PLI can be lost or early).
     for (const auto &chain : chains_)
         if (chain.gate && !chain.gate->open.load(std::memory_order_acquire))
-            StreamLinker::requestKeyframe(chain);
+            requestKeyframe(chain);
     return true;
 }
 
@@ -495,12 +820,51 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
         auto error = adopt(rawError);
         const std::string text = error ? error->message : "unknown";
         std::string where = takeString(gst_object_get_path_string(GST_MESSAGE_SRC(message)));
-        rc::log::write(isError ? rc::log::Level::error : rc::log::Level::warning,
+        // A network output's failure is expected operation (it is retried): a warning.
+        const ParticipantOutput *culprit = outputContaining(GST_MESSAGE_SRC(message));
+        const bool expected = culprit && culprit->network();
+        rc::log::write(isError && !expected ? rc::log::Level::error : rc::log::Level::warning,
             "gateway: participant %s: %s: %s", peerId_.c_str(), where.c_str(), text.c_str());
         RC_LOG_DEBUG("gateway: %s", takeString(rawDebug).c_str());
-        if (isError && finishing_)
+        if (!isError)
+            break;
+        if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(message), GST_OBJECT(pipeline_.get()))) {
+            // From an output already detached (a network sink posts more than once).
+            break;
+        }
+        if (ParticipantOutput *out = outputContaining(GST_MESSAGE_SRC(message)); out && out->network()) {
+            // A network output failed (server refused, dropped, restarted): it
+            // alone goes; the recordings and the participant keep going.
+            RC_LOG_WARN("gateway: participant %s: output %s (template %s, %s) failed: %s",
+                peerId_.c_str(), out->outputId().c_str(), out->pipelineTemplate().name.c_str(),
+                rc::ops::redactUrl(out->url()).c_str(), text.c_str());
+            detachOutput(*out);
+            for (auto it = outputs_.begin(); it != outputs_.end(); ++it) {
+                if (it->get() != out)
+                    continue;
+                auto doomed = std::move(*it);
+                outputs_.erase(it);
+                if (callbacks_.outputError)
+                    callbacks_.outputError(*doomed, text);
+                break;
+            }
+            checkOutputFinishes(false);
+            checkFinalized();
+            break;
+        }
+        for (const auto &branch : decodeBranches_) {
+            if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(message), GST_OBJECT(branch.bin.get())))
+                continue;
+            // The composite loses this participant's picture or sound; its
+            // recordings and streams do not.
+            RC_LOG_WARN("gateway: participant %s: leaving the room composite: %s",
+                peerId_.c_str(), text.c_str());
+            removeMixFeed(branch.feed);
+            return true;
+        }
+        if (finishing_)
             completeFinish(true); // an output broke while closing: close the rest now
-        else if (isError)
+        else
             reportFailure("pipeline error: " + text);
         break;
     }
@@ -516,6 +880,7 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
         for (auto &output : outputs_)
             if (GST_MESSAGE_SRC(owned.get()) == GST_OBJECT(output->bin()))
                 output->markEos();
+        checkOutputFinishes(false);
         checkFinalized();
         break;
     }
@@ -582,13 +947,19 @@ void PeerReceiver::completeFinish(bool timedOut)
     for (auto &output : outputs_)
         if (callbacks_.outputFinished)
             callbacks_.outputFinished(*output);
+    for (auto &f : outputFinishes_)
+        if (f.done)
+            post(context_, std::move(f.done));
+    outputFinishes_.clear();
     // Sources are released from a later dispatch, never from inside their own.
-    auto doomed = std::make_shared<std::pair<GPtr<GSource>, GPtr<GSource>>>(
-        std::move(busWatch_), std::move(finalizeTimer_));
+    auto doomed = std::make_shared<std::vector<GPtr<GSource>>>();
+    doomed->push_back(std::move(busWatch_));
+    doomed->push_back(std::move(finalizeTimer_));
+    doomed->push_back(std::move(outputFinishTimer_));
+    doomed->push_back(std::move(statsTimer_));
     Weak weak = self_;
     post(context_, [weak, doomed] {
-        doomed->first.reset();
-        doomed->second.reset();
+        doomed->clear();
         if (auto r = weak.lock(); r && *r && (*r)->callbacks_.finished) {
             // A copy: the owner may destroy the receiver (and its callbacks) from it.
             auto finished = (*r)->callbacks_.finished;

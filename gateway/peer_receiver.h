@@ -1,5 +1,7 @@
 // One receive-only webrtcbin for one visible participant, in its own GstPipeline: the offer,
-// trickle ICE, each new pad into the participant's outputs, health watch, and finalizing.
+// trickle ICE, each new pad into the participant's outputs (and room composites), outputs
+// attached and detached at run time, network outputs that fail alone, stats, health watch, and
+// finalizing.
 //
 // Owned by its RoomSession; thread-bound to the gateway's main context.
 // webrtcbin's signals, promise replies and pad probes run on GStreamer
@@ -9,6 +11,7 @@
 #pragma once
 
 #include "gst_ptr.h"
+#include "mix_feed.h"
 #include "participant_output.h"
 #include "room_protocol.h"
 #include "sdp_tuning.h"
@@ -16,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +60,22 @@ public:
         // finish() completed: every output is closed. Posted, so the owner may
         // destroy the receiver from it.
         std::function<void()> finished;
+        // An element inside a network output's bin posted an ERROR (server
+        // refused, connection dropped): that instance alone was detached and
+        // is destroyed when this returns; the participant and its other
+        // outputs keep going. The owner may add a fresh instance (retry).
+        std::function<void(ParticipantOutput &output, const std::string &message)> outputError;
+        // The gateway asked this peer for a keyframe (PLI/FIR), for metrics.
+        std::function<void()> keyframeRequested;
+    };
+
+    // Numbers from webrtcbin's get-stats (polled every 2 s).
+    struct Stats
+    {
+        uint64_t packetsReceived = 0;
+        uint64_t packetsLost = 0;
+        uint64_t bytesReceived = 0;
+        uint64_t receiveBitrateBps = 0; // over the last poll interval
     };
 
     PeerReceiver(GMainContext *context, std::string peerId, Settings settings,
@@ -85,6 +105,26 @@ public:
         return outputs_;
     }
 
+    // Attaches output at run time (or before start): to every running stream
+    // whose codec it takes, through a new tee branch, and to every later one;
+    // asks for a keyframe so that it starts at once. False with error (the
+    // output is dropped) when the receiver is finishing or linking fails.
+    bool addOutput(std::unique_ptr<ParticipantOutput> output, std::string &error);
+    // EOS into the instances of outputId only, wait for their sinks (bounded
+    // by finalizeTimeout), report each through outputFinished, detach and
+    // destroy them; then done() (also when there were none). The
+    // participant's other outputs keep running.
+    void finishOutput(const std::string &outputId, std::function<void()> done);
+    // Feeds this participant's streams (running and later ones) to a room
+    // composite through decode branches.
+    void addMixFeed(std::shared_ptr<MixFeed> feed);
+    // Takes this participant out of a composite that went away: its decode
+    // branches are detached and dropped (no decoding for nobody).
+    void removeMixFeed(const MixFeed *feed);
+    // The codecs the answer says the peer sends (video first), e.g. {"VP8","OPUS"}.
+    std::vector<std::string> negotiatedCodecs() const;
+    const Stats &stats() const noexcept { return stats_; }
+
 private:
     struct Trampolines;
     struct Activity;
@@ -103,6 +143,14 @@ private:
     void checkFinalized();
     void completeFinish(bool timedOut);
     void addCandidateNow(unsigned mline, const std::string &candidate);
+    bool attachOutput(StreamChain &chain, ParticipantOutput &output, std::string &error);
+    void attachFeed(StreamChain &chain, MixFeed &feed);
+    void detachOutput(ParticipantOutput &output);
+    ParticipantOutput *outputContaining(GstObject *object) const;
+    void checkOutputFinishes(bool force);
+    void pollStats();
+    void requestKeyframe(const StreamChain &chain);
+    void onStats(const GstStructure *reply);
 
     GMainContext *context_; // borrowed: the gateway's, outlives every receiver
     std::string peerId_;
@@ -120,6 +168,26 @@ private:
     SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
 
     std::vector<StreamChain> chains_;
+    std::vector<std::shared_ptr<MixFeed>> mixFeeds_;
+    struct DecodeBranch
+    {
+        const MixFeed *feed; // borrowed: identifies the composite
+        GPtr<GstElement> bin; // owned by pipeline_ too
+        GPtr<GstPad> src; // the tee branch's queue src pad feeding it
+    };
+    std::vector<DecodeBranch> decodeBranches_;
+    std::map<MediaKind, std::string> sending_; // from the answer
+    struct OutputFinish
+    {
+        std::string outputId;
+        std::function<void()> done;
+        gint64 deadlineUs = 0;
+    };
+    std::vector<OutputFinish> outputFinishes_;
+    GPtr<GSource> outputFinishTimer_;
+    GPtr<GSource> statsTimer_;
+    Stats stats_;
+    gint64 statsAtUs_ = 0;
     std::string localSdp_;
     bool answerReceived_ = false;
     bool remoteSet_ = false;

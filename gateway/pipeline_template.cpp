@@ -3,11 +3,13 @@
 
 #include "exit_codes.h"
 #include "startup_error.h"
+#include "output_plan.h"
 #include "template_variables.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -82,6 +84,167 @@ bool isParamName(const std::string &s)
                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
+std::vector<std::string> splitWords(const std::string &s)
+{
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    std::string w;
+    while (in >> w)
+        out.push_back(w);
+    return out;
+}
+
+bool parseInteger(const std::string &text, long long &out)
+{
+    if (text.empty() || text.size() > 18)
+        return false;
+    size_t i = text[0] == '-' ? 1 : 0;
+    if (i == text.size())
+        return false;
+    for (size_t j = i; j < text.size(); ++j)
+        if (text[j] < '0' || text[j] > '9')
+            return false;
+    out = std::stoll(text);
+    return true;
+}
+
+bool isElementName(const std::string &s)
+{
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+bool isPropertyName(const std::string &s)
+{
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+const TemplateParam *findParam(const PipelineTemplate &tpl, const std::string &name)
+{
+    for (const auto &p : tpl.params)
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
+// "NAME = DEFAULT" (old form: a string) or
+// "NAME KIND [required] [default=V] [min=N] [max=N] [schemes=a,b] [set=ELEMENT.PROPERTY]".
+TemplateParam parseParam(const std::string &path, int lineNo, const std::string &value)
+{
+    TemplateParam param;
+    const size_t nameEnd = value.find_first_of(" \t=");
+    param.name = value.substr(0, nameEnd);
+    if (!isParamName(param.name))
+        fail(path, lineNo, "parameter name must be 1 to 32 characters of [a-z0-9_-], got '" + param.name + "'");
+    for (const auto &builtin : templateVariableNames())
+        if (param.name == builtin)
+            fail(path, lineNo, "parameter name '" + param.name + "' is reserved for the gateway's own variable");
+    if (param.name == "recordings_dir")
+        fail(path, lineNo, "parameter name 'recordings_dir' is reserved");
+    const std::string rest = nameEnd == std::string::npos ? std::string() : trim(value.substr(nameEnd));
+    if (rest.empty() || rest[0] == '=') {
+        // Old form: a string parameter with a default.
+        const std::string def = rest.empty() ? std::string() : trim(rest.substr(1));
+        if (!def.empty() && !isSafeVariableValue(def))
+            fail(path, lineNo, "default of parameter '" + param.name + "' must be characters of [A-Za-z0-9._-]");
+        param.kind = TemplateParamKind::string;
+        param.defaultValue = def;
+        return param;
+    }
+    const auto words = splitWords(rest);
+    const std::string &kind = words[0];
+    if (kind == "string")
+        param.kind = TemplateParamKind::string;
+    else if (kind == "int")
+        param.kind = TemplateParamKind::integer;
+    else if (kind == "url")
+        param.kind = TemplateParamKind::url;
+    else
+        fail(path, lineNo, "parameter '" + param.name + "': kind must be string, int or url, got '" + kind + "'");
+    bool hasMin = false, hasMax = false, hasDefault = false, hasSchemes = false;
+    std::set<std::string> given;
+    for (size_t i = 1; i < words.size(); ++i) {
+        const std::string &w = words[i];
+        const size_t eq = w.find('=');
+        const std::string key = w.substr(0, eq);
+        const std::string val = eq == std::string::npos ? std::string() : w.substr(eq + 1);
+        if (!given.insert(key).second)
+            fail(path, lineNo, "parameter '" + param.name + "': '" + key + "' given twice");
+        const std::string what = "parameter '" + param.name + "': ";
+        if (w == "required") {
+            param.required = true;
+        } else if (eq == std::string::npos) {
+            fail(path, lineNo, what + "unknown attribute '" + w +
+                                   "' (known: required, default=, min=, max=, schemes=, set=)");
+        } else if (key == "default") {
+            if (val.empty())
+                fail(path, lineNo, what + "empty default=");
+            param.defaultValue = val;
+            hasDefault = true;
+        } else if (key == "min" || key == "max") {
+            if (param.kind != TemplateParamKind::integer)
+                fail(path, lineNo, what + key + "= applies to int parameters only");
+            long long n = 0;
+            if (!parseInteger(val, n))
+                fail(path, lineNo, what + key + "= must be an integer, got '" + val + "'");
+            (key == "min" ? param.minValue : param.maxValue) = n;
+            (key == "min" ? hasMin : hasMax) = true;
+        } else if (key == "schemes") {
+            if (param.kind != TemplateParamKind::url)
+                fail(path, lineNo, what + "schemes= applies to url parameters only");
+            std::stringstream in(val);
+            std::string scheme;
+            while (std::getline(in, scheme, ',')) {
+                if (scheme.empty() || !std::all_of(scheme.begin(), scheme.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+                    }))
+                    fail(path, lineNo, what + "schemes= must be a comma-separated list of lower-case URL schemes");
+                param.schemes.push_back(scheme);
+            }
+            hasSchemes = !param.schemes.empty();
+            if (!hasSchemes)
+                fail(path, lineNo, what + "empty schemes=");
+        } else if (key == "set") {
+            if (param.kind != TemplateParamKind::url)
+                fail(path, lineNo, what + "set= applies to url parameters only (string and int ones are ${" +
+                                       param.name + "} in the body)");
+            const size_t dot = val.find('.');
+            if (dot == std::string::npos || !isElementName(val.substr(0, dot)) || !isPropertyName(val.substr(dot + 1)))
+                fail(path, lineNo, what + "set= must be ELEMENT.PROPERTY, got '" + val + "'");
+            param.setElement = val.substr(0, dot);
+            param.setProperty = val.substr(dot + 1);
+        } else {
+            fail(path, lineNo, what + "unknown attribute '" + key +
+                                   "' (known: required, default=, min=, max=, schemes=, set=)");
+        }
+    }
+    if (param.kind == TemplateParamKind::integer) {
+        // Both 0 means "any non-negative integer"; one bound alone keeps the other open.
+        if (hasMin && !hasMax)
+            param.maxValue = std::numeric_limits<long long>::max();
+        if (hasMax && !hasMin)
+            param.minValue = 0;
+        if (param.minValue > param.maxValue)
+            fail(path, lineNo, "parameter '" + param.name + "': min= is larger than max=");
+    }
+    if (param.kind == TemplateParamKind::url) {
+        if (param.setElement.empty())
+            fail(path, lineNo, "url parameter '" + param.name +
+                                   "' needs set=ELEMENT.PROPERTY (a URL is never pasted into the description)");
+        if (!hasSchemes)
+            fail(path, lineNo, "url parameter '" + param.name + "' needs schemes=a,b (the URL schemes it allows)");
+    }
+    if (hasDefault) {
+        std::string why;
+        if (!checkParamValue(param, param.defaultValue, why))
+            fail(path, lineNo, "default of parameter '" + param.name + "' " + why);
+    }
+    return param;
+}
+
 } // namespace
 
 bool PipelineTemplate::acceptsVideoCodec(const std::string &codec) const
@@ -141,12 +304,21 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
             try {
                 for (const auto &name : placeholdersIn(raw)) {
                     const auto &known = templateVariableNames();
+                    if (const TemplateParam *p = findParam(tpl, name)) {
+                        // A URL may carry a stream key and any character: code sets it on
+                        // the element property named by set=, never as description text.
+                        if (p->kind == TemplateParamKind::url)
+                            fail(path, lineNo, "url parameter '" + name + "' may not be used as ${" + name +
+                                                   "}: the gateway sets it on " + p->setElement + "." +
+                                                   p->setProperty + " itself");
+                        continue;
+                    }
                     if (std::find(known.begin(), known.end(), name) == known.end()) {
                         if (name == "recordings_dir")
                             fail(path, lineNo, "${recordings_dir} may not be used: the gateway sets the location "
                                                "of the element named 'file' itself");
                         fail(path, lineNo, "unknown variable '${" + name +
-                                               "}' (known: ${room}, ${participant}, ${session_start})");
+                                               "}' (known: ${room}, ${participant}, ${session_start} and the declared string/int parameters)");
                     }
                 }
             } catch (const std::invalid_argument &e) {
@@ -192,21 +364,12 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
         } else if (key == "description") {
             tpl.description = value;
         } else if (key == "param") {
-            auto eq = value.find('=');
-            std::string name = trim(value.substr(0, eq));
-            std::string def = eq == std::string::npos ? std::string() : trim(value.substr(eq + 1));
-            if (!isParamName(name))
-                fail(path, lineNo, "parameter name must be 1 to 32 characters of [a-z0-9_-], got '" + name + "'");
-            if (eq != std::string::npos && !def.empty() && !isSafeVariableValue(def))
-                fail(path, lineNo, "default of parameter '" + name + "' must be characters of [A-Za-z0-9._-]");
+            TemplateParam param = parseParam(path, lineNo, value);
             for (const auto &p : tpl.params) {
-                if (p.name == name)
-                    fail(path, lineNo, "parameter '" + name + "' declared twice");
+                if (p.name == param.name)
+                    fail(path, lineNo, "parameter '" + param.name + "' declared twice");
             }
-            TemplateParam param;
-            param.name = name;
-            param.defaultValue = def;
-            tpl.params.push_back(param);
+            tpl.params.push_back(std::move(param));
         } else {
             fail(path, lineNo,
                  "unknown key '" + key + "' (known: scope, video-codecs, audio-codecs, extension, description, param)");

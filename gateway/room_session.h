@@ -19,12 +19,27 @@
 //    peer-joined, gets a new receiver and an offer;
 //  - an attached receiver that fails (ICE failed, no media) is finalized and,
 //    while its peer is still in the room, replaced after a capped backoff.
+//
+// Outputs: every template the room starts with (Settings::templates) and
+// every startOutput() is one output, id "<template>-<n>" (n counts per
+// template in this room). Participant scope: one ParticipantOutput per
+// receiver (own file <id>.<ext>, or own stream <url>/<id>), attached to
+// running receivers through new tee branches and given to later ones.
+// Room scope: one instance in the RoomMixer of its size and rate
+// (width/height/framerate params, default 1280x720@30; created when the
+// first such output starts, with every receiver as a participant in join
+// order; stopped when its last output ends). A network output (a template
+// with a url param) that fails is rebuilt alone after 250 ms .. 2 s; the
+// receivers and the other outputs never notice. With no output at all the
+// participants are still received (to fakesinks), so that outputs can be
+// started later.
 #pragma once
 
 #include "manifest.h"
 #include "peer_receiver.h"
 #include "pipeline_template.h"
 #include "recording_layout.h"
+#include "room_mixer.h"
 #include "signaling_client.h"
 
 #include <chrono>
@@ -143,7 +158,77 @@ public:
     // timeout), then done(final state); nullopt if no such running output.
     void stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done);
 
+    // For tests and logs: the room composites running now (one per distinct
+    // size and rate of the room-scope outputs).
+    size_t mixerCount() const noexcept { return mixers_.size(); }
+    const RecordingLayout &layout() const noexcept { return layout_; }
+
 private:
+    // One output of this room (see OutputInfo). Participant scope: instances
+    // live in the receivers (ParticipantOutput::outputId() == id); room
+    // scope: one bin in the mixer of its size and rate.
+    struct RoomTap; // first buffer and duration of a room output (probe, atomics)
+    struct Retry
+    {
+        unsigned failures = 0;
+        gint64 startedUs = 0; // last (re)start, to reset the backoff after a good run
+        GPtr<GSource> timer;
+    };
+    struct Output
+    {
+        std::string id;
+        PipelineTemplate tpl;
+        std::map<std::string, std::string> params;
+        std::string redactedUrl; // "" if not a network output
+        std::string state = "starting";
+        std::optional<std::chrono::system_clock::time_point> startedAt;
+        std::string failure;
+        unsigned restarts = 0;
+        std::vector<OutputFile> files; // closed participant instances
+        bool stopping = false;
+        bool ended = false; // finished or failed
+        bool awaitingParticipant = false; // room scope: its composite starts with the first participant
+        unsigned pending = 0; // receivers still closing it (stopOutput)
+        std::vector<std::function<void(std::optional<OutputInfo>)>> waiters;
+        std::map<unsigned, Retry> retries; // participant scope, by receiver serial
+        // Room scope:
+        std::string mixerKey;
+        GPtr<GstElement> bin; // in the mixer; nullptr while retrying or after the end
+        std::string path; // the file (or HLS playlist) it writes, "" for a stream
+        std::string hlsDir; // an HLS output's folder (its size is the output's)
+        std::string manifestPath; // path as listed in the manifest ("" until started)
+        std::shared_ptr<RoomTap> tap;
+        Retry roomRetry;
+        GPtr<GSource> stopTimer;
+        double finalDuration = 0;
+        uint64_t finalBytes = 0;
+    };
+
+    bool network(const PipelineTemplate &tpl) const;
+    Output &createOutput(const PipelineTemplate &tpl, const std::map<std::string, std::string> &params);
+    bool startRoomOutput(Output &o, std::string &error);
+    void startAwaitingRoomOutputs();
+    bool buildRoomInstance(Output &o, std::string &error);
+    RoomMixer *ensureMixer(const std::map<std::string, std::string> &params, std::string &key,
+        std::string &error);
+    void onRoomOutputEos(GstElement *bin);
+    void onRoomOutputError(GstElement *bin, const std::string &message);
+    void retryRoomOutput(const std::string &id);
+    void onRoomOutputStarted(const std::string &id, std::chrono::system_clock::time_point at);
+    void finishRoomOutput(Output &o);
+    void closeRoomInstance(Output &o);
+    void releaseMixerIfUnused(const std::string &key);
+    std::unique_ptr<ParticipantOutput> makeParticipantInstance(
+        const Output &o, const std::string &peerId, std::string &error);
+    void onParticipantOutputError(unsigned serial, ParticipantOutput &out, const std::string &message);
+    void scheduleRetry(Output &o, Retry &retry, std::function<void()> rebuild);
+    void completeOutput(Output &o, const std::string &failure = {});
+    Output *findOutput(const std::string &id);
+    const Output *findOutput(const std::string &id) const;
+    OutputInfo infoOf(const Output &o) const;
+    ParticipantInfo participantInfo(const std::string &id) const;
+    bool roomOutputsSettled() const;
+
     struct Member
     {
         std::optional<std::string> name;
@@ -182,6 +267,13 @@ private:
     std::map<std::string, Member>
         members_; // the room's visible members, as last told by the server
     std::map<unsigned, Receiver> receivers_; // by serial: ids can repeat across server restarts
+    std::vector<std::unique_ptr<Output>> outputs_; // creation order
+    std::map<std::string, unsigned> outputSerials_; // per template name, for ids
+    bool hadParticipant_ = false; // a receiver was started: composites run from then on
+    std::map<std::string, std::unique_ptr<RoomMixer>> mixers_; // by "WxH@fps"
+    // Each receiver's feed into each composite, to take it out when the composite goes.
+    // mixer key -> receiver serial -> its feed (the receiver owns it; weak: only to find it again)
+    std::map<std::string, std::map<unsigned, std::weak_ptr<MixFeed>>> feeds_;
     unsigned nextSerial_ = 1;
     unsigned welcomes_ = 0;
     bool joined_ = false;

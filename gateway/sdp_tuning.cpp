@@ -127,14 +127,56 @@ std::vector<std::string> offeredCodecs(
     MediaKind kind, const std::vector<PipelineTemplate> &templates)
 {
     std::vector<std::string> out;
+    auto add = [&](const std::string &name) {
+        std::string codec = upper(name);
+        const CodecInfo *info = findCodec(codec);
+        if (info && info->kind == kind && std::find(out.begin(), out.end(), codec) == out.end())
+            out.push_back(codec);
+    };
+    // Participant-scope templates take the codec as sent. A template whose
+    // codecs are a strict subset of another's is the demanding one (the other
+    // takes its codecs too): its preferences come first. So rtmp-passthrough
+    // (H264 only) puts H264 first even after record-mkv (VP8, VP9, H264, AV1),
+    // or the browser would pick VP8 and nothing would be restreamed.
+    // Otherwise template order decides.
+    bool room = false;
+    std::vector<std::vector<std::string>> lists;
     for (const auto &tpl : templates) {
-        const auto &list = kind == MediaKind::video ? tpl.videoCodecs : tpl.audioCodecs;
-        for (const auto &name : list) {
-            std::string codec = upper(name);
-            const CodecInfo *info = findCodec(codec);
-            if (info && info->kind == kind && std::find(out.begin(), out.end(), codec) == out.end())
-                out.push_back(codec);
+        if (tpl.scope == TemplateScope::room) {
+            room = true;
+            continue;
         }
+        std::vector<std::string> list;
+        for (const auto &name : kind == MediaKind::video ? tpl.videoCodecs : tpl.audioCodecs)
+            list.push_back(upper(name));
+        if (!list.empty())
+            lists.push_back(std::move(list));
+    }
+    auto contains = [](const std::vector<std::string> &list, const std::string &c) {
+        return std::find(list.begin(), list.end(), c) != list.end();
+    };
+    auto strictSubset = [&](const std::vector<std::string> &a, const std::vector<std::string> &b) {
+        return a.size() < b.size()
+            && std::all_of(a.begin(), a.end(), [&](const std::string &c) { return contains(b, c); });
+    };
+    std::vector<const std::vector<std::string> *> demanding, others;
+    for (const auto &list : lists) {
+        const bool sub = std::any_of(lists.begin(), lists.end(),
+            [&](const std::vector<std::string> &other) { return strictSubset(list, other); });
+        (sub ? demanding : others).push_back(&list);
+    }
+    for (const auto *group : { &demanding, &others })
+        for (const auto *list : *group)
+            for (const auto &name : *list)
+                add(name);
+    // A room composite decodes whatever arrives, so it never reorders the
+    // list; it only adds every codec its decoders take (MixFeed::decoderFor).
+    if (room) {
+        const std::vector<std::string> decodable = kind == MediaKind::video
+            ? std::vector<std::string> { "VP8", "H264", "VP9" }
+            : std::vector<std::string> { "OPUS" };
+        for (const auto &name : decodable)
+            add(name);
     }
     if (out.empty())
         out = kind == MediaKind::video ? std::vector<std::string> { "VP8", "H264" }

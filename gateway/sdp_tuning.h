@@ -15,9 +15,13 @@ namespace rc::gateway {
 enum class MediaKind { audio, video };
 const char *mediaKindName(MediaKind kind) noexcept;
 
-// The codecs to offer for one kind: every codec the templates accept, in the
-// order of first mention (the first template's preferences come first), keeping
-// only codecs the gateway can depayload. Falls back to a default list when no
+// The codecs to offer for one kind: every codec the participant-scope
+// templates accept, in the order of first mention (the first template's
+// preferences come first), except that a template whose codecs are a strict
+// subset of another's goes first (rtmp-passthrough's H264 leads even after
+// record-mkv); then, when a room-scope template is active, every
+// codec the composite can decode (VP8, H264, VP9; OPUS) that is not listed
+// yet; the caller keeps only codecs the gateway can depayload. Falls back to a default list when no
 // template takes that kind, so the offer still has both m-lines (the protocol
 // asks for receive-only audio and video); such a stream goes to a fakesink.
 std::vector<std::string> offeredCodecs(

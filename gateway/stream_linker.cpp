@@ -3,7 +3,6 @@
 #include "stream_linker.h"
 
 #include "log.h"
-#include "participant_output.h"
 
 #include <gst/video/video.h>
 
@@ -102,10 +101,10 @@ bool StreamLinker::canDepayload(const std::string &encodingName)
 }
 
 std::optional<StreamChain> StreamLinker::build(
-    GstBin *bin, MediaKind kind, const std::string &codec, size_t branches, std::string &error)
+    GstBin *bin, MediaKind kind, const std::string &codec, std::string &error)
 {
     const auto factories = elementsFor(codec);
-    if (factories.empty() || branches == 0) {
+    if (factories.empty()) {
         error = "no depayloader for " + codec;
         return std::nullopt;
     }
@@ -129,16 +128,16 @@ std::optional<StreamChain> StreamLinker::build(
         if (g_object_class_find_property(G_OBJECT_GET_CLASS(depay), "wait-for-keyframe"))
             g_object_set(depay, "wait-for-keyframe", TRUE, nullptr);
     }
-    GstElement *tee = nullptr;
-    std::vector<GstElement *> queues;
-    if (branches > 1) {
-        tee = makeElement("tee", error);
-        if (!tee)
-            return std::nullopt;
-        // Branches are added below; a tee with no linked branch would fail with not-linked.
-        g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-        chain.push_back(tee);
+    GstElement *tee = makeElement("tee", error);
+    if (!tee) {
+        for (GstElement *made : chain)
+            gst_object_unref(gst_object_ref_sink(made));
+        return std::nullopt;
     }
+    // Outputs come and go at run time; with none attached the stream is
+    // simply dropped here (and webrtcbin never sees not-linked).
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+    chain.push_back(tee);
     if (!addAndLink(bin, chain, error))
         return std::nullopt;
 
@@ -146,10 +145,8 @@ std::optional<StreamChain> StreamLinker::build(
     result.kind = kind;
     result.codec = codec;
     result.sink = adopt(gst_element_get_static_pad(depay, "sink"));
-    GstElement *last = chain.back();
-    GPtr<GstPad> parsedSrc
-        = adopt(gst_element_get_static_pad(tee ? chain[chain.size() - 2] : last, "src"));
-
+    result.tee = ref(tee);
+    GPtr<GstPad> parsedSrc = adopt(gst_element_get_static_pad(chain[chain.size() - 2], "src"));
     if (kind == MediaKind::video) {
         result.gate = std::make_shared<KeyframeGate>();
         gst_pad_add_probe(parsedSrc.get(),
@@ -157,28 +154,69 @@ std::optional<StreamChain> StreamLinker::build(
                 GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
             keyframeGateProbe, new std::shared_ptr<KeyframeGate>(result.gate), deleteGate);
     }
-
-    if (!tee) {
-        result.branches.push_back(std::move(parsedSrc));
-    } else {
-        for (size_t i = 0; i < branches; ++i) {
-            GstElement *queue = makeElement("queue", error);
-            if (!queue)
-                return std::nullopt;
-            if (!gst_bin_add(bin, queue) || !gst_element_link(tee, queue)) {
-                error = "cannot link a tee branch";
-                return std::nullopt;
-            }
-            queues.push_back(queue);
-            result.branches.push_back(adopt(gst_element_get_static_pad(queue, "src")));
-        }
-    }
     // Downstream first, so nothing pushes into an element that is not ready.
-    for (auto it = queues.rbegin(); it != queues.rend(); ++it)
-        gst_element_sync_state_with_parent(*it);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         gst_element_sync_state_with_parent(*it);
     return result;
+}
+
+GstPad *StreamLinker::addBranch(GstBin *bin, StreamChain &chain, bool leaky, std::string &error)
+{
+    GstElement *queue = makeElement("queue", error);
+    if (!queue)
+        return nullptr;
+    if (leaky)
+        gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    if (!gst_bin_add(bin, queue)) {
+        error = "cannot add a tee branch";
+        return nullptr;
+    }
+    StreamBranch branch;
+    branch.queue = ref(queue);
+    branch.src = adopt(gst_element_get_static_pad(queue, "src"));
+    GstPad *src = branch.src.get();
+    chain.branches.push_back(std::move(branch));
+    return src;
+}
+
+bool StreamLinker::linkBranch(StreamChain &chain, GstPad *src, std::string &error)
+{
+    for (auto &b : chain.branches) {
+        if (b.src.get() != src)
+            continue;
+        // Playing before the tee can push into it: on a running chain, a
+        // buffer meeting a queue still in NULL returns FLUSHING, which tee
+        // passes upstream and which stops the jitterbuffer's task for good
+        // (the participant's media ends).
+        gst_element_sync_state_with_parent(b.queue.get());
+        b.teePad = adopt(gst_element_request_pad_simple(chain.tee.get(), "src_%u"));
+        GPtr<GstPad> queueSink = adopt(gst_element_get_static_pad(b.queue.get(), "sink"));
+        if (!b.teePad || gst_pad_link(b.teePad.get(), queueSink.get()) != GST_PAD_LINK_OK) {
+            error = "cannot link a tee branch";
+            return false;
+        }
+        return true;
+    }
+    error = "no such tee branch";
+    return false;
+}
+
+void StreamLinker::removeBranch(GstBin *bin, StreamChain &chain, GstPad *src)
+{
+    for (auto it = chain.branches.begin(); it != chain.branches.end(); ++it) {
+        if (it->src.get() != src)
+            continue;
+        // tee marks a released pad as removed, so a push in flight on it is
+        // not counted against the other branches.
+        if (it->teePad)
+            gst_element_release_request_pad(chain.tee.get(), it->teePad.get());
+        if (GPtr<GstPad> peer = adopt(gst_pad_get_peer(it->src.get())))
+            gst_pad_unlink(it->src.get(), peer.get());
+        gst_element_set_state(it->queue.get(), GST_STATE_NULL);
+        gst_bin_remove(bin, it->queue.get());
+        chain.branches.erase(it);
+        return;
+    }
 }
 
 bool StreamLinker::linkToFakesink(GstBin *bin, GstPad *pad, std::string &error)
@@ -200,54 +238,19 @@ bool StreamLinker::linkToFakesink(GstBin *bin, GstPad *pad, std::string &error)
     return true;
 }
 
-StreamLinker::Linked StreamLinker::linkPad(
-    GstBin *bin, GstPad *pad, const GstCaps *caps, const std::vector<ParticipantOutput *> &outputs)
+bool StreamLinker::describePad(const GstCaps *caps, MediaKind &kind, std::string &codec)
 {
-    Linked result;
-    std::string error;
     const GstStructure *s
         = caps && gst_caps_get_size(caps) > 0 ? gst_caps_get_structure(caps, 0) : nullptr;
     const char *media = s ? gst_structure_get_string(s, "media") : nullptr;
     const char *encoding = s ? gst_structure_get_string(s, "encoding-name") : nullptr;
-    if (!media || !encoding) {
-        result.message = "a pad without RTP caps goes to a fakesink";
-        if (!linkToFakesink(bin, pad, error))
-            result = { false, std::nullopt, error };
-        return result;
-    }
-    const MediaKind kind = g_str_equal(media, "video") ? MediaKind::video : MediaKind::audio;
-    std::string codec(encoding);
+    if (!media || !encoding)
+        return false;
+    kind = g_str_equal(media, "video") ? MediaKind::video : MediaKind::audio;
+    codec = encoding;
     for (auto &c : codec)
         c = static_cast<char>(g_ascii_toupper(c));
-    const std::string what = std::string(mediaKindName(kind)) + " " + codec;
-
-    std::vector<ParticipantOutput *> targets;
-    for (ParticipantOutput *output : outputs)
-        if (output->takes(kind, codec))
-            targets.push_back(output);
-    if (targets.empty() || elementsFor(codec).empty()) {
-        result.message = "no output takes " + what + "; discarding it";
-        if (!linkToFakesink(bin, pad, error))
-            result = { false, std::nullopt, error };
-        return result;
-    }
-    auto chain = build(bin, kind, codec, targets.size(), error);
-    bool ok = chain.has_value();
-    for (size_t i = 0; ok && i < targets.size(); ++i)
-        ok = targets[i]->connectFeed(kind, chain->branches[i].get(), codec, error);
-    if (ok && gst_pad_link(pad, chain->sink.get()) != GST_PAD_LINK_OK) {
-        error = "cannot link webrtcbin's pad to the " + codec + " depayloader";
-        ok = false;
-    }
-    if (!ok) {
-        std::string ignored;
-        if (!gst_pad_is_linked(pad))
-            linkToFakesink(bin, pad, ignored);
-        return { false, std::nullopt, "cannot record " + what + ": " + error };
-    }
-    result.message = "recording " + what + " into " + std::to_string(targets.size()) + " output(s)";
-    result.chain = std::move(chain);
-    return result;
+    return true;
 }
 
 void StreamLinker::requestKeyframe(const StreamChain &chain)

@@ -3,7 +3,12 @@
 
 #include "recording_layout.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -75,6 +80,7 @@ bool ghostEntry(GstBin *bin, const char *name, bool &present, std::string &error
 bool checkFileWriters(GstBin *bin, std::string &error)
 {
     static const char *writers[] = {"filesink", "multifilesink", "splitmuxsink", "hlssink", "hlssink2", "hlssink3"};
+    static const char *hlsWriters[] = {"hlssink2", "hlssink3"};
     GPtr<GstIterator> it(gst_bin_iterate_recurse(bin));
     GValue item = G_VALUE_INIT;
     bool ok = true, done = false;
@@ -84,13 +90,29 @@ bool checkFileWriters(GstBin *bin, std::string &error)
             auto *element = static_cast<GstElement *>(g_value_get_object(&item));
             GstElementFactory *factory = gst_element_get_factory(element);
             const char *factoryName = factory ? GST_OBJECT_NAME(factory) : "";
+            bool isHls = false;
+            for (const char *w : hlsWriters)
+                isHls = isHls || g_str_equal(factoryName, w);
+            // Only the top-level "hls" gets its paths from the gateway (hlssink2's own
+            // inner splitmuxsink/filesink are its business).
+            GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(element)));
+            bool insideHls = false;
+            for (GstObject *p = parent.get(); p && !insideHls; p = GST_OBJECT_PARENT(p)) {
+                GstElementFactory *pf = GST_IS_ELEMENT(p) ? gst_element_get_factory(GST_ELEMENT(p)) : nullptr;
+                for (const char *w : hlsWriters)
+                    insideHls = insideHls || (pf && g_str_equal(GST_OBJECT_NAME(pf), w));
+            }
             for (const char *w : writers) {
-                if (g_str_equal(factoryName, w) && !g_str_equal(GST_OBJECT_NAME(element), "file")) {
-                    error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName +
-                            ") writes files but is not named 'file'; name it file and leave its location to "
-                            "the gateway";
-                    ok = false;
-                }
+                if (insideHls || !g_str_equal(factoryName, w))
+                    continue;
+                if (g_str_equal(GST_OBJECT_NAME(element), "file"))
+                    continue;
+                if (isHls && g_str_equal(GST_OBJECT_NAME(element), "hls") && parent.get() == GST_OBJECT(bin))
+                    continue;
+                error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName +
+                        ") writes files but is not named 'file' (or 'hls' for an HLS sink); name it so and "
+                        "leave its location to the gateway";
+                ok = false;
             }
             g_value_reset(&item);
             break;
@@ -115,13 +137,123 @@ std::string instanceName(const PipelineTemplate &tpl, const TemplateVariables &v
            std::to_string(counter.fetch_add(1) + 1);
 }
 
+bool mkdirs(const std::string &dir, std::string &error)
+{
+    std::string partial;
+    for (const auto &part : std::filesystem::path(dir)) {
+        partial = (std::filesystem::path(partial) / part).string();
+        if (part == "/" || partial.empty())
+            continue;
+        if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
+            error = "cannot create " + partial + ": " + std::strerror(errno);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariables &vars,
+                  const std::map<std::string, std::string> &params, TemplateInstance &instance, std::string &error)
+{
+    for (const auto &p : tpl.params) {
+        if (p.kind != TemplateParamKind::url)
+            continue;
+        // The target is checked even without a value (--check-config).
+        GPtr<GstElement> target = adopt(gst_bin_get_by_name(bin, p.setElement.c_str()));
+        if (!target) {
+            error = "parameter " + p.name + ": no element named '" + p.setElement + "' (set=" + p.setElement + "." +
+                    p.setProperty + ")";
+            return false;
+        }
+        GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(target.get()), p.setProperty.c_str());
+        if (!spec || spec->value_type != G_TYPE_STRING || !(spec->flags & G_PARAM_WRITABLE)) {
+            error = "parameter " + p.name + ": element '" + p.setElement + "' has no writable string property '" +
+                    p.setProperty + "'";
+            return false;
+        }
+        auto it = params.find(p.name);
+        if (it == params.end() || it->second.empty())
+            continue;
+        const std::string url = urlForInstance(tpl, it->second, vars.participant);
+        g_object_set(target.get(), p.setProperty.c_str(), url.c_str(), nullptr);
+        instance.url = url;
+    }
+    return true;
+}
+
+bool setHlsPaths(GstBin *bin, const std::map<std::string, std::string> &params, const std::string &sessionDir,
+                 TemplateInstance &instance, std::string &error)
+{
+    GPtr<GstElement> hls = adopt(gst_bin_get_by_name(bin, "hls"));
+    if (!hls || sessionDir.empty())
+        return true;
+    GObjectClass *klass = G_OBJECT_GET_CLASS(hls.get());
+    if (!g_object_class_find_property(klass, "location") || !g_object_class_find_property(klass, "playlist-location")) {
+        error = "the element named 'hls' has no 'location' and 'playlist-location' properties (use hlssink2)";
+        return false;
+    }
+    auto it = params.find("directory");
+    // Validated as [A-Za-z0-9._-] already; sanitized again so that it stays one folder.
+    const std::string sub = sanitizeFileComponent(it != params.end() && !it->second.empty() ? it->second : "hls");
+    const std::string dir = (std::filesystem::path(sessionDir) / sub).string();
+    if (!mkdirs(dir, error))
+        return false;
+    g_object_set(hls.get(), "location", (dir + "/segment%05d.ts").c_str(), "playlist-location",
+                 (dir + "/playlist.m3u8").c_str(), nullptr);
+    instance.hlsDir = dir;
+    return true;
+}
+
 } // namespace
+
+std::string urlForInstance(const PipelineTemplate &tpl, const std::string &url, const std::string &participant)
+{
+    if (tpl.scope != TemplateScope::participant || participant.empty())
+        return url;
+    const size_t query = url.find_first_of("?#");
+    std::string base = url.substr(0, query);
+    const std::string tail = query == std::string::npos ? std::string() : url.substr(query);
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base + "/" + sanitizeFileComponent(participant) + tail;
+}
 
 std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &vars,
                                                     const std::string &outputPath, std::string &error)
 {
+    std::map<std::string, std::string> params;
+    for (const auto &p : tpl.params) {
+        if (!p.defaultValue.empty())
+            params[p.name] = p.defaultValue;
+        else if (p.required && p.kind == TemplateParamKind::string)
+            params[p.name] = "x";
+        else if (p.required && p.kind == TemplateParamKind::integer)
+            params[p.name] = std::to_string(p.minValue);
+    }
+    return instantiateTemplate(tpl, vars, params, outputPath, "", error);
+}
+
+std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &varsIn,
+                                                    const std::map<std::string, std::string> &params,
+                                                    const std::string &outputPath, const std::string &sessionDir,
+                                                    std::string &error)
+{
+    TemplateVariables vars = varsIn;
+    vars.params.clear();
+    for (const auto &p : tpl.params) {
+        if (p.kind == TemplateParamKind::url)
+            continue;
+        if (auto it = params.find(p.name); it != params.end() && !it->second.empty())
+            vars.params[p.name] = it->second;
+    }
     std::string description;
     try {
+        for (const auto &name : placeholdersIn(tpl.launch)) {
+            for (const auto &p : tpl.params) {
+                if (p.name == name && !vars.params.count(name))
+                    throw std::invalid_argument("parameter '" + name + "' is used as ${" + name + "} but has no value");
+            }
+        }
         description = expandVariables(tpl.launch, vars);
     } catch (const std::invalid_argument &e) {
         error = tpl.path + ": " + e.what();
@@ -180,6 +312,11 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
         }
         g_object_set(file.get(), "location", outputPath.c_str(), nullptr);
         instance.outputPath = outputPath;
+    }
+    if (!setUrlParams(asBin, tpl, vars, params, instance, error) ||
+        !setHlsPaths(asBin, params, sessionDir, instance, error)) {
+        error = tpl.path + ": " + error;
+        return std::nullopt;
     }
 
     gst_object_set_name(GST_OBJECT(bin.get()), instanceName(tpl, vars).c_str());

@@ -91,6 +91,8 @@ std::string expandVariables(const std::string &launch, const TemplateVariables &
                 value = &vars.participant;
             else if (name == "session_start")
                 value = &vars.sessionStart;
+            else if (auto it = vars.params.find(name); it != vars.params.end())
+                value = &it->second;
             else if (name == "recordings_dir")
                 throw std::invalid_argument("${recordings_dir} may not be used in a description: the gateway sets "
                                             "the location of the element named 'file' itself");

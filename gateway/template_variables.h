@@ -3,6 +3,7 @@
 // Pure functions, safe on any thread.
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct TemplateVariables {
     std::string participant;          // ${participant}  (peer id)
     std::string sessionStart;         // ${session_start} e.g. 20261124T041500Z
     std::string recordingsDir;        // never substituted; see above
+    // The template's declared string and int parameters with their resolved
+    // values (${NAME}); held to the same alphabet as the ids. Never a url
+    // parameter: those are set on an element property by code.
+    std::map<std::string, std::string> params;
 };
 
 // The substitutable variable names, in documentation order.

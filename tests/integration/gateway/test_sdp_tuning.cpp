@@ -57,6 +57,30 @@ TEST_CASE("offered codecs follow the templates' order, deduplicated, known only"
         == std::vector<std::string> { "OPUS" });
 }
 
+TEST_CASE("a room-scope template never reorders, and adds every codec the composite decodes", "[sdp]")
+{
+    auto room = tpl({ "VP8", "VP9", "H264" }, { "OPUS" });
+    room.scope = TemplateScope::room;
+    // rtmp-passthrough (H264) stays first even when the room template comes first.
+    CHECK(offeredCodecs(MediaKind::video, { room, tpl({ "H264" }, { "OPUS" }) })
+        == std::vector<std::string> { "H264", "VP8", "VP9" });
+    CHECK(offeredCodecs(MediaKind::video, { tpl({ "VP8" }, { "OPUS" }), room })
+        == std::vector<std::string> { "VP8", "H264", "VP9" });
+    // A template taking a strict subset of another's codecs leads: rtmp-passthrough after record-mkv.
+    CHECK(offeredCodecs(MediaKind::video,
+              { tpl({ "VP8", "VP9", "H264", "AV1" }, { "OPUS" }), tpl({ "H264" }, { "OPUS" }) })
+        == std::vector<std::string> { "H264", "VP8", "VP9", "AV1" });
+    // No common codec: template order.
+    CHECK(offeredCodecs(MediaKind::video, { tpl({ "VP8", "VP9" }, {}), tpl({ "H264" }, {}) })
+        == std::vector<std::string> { "VP8", "VP9", "H264" });
+    auto videoOnly = tpl({ "VP8" }, {});
+    videoOnly.scope = TemplateScope::room;
+    CHECK(offeredCodecs(MediaKind::audio, { tpl({ "H264" }, {}), videoOnly })
+        == std::vector<std::string> { "OPUS" });
+    CHECK(offeredCodecs(MediaKind::video, { videoOnly })
+        == std::vector<std::string> { "VP8", "H264", "VP9" });
+}
+
 TEST_CASE("a kind no template takes still gets a default list (both m-lines are offered)", "[sdp]")
 {
     CHECK_FALSE(offeredCodecs(MediaKind::video, { tpl({}, { "OPUS" }) }).empty());

@@ -122,3 +122,63 @@ TEST_CASE("findTemplate searches folders in order, first match wins", "[template
     CHECK_THROWS_WITH(findTemplate({a.path()}, "../b/t"), Catch::Contains("not a") || Catch::Contains("must be"));
     CHECK_THROWS(findTemplate({a.path()}, ".hidden"));
 }
+
+TEST_CASE("typed parameters parse", "[template][param]")
+{
+    const std::string text = "scope: room\n"
+                             "video-codecs: VP8\n"
+                             "param: video_bitrate int min=200 max=20000 default=2500\n"
+                             "param: width int\n"
+                             "param: rtmp_url url required schemes=rtmp,rtmps set=sink.location\n"
+                             "param: directory string default=hls\n"
+                             "param: quality=high\n"
+                             "---\n"
+                             "queue name=video ! x264enc bitrate=${video_bitrate} ! fakesink name=sink\n";
+    auto t = parseTemplate("/t/p.pipeline", text);
+    REQUIRE(t.params.size() == 5);
+    CHECK(t.params[0].kind == TemplateParamKind::integer);
+    CHECK(t.params[0].minValue == 200);
+    CHECK(t.params[0].maxValue == 20000);
+    CHECK(t.params[0].defaultValue == "2500");
+    CHECK_FALSE(t.params[0].required);
+    CHECK(t.params[1].kind == TemplateParamKind::integer);
+    CHECK(t.params[1].minValue == 0);
+    CHECK(t.params[1].maxValue == 0);
+    CHECK(t.params[2].kind == TemplateParamKind::url);
+    CHECK(t.params[2].required);
+    CHECK(t.params[2].schemes == std::vector<std::string>{"rtmp", "rtmps"});
+    CHECK(t.params[2].setElement == "sink");
+    CHECK(t.params[2].setProperty == "location");
+    CHECK(t.params[3].kind == TemplateParamKind::string);
+    CHECK(t.params[3].defaultValue == "hls");
+    CHECK(t.params[4].kind == TemplateParamKind::string);
+    CHECK(t.params[4].defaultValue == "high");
+}
+
+TEST_CASE("malformed parameters name file and line", "[template][param]")
+{
+    const std::string head = "scope: participant\nvideo-codecs: VP8\n";
+    expectError(head + "param: x float\n---\nq\n", 3, "kind must be string, int or url");
+    expectError(head + "param: x int min=a\n---\nq\n", 3, "min= must be an integer");
+    expectError(head + "param: x int min=5 max=1\n---\nq\n", 3, "min= is larger than max=");
+    expectError(head + "param: x int default=9 max=5\n---\nq\n", 3, "default of parameter 'x'");
+    expectError(head + "param: x string min=1\n---\nq\n", 3, "applies to int parameters only");
+    expectError(head + "param: x string set=a.b\n---\nq\n", 3, "applies to url parameters only");
+    expectError(head + "param: x string default=a/b\n---\nq\n", 3, "default of parameter 'x'");
+    expectError(head + "param: x string bogus\n---\nq\n", 3, "unknown attribute 'bogus'");
+    expectError(head + "param: x string colour=1\n---\nq\n", 3, "unknown attribute 'colour'");
+    expectError(head + "param: x int required required\n---\nq\n", 3, "given twice");
+    expectError(head + "param: u url schemes=rtmp\n---\nq\n", 3, "needs set=");
+    expectError(head + "param: u url set=sink.location\n---\nq\n", 3, "needs schemes=");
+    expectError(head + "param: u url schemes=rtmp set=sink\n---\nq\n", 3, "set= must be ELEMENT.PROPERTY");
+    expectError(head + "param: u url schemes=RTMP set=a.b\n---\nq\n", 3, "schemes=");
+    expectError(head + "param: u url schemes=rtmp set=a.b default=file:///etc/passwd\n---\nq\n", 3,
+                "default of parameter 'u'");
+    expectError(head + "param: room string\n---\nq\n", 3, "reserved");
+    expectError(head + "param: x int\nparam: x string\n---\nq\n", 4, "declared twice");
+    // A url is never pasted into the description.
+    expectError(head + "param: u url schemes=rtmp set=sink.location\n---\nqueue name=video\n ! rtmp2sink location=${u}\n",
+                6, "url parameter 'u' may not be used as ${u}");
+    // Undeclared names stay errors.
+    expectError(head + "param: x int\n---\nqueue name=video ! fakesink name=${y}\n", 5, "unknown variable '${y}'");
+}

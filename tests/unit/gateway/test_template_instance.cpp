@@ -231,3 +231,111 @@ TEST_CASE("every shipped template passes checkTemplate", "[instance][check][ship
     CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-mp4").videoCodecs == std::vector<std::string>{"H264"});
     CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-webm").extension == "webm");
 }
+
+namespace {
+std::string stringProperty(GstElement *bin, const char *element, const char *property)
+{
+    GPtr<GstElement> e = rc::adopt(gst_bin_get_by_name(GST_BIN(bin), element));
+    if (!e)
+        return "<no element>";
+    gchar *value = nullptr;
+    g_object_get(e.get(), property, &value, nullptr);
+    return value ? rc::takeString(value) : "";
+}
+int intProperty(GstElement *bin, const char *element, const char *property)
+{
+    GPtr<GstElement> e = rc::adopt(gst_bin_get_by_name(GST_BIN(bin), element));
+    gint value = -1;
+    if (e)
+        g_object_get(e.get(), property, &value, nullptr);
+    return value;
+}
+} // namespace
+
+TEST_CASE("string and int parameters are substituted, urls set by code", "[instance][param]")
+{
+    rc::test::ensureGstInit();
+    auto t = tpl("queue name=video max-size-buffers=${buffers} ! fakesink name=sink\n",
+                 "scope: participant\nvideo-codecs: VP8\n"
+                 "param: buffers int min=1 max=1000 default=7\n"
+                 "param: target url required schemes=rtmp,rtmps set=sink.name\n");
+    std::string error;
+    // name is a string property of every element: stands in for rtmp2sink's location here.
+    auto inst = instantiateTemplate(t, goodVars(), {{"buffers", "42"}, {"target", "rtmp://h:1935/live?key=s3cret"}},
+                                    "", "", error);
+    REQUIRE(inst);
+    INFO(error);
+    CHECK(intProperty(inst->bin.get(), "video", "max-size-buffers") == 42);
+    // Participant scope: each participant publishes to its own stream, before the query.
+    CHECK(inst->url == "rtmp://h:1935/live/p1?key=s3cret");
+
+    SECTION("a participant id is sanitized in the url")
+    {
+        CHECK(urlForInstance(t, "rtmp://h/live/", "a b/..") == "rtmp://h/live/a_b_..");
+    }
+    SECTION("room scope keeps the url as given")
+    {
+        auto room = t;
+        room.scope = TemplateScope::room;
+        CHECK(urlForInstance(room, "rtmp://h/live/key", "p1") == "rtmp://h/live/key");
+    }
+    SECTION("set= must name an element with a string property")
+    {
+        auto bad = tpl("queue name=video ! fakesink name=sink\n",
+                       "scope: participant\nvideo-codecs: VP8\n"
+                       "param: target url schemes=rtmp set=nosuch.location\n");
+        CHECK_FALSE(instantiateTemplate(bad, goodVars(), {{"target", "rtmp://h/x"}}, "", "", error));
+        CHECK_THAT(error, Catch::Contains("no element named 'nosuch'"));
+        auto bad2 = tpl("queue name=video ! fakesink name=sink\n",
+                        "scope: participant\nvideo-codecs: VP8\n"
+                        "param: target url schemes=rtmp set=sink.nosuchprop\n");
+        CHECK_FALSE(instantiateTemplate(bad2, goodVars(), {{"target", "rtmp://h/x"}}, "", "", error));
+        CHECK_THAT(error, Catch::Contains("no writable string property"));
+        // Also without a value: --check-config finds a wrong set= target.
+        CHECK_FALSE(instantiateTemplate(bad, goodVars(), "", error));
+        CHECK_THAT(error, Catch::Contains("no element named 'nosuch'"));
+    }
+    SECTION("a used parameter without a value is an error, not an empty token")
+    {
+        auto opt = tpl("queue name=video max-size-buffers=${n} ! fakesink\n",
+                       "scope: participant\nvideo-codecs: VP8\nparam: n int\n");
+        CHECK_FALSE(instantiateTemplate(opt, goodVars(), {}, "", "", error));
+        CHECK_THAT(error, Catch::Contains("'n'") && Catch::Contains("no value"));
+    }
+    SECTION("a string value that could end its token is refused")
+    {
+        auto s = tpl("queue name=video ! fakesink name=${label}\n",
+                     "scope: participant\nvideo-codecs: VP8\nparam: label string default=ok\n");
+        CHECK(instantiateTemplate(s, goodVars(), {{"label", "fine-1"}}, "", "", error));
+        CHECK_FALSE(instantiateTemplate(s, goodVars(), {{"label", "x ! filesink location=/tmp/p"}}, "", "", error));
+    }
+}
+
+TEST_CASE("the element named hls writes under the session folder", "[instance][hls]")
+{
+    rc::test::ensureGstInit();
+    GstElementFactory *f = gst_element_factory_find("hlssink2");
+    if (f)
+        gst_object_unref(f);
+    if (!f)
+    {
+        WARN("hlssink2 not installed");
+        return;
+    }
+    rc::test::TempDir dir;
+    auto t = tpl("queue name=video ! h264parse ! hls.video\nqueue name=audio ! aacparse ! hls.audio\n"
+                 "hlssink2 name=hls target-duration=2\n",
+                 "scope: room\nvideo-codecs: H264\naudio-codecs: OPUS\nparam: directory string default=hls\n");
+    std::string error;
+    auto inst = instantiateTemplate(t, goodVars(), {{"directory", "live"}}, "", dir.path(), error);
+    INFO(error);
+    REQUIRE(inst);
+    const std::string expect = (std::filesystem::path(dir.path()) / "live").string();
+    CHECK(inst->hlsDir == expect);
+    CHECK(std::filesystem::is_directory(expect));
+    CHECK(stringProperty(inst->bin.get(), "hls", "location") == expect + "/segment%05d.ts");
+    CHECK(stringProperty(inst->bin.get(), "hls", "playlist-location") == expect + "/playlist.m3u8");
+    // Any other name stays refused.
+    auto other = tpl("queue name=video ! h264parse ! x.video\nhlssink2 name=x\n", "scope: room\nvideo-codecs: H264\n");
+    CHECK_FALSE(instantiateTemplate(other, goodVars(), {}, "", dir.path(), error));
+}
