@@ -7,6 +7,7 @@
 #include <libsoup/soup.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace rc {
 
@@ -14,6 +15,16 @@ namespace {
 // Incoming messages are bounded by the spec at 64 KiB of JSON; libsoup counts
 // compressed bytes, so its own limit is set well above and never the one hit.
 constexpr guint64 kIncomingLimit = 4 * 1024 * 1024;
+
+// SignalingClient::totals(): updated by setState() and the reconnect timer.
+std::atomic<uint64_t> gReconnects{0};
+std::atomic<size_t> gActive{0}; // clients neither idle nor stopped
+std::atomic<size_t> gJoined{0};
+
+bool isActive(SignalingClient::State s) noexcept
+{
+    return s != SignalingClient::State::idle && s != SignalingClient::State::stopped;
+}
 
 struct ConnectRequest {
     std::weak_ptr<SignalingClient *> owner;
@@ -71,6 +82,7 @@ SignalingClient::SignalingClient(GMainContext *context, Options options, Callbac
 
 SignalingClient::~SignalingClient()
 {
+    setState(State::stopped);
     *self_ = nullptr;
     if (cancellable_)
         g_cancellable_cancel(cancellable_.get());
@@ -90,12 +102,12 @@ void SignalingClient::start()
 
 void SignalingClient::connect()
 {
-    state_ = State::connecting;
+    setState(State::connecting);
     cancellable_ = adopt(g_cancellable_new());
     auto msg = adopt(soup_message_new(SOUP_METHOD_GET, options_.url.c_str()));
     if (!msg) {
         RC_LOG_ERROR("signaling: invalid URL '%s'", options_.url.c_str());
-        state_ = State::stopped;
+        setState(State::stopped);
         if (callbacks_.onFatal)
             callbacks_.onFatal("bad-url", "invalid signaling URL");
         return;
@@ -139,7 +151,7 @@ void SignalingClient::onText(const std::string &text)
         return;
     }
     if (auto *welcome = std::get_if<protocol::Welcome>(&*message)) {
-        state_ = State::joined;
+        setState(State::joined);
         peerId_ = welcome->id;
         attempt_ = 0;
         if (callbacks_.onWelcome)
@@ -150,7 +162,7 @@ void SignalingClient::onText(const std::string &text)
         if (err->code == "unauthorized" || err->code == "room-full") {
             RC_LOG_ERROR("signaling: room %s refused us: %s (%s)", options_.join.room.c_str(),
                          err->code.c_str(), err->message.c_str());
-            state_ = State::stopped;
+            setState(State::stopped);
             dropConnection();
             if (callbacks_.onFatal)
                 callbacks_.onFatal(err->code, err->message);
@@ -167,7 +179,7 @@ void SignalingClient::onClosed()
         return;
     gushort code = connection_ ? soup_websocket_connection_get_close_code(connection_.get()) : 0;
     if (code == protocol::kCloseUnauthorized || code == protocol::kCloseRoomFull) {
-        state_ = State::stopped;
+        setState(State::stopped);
         dropConnection();
         return; // onFatal was called from the error message that preceded the close
     }
@@ -181,10 +193,10 @@ void SignalingClient::scheduleReconnect(const std::string &reason)
     if (callbacks_.onDisconnected)
         callbacks_.onDisconnected(reason);
     if (!options_.reconnect) {
-        state_ = State::stopped;
+        setState(State::stopped);
         return;
     }
-    state_ = State::waitingToReconnect;
+    setState(State::waitingToReconnect);
     auto delay = options_.minBackoff * (1u << std::min(attempt_, 10u));
     delay = std::min(delay, options_.maxBackoff);
     ++attempt_;
@@ -195,6 +207,7 @@ void SignalingClient::scheduleReconnect(const std::string &reason)
         if (auto owner = weak.lock(); owner && *owner) {
             SignalingClient *self = *owner;
             ++self->reconnects_;
+            gReconnects.fetch_add(1, std::memory_order_relaxed);
             // Release the timer after this dispatch, not from inside it.
             post(self->context_, [weak] {
                 if (auto o = weak.lock(); o && *o)
@@ -213,7 +226,7 @@ void SignalingClient::stop()
     if (state_ == State::joined && connection_ &&
         soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_send_text(connection_.get(), protocol::encodeLeave().c_str());
-    state_ = State::stopped;
+    setState(State::stopped);
     reconnectTimer_.reset();
     if (cancellable_)
         g_cancellable_cancel(cancellable_.get());
@@ -243,6 +256,20 @@ void SignalingClient::dropConnection()
     // which also gives the close frame (and a preceding leave) time to go out.
     auto doomed = std::make_shared<GPtr<SoupWebsocketConnection>>(std::move(connection_));
     post(context_, [doomed] { doomed->reset(); });
+}
+
+void SignalingClient::setState(State state) noexcept
+{
+    if (isActive(state_) != isActive(state))
+        isActive(state) ? gActive.fetch_add(1) : gActive.fetch_sub(1);
+    if ((state_ == State::joined) != (state == State::joined))
+        state == State::joined ? gJoined.fetch_add(1) : gJoined.fetch_sub(1);
+    state_ = state;
+}
+
+SignalingClient::Totals SignalingClient::totals() noexcept
+{
+    return Totals{gReconnects.load(), gActive.load(), gJoined.load()};
 }
 
 } // namespace rc

@@ -15,6 +15,7 @@
 #include "soup_ptr.h"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -66,6 +67,17 @@ public:
     const std::string &peerId() const noexcept { return peerId_; }
     unsigned reconnects() const noexcept { return reconnects_; }
 
+    // Process-wide figures for metrics and health, since the clients are
+    // private to their owners (room sessions): reconnect attempts of every
+    // client so far, and how many live clients are joined / trying to be.
+    // Thread-safe.
+    struct Totals {
+        uint64_t reconnects = 0;
+        size_t clients = 0; // started and not stopped
+        size_t joined = 0;
+    };
+    static Totals totals() noexcept;
+
 private:
     struct Trampolines;
     void connect();
@@ -75,6 +87,7 @@ private:
     void onClosed();
     void scheduleReconnect(const std::string &reason);
     void dropConnection();
+    void setState(State state) noexcept;
 
     GMainContext *context_; // borrowed: outlives this client by contract
     Options options_;

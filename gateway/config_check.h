@@ -6,6 +6,7 @@
 #include "gateway_options.h"
 #include "pipeline_template.h"
 
+#include <string>
 #include <vector>
 
 namespace rc::gateway {
@@ -15,6 +16,14 @@ namespace rc::gateway {
 // and instantiate cleanly with dummy variables into a bin whose pads match
 // its declared codecs. Returns the templates in --pipeline order.
 std::vector<PipelineTemplate> loadActiveTemplates(const GatewayOptions &options);
+
+// Every template the control API may start: each NAME.pipeline in
+// options.pipelinesDirs (the first folder holding a NAME wins, as for
+// --pipeline) that loads and passes checkTemplate, sorted by name. A file
+// that fails is skipped and its reason appended to skipped: the API simply
+// does not offer it.
+std::vector<PipelineTemplate> loadAvailableTemplates(
+    const GatewayOptions &options, std::vector<std::string> &skipped);
 
 // The same checks for one template (used by loadActiveTemplates and tests).
 void checkTemplate(const PipelineTemplate &tpl);

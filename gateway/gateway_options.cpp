@@ -4,6 +4,7 @@
 #include "config_loader.h"
 #include "exit_codes.h"
 #include "gptr.h"
+#include "listen_address.h"
 #include "log.h"
 #include "roomcast-config.h"
 #include "startup_error.h"
@@ -64,7 +65,7 @@ po::options_description fileOptions()
     auto add = d.add_options();
     add("signaling-url", po::value<std::string>(), "room server WebSocket URL, ws:// or wss:// (default ws://127.0.0.1:8080/ws)");
     add("token-file", po::value<std::string>(), "file holding the join token (JWT); trailing whitespace is removed");
-    add("room", po::value<std::vector<std::string>>(), "room to record; repeatable");
+    add("room", po::value<std::vector<std::string>>(), "room to record; repeatable (optional: the control API can join rooms; SIGHUP joins added ones and leaves removed ones)");
     add("pipeline", po::value<std::vector<std::string>>(), "pipeline template to run per participant; repeatable (default record-mkv)");
     add("pipelines-dir", po::value<std::vector<std::string>>(), "folder searched for NAME.pipeline before the built-in ones; repeatable");
     add("recordings-dir", po::value<std::string>(), "where recordings go (default $STATE_DIRECTORY, else ./recordings)");
@@ -78,6 +79,11 @@ po::options_description fileOptions()
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
     add("param", po::value<std::vector<std::string>>(), "NAME=VALUE for every active template declaring parameter NAME; repeatable");
     add("rtmp-url", po::value<std::string>(), "the RTMP URL of the rtmp templates (same as --param rtmp_url=URL)");
+    add("api-listen", po::value<std::string>(), "control API address HOST:PORT, or 'none' (default 127.0.0.1:8081)");
+    add("api-token-file", po::value<std::string>(), "file holding the control API's bearer token (required unless the API listens on loopback)");
+    add("webhook-url", po::value<std::vector<std::string>>(), "http(s) URL that receives event webhooks; repeatable");
+    add("webhook-secret-file", po::value<std::string>(), "file holding the HMAC-SHA256 key that signs webhooks (required with webhook-url)");
+    add("webhook-queue", po::value<int>(), "events queued per webhook receiver before new ones are dropped (default 1000)");
     return d;
 }
 
@@ -185,6 +191,11 @@ bool isValidTurnUrl(const std::string &url, std::string &why)
     return checkUri(url, {"turn", "turns"}, true, false, why);
 }
 
+bool isValidWebhookUrl(const std::string &url, std::string &why)
+{
+    return checkUri(url, {"http", "https"}, false, true, why);
+}
+
 std::string defaultConfigFile() { return ROOMCAST_SYSCONFDIR "/roomcast.conf"; }
 
 std::string dropInDirFor(const std::string &configFile) { return configFile + ".d"; }
@@ -248,6 +259,8 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     }
 
     GatewayOptions o;
+    for (int i = 0; i < argc; ++i)
+        o.argv.emplace_back(argv[i]);
     if (!given.count("config")) {
         std::error_code ec;
         if (std::filesystem::exists(defaultConfigFile(), ec))
@@ -383,6 +396,38 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
         o.templateParams["rtmp_url"] = vm["rtmp-url"].as<std::string>();
     }
 
+    if (vm.count("api-listen")) {
+        const std::string listen = vm["api-listen"].as<std::string>();
+        if (listen == "none") {
+            o.apiEnabled = false;
+        } else if (!parseListenAddress(listen, o.apiHost, o.apiPort)) {
+            origins.fail("api-listen", 0, "'" + listen + "' is not HOST:PORT (an IP address or localhost), or none");
+        }
+    }
+    str("api-token-file", o.apiTokenFile);
+    if (vm.count("api-token-file") && o.apiTokenFile.empty())
+        origins.fail("api-token-file", 0, "empty file name");
+    if (o.apiEnabled && o.apiTokenFile.empty() && !isLoopbackHost(o.apiHost)) {
+        // A policy refusal, not a syntax error: 78 wherever the address came
+        // from (with file:line when a file gave it).
+        const std::string message = "the control API would listen on " + o.apiHost
+            + ", which is not a loopback address, without api-token-file";
+        if (!given.count("api-listen"))
+            origins.fail("api-listen", 0, message);
+        throw StartupError(exitcode::config, "--api-listen: " + message);
+    }
+    o.webhookUrls = list("webhook-url");
+    for (size_t i = 0; i < o.webhookUrls.size(); ++i) {
+        if (!isValidWebhookUrl(o.webhookUrls[i], why))
+            origins.fail("webhook-url", i, why);
+    }
+    str("webhook-secret-file", o.webhookSecretFile);
+    if (vm.count("webhook-secret-file") && o.webhookSecretFile.empty())
+        origins.fail("webhook-secret-file", 0, "empty file name");
+    if (!o.webhookUrls.empty() && o.webhookSecretFile.empty())
+        origins.fail("webhook-url", 0, "webhooks need webhook-secret-file (the key that signs them)");
+    integer("webhook-queue", o.webhookQueue, 1, 1000000);
+
     str("log-level", o.logLevel);
     log::Level level;
     if (!log::parseLevel(o.logLevel, level))
@@ -397,6 +442,11 @@ void validateGatewayOptions(const GatewayOptions &options)
         if (!readTokenFile(options.tokenFile, token, error))
             throw StartupError(exitcode::config, error);
     }
+    std::string secret, error;
+    if (!options.apiTokenFile.empty() && !readTokenFile(options.apiTokenFile, secret, error))
+        throw StartupError(exitcode::config, "api-token-file: " + error);
+    if (!options.webhookSecretFile.empty() && !readTokenFile(options.webhookSecretFile, secret, error))
+        throw StartupError(exitcode::config, "webhook-secret-file: " + error);
     std::error_code ec;
     if (std::filesystem::exists(options.recordingsDir, ec) && !std::filesystem::is_directory(options.recordingsDir, ec))
         throw StartupError(exitcode::config, options.recordingsDir + ": recordings-dir is not a folder");

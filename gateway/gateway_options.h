@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,18 @@ struct GatewayOptions {
     // declares NAME and is checked against that declaration when the template is
     // loaded (see resolveTemplateParams); never pasted into a pipeline unchecked.
     std::map<std::string, std::string> templateParams;
+
+    // Control API (docs/openapi.yaml).
+    bool apiEnabled = true;                       // --api-listen none: off
+    std::string apiHost = "127.0.0.1";            // --api-listen HOST:PORT (default 127.0.0.1:8081)
+    uint16_t apiPort = 8081;
+    std::string apiTokenFile;                     // --api-token-file PATH; required off loopback
+    // Webhooks (see ops/webhook_dispatcher.h).
+    std::vector<std::string> webhookUrls;         // --webhook-url URL, repeatable, http(s)
+    std::string webhookSecretFile;                // --webhook-secret-file PATH (required with URLs)
+    int webhookQueue = 1000;                      // --webhook-queue N events per receiver
+    // The command line as given, so that SIGHUP re-reads the config with it.
+    std::vector<std::string> argv;
 };
 
 // The default config file: ROOMCAST_SYSCONFDIR "/roomcast.conf" (read only if it exists).
@@ -52,8 +65,9 @@ std::vector<std::string> defaultPipelinesDirs();
 // options or values, (78) for config errors naming file:line.
 std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const argv[]);
 
-// Checks the cross-option rules (bitrate order, ...) and that the token file
-// and recordings folder are usable; throws StartupError(78). parseGatewayOptions
+// Checks the cross-option rules (bitrate order, a token for a non-loopback
+// API, a secret for webhooks) and that the token files, the webhook secret and
+// the recordings folder are usable; throws StartupError(78). parseGatewayOptions
 // already checked each value's syntax.
 void validateGatewayOptions(const GatewayOptions &options);
 
@@ -67,5 +81,6 @@ bool isValidIpAddress(const std::string &address) noexcept;      // IPv4 or IPv6
 bool isValidSignalingUrl(const std::string &url, std::string &why);
 bool isValidStunUrl(const std::string &url, std::string &why);
 bool isValidTurnUrl(const std::string &url, std::string &why);
+bool isValidWebhookUrl(const std::string &url, std::string &why); // http(s), no credentials
 
 } // namespace rc::gateway

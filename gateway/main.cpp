@@ -11,6 +11,7 @@
 
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -32,6 +33,16 @@ void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &tem
         { "tee", "gstreamer core" },
         { "queue", "gstreamer core" },
     };
+    // A room-scope template runs on the room's composite (room_mixer.cpp),
+    // built by code rather than by the template, so its elements are named here.
+    const bool roomScope = std::any_of(templates.begin(), templates.end(),
+        [](const PipelineTemplate &t) { return t.scope == TemplateScope::room; });
+    if (roomScope) {
+        for (const char *factory : { "compositor", "audiomixer", "videoconvert", "audioconvert",
+                 "audioresample", "capsfilter", "appsrc", "appsink", "videotestsrc",
+                 "audiotestsrc", "opusdec" })
+            needed.emplace_back(factory, "gst-plugins-base/good (room composite)");
+    }
     for (const auto &[factory, where] : needed) {
         GstElementFactory *f = gst_element_factory_find(factory.c_str());
         if (!f)
@@ -78,11 +89,22 @@ int main(int argc, char *argv[])
             for (const auto &tpl : templates)
                 std::printf(" %s", tpl.name.c_str());
             std::printf("\n");
+            if (options->apiEnabled) {
+                std::vector<std::string> skipped;
+                auto available = rc::gateway::loadAvailableTemplates(*options, skipped);
+                std::printf("control API can start:");
+                for (const auto &tpl : available)
+                    std::printf(" %s", tpl.name.c_str());
+                std::printf("\n");
+                for (const auto &why : skipped)
+                    std::printf("not startable: %s\n", why.c_str());
+            }
             return rc::exitcode::ok;
         }
         checkRequiredElements(templates);
-        if (options->rooms.empty())
-            throw rc::StartupError(rc::exitcode::usage, "no --room given: nothing to record");
+        if (options->rooms.empty() && !options->apiEnabled)
+            throw rc::StartupError(rc::exitcode::usage,
+                "no --room given and --api-listen none: nothing to record");
 
         int code = 0;
         {

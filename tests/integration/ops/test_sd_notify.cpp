@@ -197,6 +197,9 @@ TEST_CASE(
     auto status = waitFor("STATUS=", 2s);
     REQUIRE(status);
     CHECK(*status > *ready);
+    // roomcast's STATUS= carries its counts (SdNotifier::countsStatus).
+    if (const char *want = g_getenv("ROOMCAST_SD_NOTIFY_STATUS"); want && *want)
+        CHECK(log[*status].has(std::string("STATUS=") + want));
 
     // Periodic watchdog pings at about half of WATCHDOG_USEC.
     std::vector<gint64> pings;

@@ -5,6 +5,8 @@ memory (prctl PR_SET_MDWE, Linux >= 6.3, the same rule systemd's
 MemoryDenyWriteExecute= enforces with seccomp). Backs the unit's choice of
 MemoryDenyWriteExecute=yes with Environment=ORC_CODE=backup,emulate.
 
+test_roomcast_wx.py does the same with roomcast itself.
+
 Usage: wx_gstreamer.py UNIT_FILE. Exit 77 (skip) without gst-launch-1.0 or
 PR_SET_MDWE.
 """

@@ -208,3 +208,85 @@ TEST_CASE("name checks", "[options]")
     CHECK(isValidSignalingUrl("ws://127.0.0.1:8080/ws", why));
     CHECK_FALSE(isValidSignalingUrl("ws://user:pw@h/ws", why));
 }
+
+TEST_CASE("control API and webhook options", "[options][ops]")
+{
+    TempDir dir;
+    writeFile(dir / "empty.conf", "");
+    auto o = parse({"--config", dir / "empty.conf"});
+    REQUIRE(o);
+    CHECK(o->apiEnabled);
+    CHECK(o->apiHost == "127.0.0.1");
+    CHECK(o->apiPort == 8081);
+    CHECK(o->apiTokenFile.empty());
+    CHECK(o->webhookUrls.empty());
+    CHECK(o->webhookQueue == 1000);
+    CHECK(o->argv == std::vector<std::string>{"roomcast", "--config", dir / "empty.conf"});
+
+    o = parse({"--config", dir / "empty.conf", "--api-listen", "none"});
+    REQUIRE(o);
+    CHECK_FALSE(o->apiEnabled);
+    o = parse({"--config", dir / "empty.conf", "--api-listen", "[::1]:0"});
+    REQUIRE(o);
+    CHECK(o->apiHost == "::1");
+    CHECK(o->apiPort == 0);
+    // Off loopback only with a token file.
+    o = parse({"--config", dir / "empty.conf", "--api-listen", "0.0.0.0:9000", "--api-token-file",
+        dir / "api-token"});
+    REQUIRE(o);
+    CHECK(o->apiHost == "0.0.0.0");
+    expectError({"--config", dir / "empty.conf", "--api-listen", "0.0.0.0:9000"}, 78,
+        {"not a loopback", "api-token-file"});
+    expectError({"--config", dir / "empty.conf", "--api-listen", "[::]:9000"}, 78, {"not a loopback"});
+    expectError({"--config", dir / "empty.conf", "--api-listen", "example.org:80"}, 64,
+        {"api-listen", "HOST:PORT"});
+
+    o = parse({"--config", dir / "empty.conf", "--webhook-url", "https://hooks.example.org/rc",
+        "--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret-file", dir / "secret",
+        "--webhook-queue", "10"});
+    REQUIRE(o);
+    CHECK(o->webhookUrls.size() == 2);
+    CHECK(o->webhookSecretFile == dir / "secret");
+    CHECK(o->webhookQueue == 10);
+    expectError({"--config", dir / "empty.conf", "--webhook-url", "http://127.0.0.1:9/x"}, 64,
+        {"webhook-secret-file"});
+    expectError({"--config", dir / "empty.conf", "--webhook-url", "file:///etc/passwd",
+                    "--webhook-secret-file", dir / "secret"},
+        64, {"webhook-url", "http"});
+    expectError({"--config", dir / "empty.conf", "--webhook-queue", "0"}, 64, {"webhook-queue"});
+}
+
+TEST_CASE("control API and webhook config lines exit 78 naming file and line", "[options][ops]")
+{
+    TempDir dir;
+    auto check = [&](const std::string &text, int line, const std::string &what) {
+        INFO(text);
+        writeFile(dir / "bad.conf", text);
+        expectError({"--config", dir / "bad.conf"}, 78,
+            {dir / "bad.conf" + ":" + std::to_string(line) + ":", what});
+    };
+    check("\napi-listen = 10.0.0.1:8081\n", 2, "api-token-file");
+    check("api-listen = nowhere\n", 1, "HOST:PORT");
+    check("webhook-secret-file = /x\n\nwebhook-url = ftp://x/\n", 3, "http");
+    check("webhook-url = http://127.0.0.1:1/\n", 1, "webhook-secret-file");
+    // Good ones, including the API's documented off switch.
+    writeFile(dir / "good.conf",
+        "api-listen = none\nwebhook-url = http://127.0.0.1:1/\nwebhook-secret-file = /s\n");
+    auto o = parse({"--config", dir / "good.conf"});
+    REQUIRE(o);
+    CHECK_FALSE(o->apiEnabled);
+}
+
+TEST_CASE("validateGatewayOptions reads the API token and webhook secret", "[options][ops]")
+{
+    TempDir dir;
+    GatewayOptions o;
+    o.recordingsDir = dir.path();
+    o.apiTokenFile = dir / "absent-token";
+    CHECK_THROWS_WITH(validateGatewayOptions(o), Catch::Contains("api-token-file"));
+    writeFile(dir / "token", "s3cret\n");
+    o.apiTokenFile = dir / "token";
+    CHECK_NOTHROW(validateGatewayOptions(o));
+    o.webhookSecretFile = dir / "absent-secret";
+    CHECK_THROWS_WITH(validateGatewayOptions(o), Catch::Contains("webhook-secret-file"));
+}

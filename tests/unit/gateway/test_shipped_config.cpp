@@ -2,7 +2,10 @@
 #include "config_check.h"
 #include "gateway_options.h"
 #include "roomcast-config.h"
+#include "startup_error.h"
 #include "test_support.h"
+
+#include <algorithm>
 
 #include <catch2/catch.hpp>
 
@@ -34,4 +37,35 @@ TEST_CASE("every shipped template can be made active", "[shipped][config]")
     CHECK(loadActiveTemplates(o).size() == 3);
     o.pipelines = {"record-nothing"};
     CHECK_THROWS_WITH(loadActiveTemplates(o), Catch::Contains("record-nothing") && Catch::Contains("not found"));
+}
+
+TEST_CASE("a template naming a missing element is exit 69; the API's scan skips it", "[shipped][config]")
+{
+    rc::test::ensureGstInit();
+    rc::test::TempDir dir;
+    rc::test::writeFile(dir / "needs-plugin.pipeline",
+        "scope: participant\nvideo-codecs: VP8\naudio-codecs: OPUS\nextension: mkv\n---\n"
+        "queue name=video ! nosuchelementxyz ! mux.video_0\nqueue name=audio ! mux.audio_0\n"
+        "matroskamux name=mux ! filesink name=file\n");
+    GatewayOptions o;
+    o.recordingsDir = "/nonexistent";
+    o.pipelines = {"needs-plugin"};
+    o.pipelinesDirs = {dir.path(), rc::test::sourcePipelinesDir()};
+    try {
+        loadActiveTemplates(o);
+        FAIL("no error");
+    } catch (const rc::StartupError &e) {
+        CHECK(e.exitCode() == 69);
+        CHECK(std::string(e.what()).find("nosuchelementxyz") != std::string::npos);
+    }
+    // Every template the control API may start: the shipped ones, not the broken one.
+    std::vector<std::string> skipped;
+    auto available = loadAvailableTemplates(o, skipped);
+    std::vector<std::string> names;
+    for (const auto &t : available)
+        names.push_back(t.name);
+    CHECK(std::find(names.begin(), names.end(), "record-mkv") != names.end());
+    CHECK(std::find(names.begin(), names.end(), "needs-plugin") == names.end());
+    REQUIRE(skipped.size() == 1);
+    CHECK(skipped.front().find("needs-plugin") != std::string::npos);
 }
