@@ -9,6 +9,10 @@
 # DEMO_PORT (default 8080) for the room server, which also serves the web client.
 # Run from a terminal, the demo then keeps the room server and a gateway running and
 # prints a URL to join room "demo" from browser windows (DEMO_STAY=0 to skip).
+#
+# Options: --hls (or DEMO_HLS=1) also publishes the room as HLS (`--pipeline hls`: the
+# participants composited into one 1280x720 picture, 2 s segments) and prints where the
+# playlist is; play it with e.g. `ffplay <session>/hls/playlist.m3u8`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -16,6 +20,15 @@ cd "$here"
 seconds="${DEMO_SECONDS:-10}"
 recordings="${DEMO_RECORDINGS:-$here/demo-recordings}"
 pipelines="${DEMO_PIPELINES:-record-mkv}"
+hls="${DEMO_HLS:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --hls) hls=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown option $arg (try --help)" >&2; exit 64 ;;
+  esac
+done
+if [ "$hls" = 1 ]; then pipelines="$pipelines hls"; fi
 build="${DEMO_BUILD_DIR:-build}"
 room=demo
 
@@ -91,6 +104,7 @@ for f in "$session"/*; do
   case "$f" in
     *manifest.json) continue ;;
   esac
+  [ -f "$f" ] || continue
   ffprobe -v error -print_format json -show_streams -show_format "$f" | python3 -c '
 import json, os, sys
 info = json.load(sys.stdin)
@@ -106,10 +120,23 @@ print("  %-12s %s, %.1f s, %.0f kB" % (os.path.basename(sys.argv[1]), " + ".join
 ' "$f"
 done
 echo "  manifest:    $session/manifest.json"
+if [ "$hls" = 1 ]; then
+  playlist="$session/hls/playlist.m3u8"
+  if [ -f "$playlist" ]; then
+    echo "  HLS:         $playlist ($(find "$session/hls" -name '*.ts' | wc -l) segment file(s); play: ffplay $playlist)"
+  else
+    echo "demo: no HLS playlist at $playlist (see $logs/gateway.log)" >&2
+  fi
+fi
 
 if [ -t 0 ] && [ "${DEMO_STAY:-1}" = 1 ]; then
   start gateway-live "$build/gateway/roomcast" "${gateway_args[@]}"
   wait_for "$logs/gateway-live.log" 'joined as hidden member' 15
+  if [ "$hls" = 1 ]; then
+    live_session="$(grep -oE 'recording into [^ ]+' "$logs/gateway-live.log" | head -1 | sed 's/recording into //')"
+    echo
+    echo "demo: the room is also published as HLS: $live_session/hls/playlist.m3u8"
+  fi
   echo
   echo "demo: open http://127.0.0.1:$port/?room=$room in two browser windows for a video call;"
   echo "      the gateway is in the room (the ● Recording banner shows) and records into $recordings."
