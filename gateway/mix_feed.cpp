@@ -1,6 +1,7 @@
 // One participant's way into the room composite: decode branches and the lanes into the mixer.
 #include "mix_feed.h"
 
+#include "gst_helpers.h"
 #include "log.h"
 #include "room_mixer.h"
 
@@ -23,10 +24,7 @@ constexpr GstClockTime kAudioEarlySlack = 300 * GST_MSECOND;
 
 GstElement *make(const char *factory, std::string &error)
 {
-    GstElement *e = gst_element_factory_make(factory, nullptr);
-    if (!e)
-        error = std::string("GStreamer element '") + factory + "' is not installed";
-    return e;
+    return makeElement(factory, nullptr, error);
 }
 
 void setIfExists(GstElement *e, const char *property, int value)

@@ -2,6 +2,7 @@
 // peer_receiver.h.
 #include "peer_receiver.h"
 
+#include "gst_helpers.h"
 #include "log.h"
 #include "main_context.h"
 #include "offer_builder.h"
@@ -869,12 +870,7 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
         break;
     }
     case GST_MESSAGE_ELEMENT: {
-        const GstStructure *s = gst_message_get_structure(message);
-        if (!s || !gst_structure_has_name(s, "GstBinForwarded"))
-            break;
-        GstMessage *inner = nullptr;
-        gst_structure_get(s, "message", GST_TYPE_MESSAGE, &inner, nullptr);
-        GPtr<GstMessage> owned = adopt(inner);
+        GPtr<GstMessage> owned = forwardedMessage(message);
         if (!owned || GST_MESSAGE_TYPE(owned.get()) != GST_MESSAGE_EOS)
             break;
         for (auto &output : outputs_)

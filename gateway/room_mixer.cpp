@@ -1,6 +1,7 @@
 // One room's composite: grid of decoded participants + mixed audio, fed to room-scope outputs.
 #include "room_mixer.h"
 
+#include "gst_helpers.h"
 #include "log.h"
 #include "main_context.h"
 
@@ -20,10 +21,7 @@ constexpr guint64 kOutputQueueTime = GST_SECOND;
 
 GstElement *make(const char *factory, const std::string &name, std::string &error)
 {
-    GstElement *e = gst_element_factory_make(factory, name.empty() ? nullptr : name.c_str());
-    if (!e)
-        error = std::string("GStreamer element '") + factory + "' is not installed";
-    return e;
+    return makeElement(factory, name.empty() ? nullptr : name.c_str(), error);
 }
 
 GPtr<GstCaps> capsFrom(const std::string &text) { return adopt(gst_caps_from_string(text.c_str())); }
@@ -111,27 +109,11 @@ void makeSinksSynchronous(GstElement *bin)
 {
     if (!GST_IS_BIN(bin))
         return;
-    GPtr<GstIterator> it = adopt(gst_bin_iterate_recurse(GST_BIN(bin)));
-    GValue item = G_VALUE_INIT;
-    bool done = false;
-    while (!done) {
-        switch (gst_iterator_next(it.get(), &item)) {
-        case GST_ITERATOR_OK: {
-            auto *e = GST_ELEMENT(g_value_get_object(&item));
-            if (!GST_IS_BIN(e) && GST_OBJECT_FLAG_IS_SET(e, GST_ELEMENT_FLAG_SINK))
-                setIfExists(G_OBJECT(e), "async", FALSE);
-            g_value_reset(&item);
-            break;
-        }
-        case GST_ITERATOR_RESYNC:
-            gst_iterator_resync(it.get());
-            break;
-        default:
-            done = true;
-            break;
-        }
-    }
-    g_value_unset(&item);
+    forEachElement(GST_BIN(bin), [](GstElement *e) {
+        if (!GST_IS_BIN(e) && GST_OBJECT_FLAG_IS_SET(e, GST_ELEMENT_FLAG_SINK))
+            setIfExists(G_OBJECT(e), "async", FALSE);
+        return true;
+    });
 }
 
 std::string messageText(GstMessage *message, bool &isError)
@@ -845,12 +827,7 @@ bool RoomMixer::onBusMessage(GstMessage *message)
         break;
     }
     case GST_MESSAGE_ELEMENT: {
-        const GstStructure *s = gst_message_get_structure(message);
-        if (!s || !gst_structure_has_name(s, "GstBinForwarded"))
-            break;
-        GstMessage *inner = nullptr;
-        gst_structure_get(s, "message", GST_TYPE_MESSAGE, &inner, nullptr);
-        GPtr<GstMessage> owned = adopt(inner);
+        GPtr<GstMessage> owned = forwardedMessage(message);
         if (!owned || GST_MESSAGE_TYPE(owned.get()) != GST_MESSAGE_EOS)
             break;
         for (auto &o : outputs_)

@@ -2,6 +2,7 @@
 // stream_linker.h.
 #include "stream_linker.h"
 
+#include "gst_helpers.h"
 #include "log.h"
 
 #include <gst/video/video.h>
@@ -11,10 +12,7 @@ namespace {
 
 GstElement *makeElement(const std::string &factory, std::string &error)
 {
-    GstElement *e = gst_element_factory_make(factory.c_str(), nullptr);
-    if (!e)
-        error = "GStreamer element '" + factory + "' is not installed";
-    return e;
+    return rc::makeElement(factory.c_str(), nullptr, error);
 }
 
 // Drops video buffers until the first one that is not a delta unit.

@@ -1,6 +1,7 @@
 // Instantiates a pipeline template as a GstBin with explicit ghost pads; see template_instance.h.
 #include "template_instance.h"
 
+#include "gst_helpers.h"
 #include "recording_layout.h"
 
 #include <sys/stat.h>
@@ -81,51 +82,36 @@ bool checkFileWriters(GstBin *bin, std::string &error)
 {
     static const char *writers[] = {"filesink", "multifilesink", "splitmuxsink", "hlssink", "hlssink2", "hlssink3"};
     static const char *hlsWriters[] = {"hlssink2", "hlssink3"};
-    GPtr<GstIterator> it(gst_bin_iterate_recurse(bin));
-    GValue item = G_VALUE_INIT;
-    bool ok = true, done = false;
-    while (!done) {
-        switch (gst_iterator_next(it.get(), &item)) {
-        case GST_ITERATOR_OK: {
-            auto *element = static_cast<GstElement *>(g_value_get_object(&item));
-            GstElementFactory *factory = gst_element_get_factory(element);
-            const char *factoryName = factory ? GST_OBJECT_NAME(factory) : "";
-            bool isHls = false;
+    bool ok = true;
+    forEachElement(bin, [&](GstElement *element) {
+        GstElementFactory *factory = gst_element_get_factory(element);
+        const char *factoryName = factory ? GST_OBJECT_NAME(factory) : "";
+        bool isHls = false;
+        for (const char *w : hlsWriters)
+            isHls = isHls || g_str_equal(factoryName, w);
+        // Only the top-level "hls" gets its paths from the gateway (hlssink2's own
+        // inner splitmuxsink/filesink are its business).
+        GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(element)));
+        bool insideHls = false;
+        for (GstObject *p = parent.get(); p && !insideHls; p = GST_OBJECT_PARENT(p)) {
+            GstElementFactory *pf = GST_IS_ELEMENT(p) ? gst_element_get_factory(GST_ELEMENT(p)) : nullptr;
             for (const char *w : hlsWriters)
-                isHls = isHls || g_str_equal(factoryName, w);
-            // Only the top-level "hls" gets its paths from the gateway (hlssink2's own
-            // inner splitmuxsink/filesink are its business).
-            GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(element)));
-            bool insideHls = false;
-            for (GstObject *p = parent.get(); p && !insideHls; p = GST_OBJECT_PARENT(p)) {
-                GstElementFactory *pf = GST_IS_ELEMENT(p) ? gst_element_get_factory(GST_ELEMENT(p)) : nullptr;
-                for (const char *w : hlsWriters)
-                    insideHls = insideHls || (pf && g_str_equal(GST_OBJECT_NAME(pf), w));
-            }
-            for (const char *w : writers) {
-                if (insideHls || !g_str_equal(factoryName, w))
-                    continue;
-                if (g_str_equal(GST_OBJECT_NAME(element), "file"))
-                    continue;
-                if (isHls && g_str_equal(GST_OBJECT_NAME(element), "hls") && parent.get() == GST_OBJECT(bin))
-                    continue;
-                error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName +
-                        ") writes files but is not named 'file' (or 'hls' for an HLS sink); name it so and "
-                        "leave its location to the gateway";
-                ok = false;
-            }
-            g_value_reset(&item);
-            break;
+                insideHls = insideHls || (pf && g_str_equal(GST_OBJECT_NAME(pf), w));
         }
-        case GST_ITERATOR_RESYNC:
-            gst_iterator_resync(it.get());
-            break;
-        default:
-            done = true;
-            break;
+        for (const char *w : writers) {
+            if (insideHls || !g_str_equal(factoryName, w))
+                continue;
+            if (g_str_equal(GST_OBJECT_NAME(element), "file"))
+                continue;
+            if (isHls && g_str_equal(GST_OBJECT_NAME(element), "hls") && parent.get() == GST_OBJECT(bin))
+                continue;
+            error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName +
+                    ") writes files but is not named 'file' (or 'hls' for an HLS sink); name it so and "
+                    "leave its location to the gateway";
+            ok = false;
         }
-    }
-    g_value_unset(&item);
+        return true;
+    });
     return ok;
 }
 
