@@ -74,12 +74,17 @@ url="ws://127.0.0.1:$port/ws"
 echo "demo: room server on $url; web client at http://127.0.0.1:$port/?room=$room"
 
 mkdir -p "$recordings"
+# The control API on a free loopback port (a roomcast service may hold 8081), with a token.
+head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$logs/api-token"
 gateway_args=(--signaling-url "$url" --room "$room" --recordings-dir "$recordings"
-              --ice-local-address 127.0.0.1 --pipelines-dir "$here/pipelines" --log-level "${DEMO_LOG_LEVEL:-info}")
+              --ice-local-address 127.0.0.1 --pipelines-dir "$here/pipelines" --log-level "${DEMO_LOG_LEVEL:-info}"
+              --api-listen 127.0.0.1:0 --api-token-file "$logs/api-token")
 for p in $pipelines; do gateway_args+=(--pipeline "$p"); done
 start gateway "$build/gateway/roomcast" "${gateway_args[@]}"
 gateway_pid="${pids[-1]}"
 wait_for "$logs/gateway.log" 'joined as hidden member' 15
+api="$(grep -oE 'control API listening on [0-9.:]+' "$logs/gateway.log" | head -1 | sed 's/.* on //')"
+echo "demo: control API on http://$api (e.g. curl -H \"Authorization: Bearer \$(cat $logs/api-token)\" http://$api/v1/rooms)"
 
 peer_args=(--signaling-url "$url" --room "$room" --duration "$seconds" --ice-local-address 127.0.0.1)
 start alice "$build/testpeer/roomcast-testpeer" "${peer_args[@]}" --name alice --codec vp8 --pattern ball
