@@ -22,6 +22,18 @@ import time
 import opstest
 from opstest import gwtest, metric, wait_until
 
+# A room-scope output whose sink errors after a few frames (a small composite, to stay cheap).
+FAILING_TEMPLATE = """\
+scope: room
+description: test output that fails after a few frames
+video-codecs: VP8
+param: width int default=320
+param: height int default=240
+param: framerate int default=10
+---
+identity name=video error-after=5 ! fakesink sync=false async=false
+"""
+
 
 def start_stop(h, f, api, room, label):
     """Starts record-mkv in room, waits for two files, records 2 s, stops it; returns (DELETE s, final)."""
@@ -54,8 +66,11 @@ def main():
 
         # ----- run 1: a receiver that answers -----
         good = opstest.WebhookReceiver()
+        tpl_dir = os.path.join(h.dir, 'templates')
+        opstest.write(os.path.join(tpl_dir, 'fail-after.pipeline'), FAILING_TEMPLATE)
         gw, api_port = opstest.start_gateway(h, port, extra=['--webhook-url', good.url,
-                                                            '--webhook-secret-file', secret_file])
+                                                            '--webhook-secret-file', secret_file,
+                                                            '--pipelines-dir', tpl_dir])
         api = opstest.Api(api_port)
         alice = h.start_testpeer(port, 'hooks', 'alice', 'vp8')
         bob = h.start_testpeer(port, 'hooks', 'bob', 'vp8', pattern='ball')
@@ -108,6 +123,24 @@ def main():
         m, _ = api.metrics(h)
         f.check((metric(m, 'roomcast_webhook_deliveries_total') or 0) >= len(events),
                 f'metrics: deliveries counted ({metric(m, "roomcast_webhook_deliveries_total")})')
+
+        # A room output that breaks: output.failed, the others unaffected.
+        before = len(good.events)
+        status, out, _ = api.post('/v1/rooms/hooks/outputs', {'pipeline': 'fail-after'})
+        f.check(status == 201, f'POST fail-after: 201 ({status} {out})')
+        wait_until(lambda: 'output.failed' in good.names(), 20, 'output.failed')
+        failed = [(e, raw) for e, raw in zip(good.parsed(), good.events)][before:]
+        failed = [(e, raw) for e, raw in failed if e['event'] == 'output.failed']
+        if f.check(len(failed) == 1, 'one output.failed'):
+            e, raw = failed[0]
+            d = e['data']
+            f.check(d.get('template') == 'fail-after' and d.get('room') == 'hooks'
+                    and d.get('id') == out.get('id') and d.get('reason'),
+                    f'output.failed names room, template, id and a reason ({d})')
+            f.check(opstest.signature_ok(raw), 'output.failed: signature verifies')
+        r = api.rooms().get('hooks')
+        o = {x['id']: x for x in r['outputs']}.get(out.get('id')) if r else None
+        f.check(o is not None and o['state'] == 'failed', f'the API shows the output failed ({o})')
         h.kill_group(gw, signal.SIGTERM)
         f.check(h.wait_exit(gw, 20) == 0, 'run 1: gateway exits 0')
         h.kill_group(alice, signal.SIGTERM)
