@@ -14,6 +14,7 @@
 #include "stream_linker.h"
 
 #include <algorithm>
+#include <set>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -487,21 +488,37 @@ void Gateway::refreshMetrics()
 {
     size_t participants = 0;
     std::map<std::pair<std::string, std::string>, double> outputs;
+    std::set<std::vector<std::string>> peopleNow, bytesNow;
     for (const auto &[name, r] : rooms_) {
         const auto people = r.session->participants();
         participants += people.size();
         for (const auto &p : people) {
             // ParticipantInfo sums audio and video: one series per participant.
-            metrics_.packetsReceived.with({ name, p.id, "all" })
-                .mirror(static_cast<double>(p.packetsReceived));
-            metrics_.packetsLost.with({ name, p.id, "all" }).mirror(static_cast<double>(p.packetsLost));
+            std::vector<std::string> labels { name, p.id, "all" };
+            metrics_.packetsReceived.with(labels).mirror(static_cast<double>(p.packetsReceived));
+            metrics_.packetsLost.with(labels).mirror(static_cast<double>(p.packetsLost));
+            peopleNow.insert(std::move(labels));
         }
         for (const auto &o : r.session->outputs()) {
             outputs[{ o.templateName, apiOutputState(o.state) }] += 1;
-            metrics_.outputBytes.with({ name, o.id, o.templateName })
-                .mirror(static_cast<double>(o.bytes));
+            std::vector<std::string> labels { name, o.id, o.templateName };
+            metrics_.outputBytes.with(labels).mirror(static_cast<double>(o.bytes));
+            bytesNow.insert(std::move(labels));
         }
     }
+    // Series of participants who left and of rooms left go, or a long-running
+    // gateway would export every participant it ever saw.
+    for (const auto &labels : participantSeries_) {
+        if (!peopleNow.count(labels)) {
+            metrics_.packetsReceived.remove(labels);
+            metrics_.packetsLost.remove(labels);
+        }
+    }
+    for (const auto &labels : outputBytesSeries_)
+        if (!bytesNow.count(labels))
+            metrics_.outputBytes.remove(labels);
+    participantSeries_ = std::move(peopleNow);
+    outputBytesSeries_ = std::move(bytesNow);
     metrics_.rooms.set(static_cast<double>(rooms_.size()));
     metrics_.participants.set(static_cast<double>(participants));
     // States that emptied go to 0 rather than vanishing, so rates stay sane.

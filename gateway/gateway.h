@@ -96,6 +96,8 @@ private:
     ops::MetricsRegistry registry_;
     ops::GatewayMetrics metrics_;
     std::set<std::pair<std::string, std::string>> outputSeries_; // (template, state) gauges set
+    // Per-participant and per-output series exported at the last refresh (removed when gone).
+    std::set<std::vector<std::string>> participantSeries_, outputBytesSeries_;
     std::unique_ptr<ops::WebhookDispatcher> webhooks_;
     std::map<std::string, Room> rooms_;
     std::unique_ptr<ops::ControlApi> api_; // destroyed first: no request reaches a dying gateway

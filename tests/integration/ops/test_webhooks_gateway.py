@@ -124,6 +124,12 @@ def main():
         f.check((metric(m, 'roomcast_webhook_deliveries_total') or 0) >= len(events),
                 f'metrics: deliveries counted ({metric(m, "roomcast_webhook_deliveries_total")})')
 
+        # The left room's per-participant and per-output series are gone.
+        m, _ = api.metrics(h)
+        stale = [s['labels'] for name in ('roomcast_rtp_packets_received_total', 'roomcast_output_written_bytes_total')
+                 for s in m.get(name, {}).get('samples', []) if s['labels'].get('room') == 'hooks']
+        f.check(not stale, f'metrics: no series of the left room remain ({stale})')
+
         # A room output that breaks: output.failed, the others unaffected.
         before = len(good.events)
         status, out, _ = api.post('/v1/rooms/hooks/outputs', {'pipeline': 'fail-after'})
