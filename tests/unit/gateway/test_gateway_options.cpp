@@ -265,7 +265,7 @@ TEST_CASE("control API and webhook config lines exit 78 naming file and line", "
         expectError({"--config", dir / "bad.conf"}, 78,
             {dir / "bad.conf" + ":" + std::to_string(line) + ":", what});
     };
-    check("\napi-listen = 10.0.0.1:8081\n", 2, "api-token-file");
+    check("\napi-listen = 0.0.0.0:8081\n", 2, "api-token-file");
     check("api-listen = nowhere\n", 1, "HOST:PORT");
     check("webhook-secret-file = /x\n\nwebhook-url = ftp://x/\n", 3, "http");
     check("webhook-url = http://127.0.0.1:1/\n", 1, "webhook-secret-file");
