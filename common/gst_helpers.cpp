@@ -11,6 +11,14 @@ GstElement *makeElement(const char *factory, const char *name, std::string &erro
     return e;
 }
 
+bool setPropertyIfExists(gpointer object, const char *property, int value)
+{
+    if (!g_object_class_find_property(G_OBJECT_GET_CLASS(object), property))
+        return false;
+    g_object_set(object, property, value, nullptr);
+    return true;
+}
+
 void forEachElement(GstBin *bin, const std::function<bool(GstElement *)> &fn)
 {
     GPtr<GstIterator> it = adopt(gst_bin_iterate_recurse(bin));

@@ -17,6 +17,11 @@ namespace rc {
 // installed". name may be nullptr for a generated one.
 GstElement *makeElement(const char *factory, const char *name, std::string &error);
 
+// Sets an int-sized property (gint, gboolean or enum) when the object's
+// class has it, so one element version's extra knob is used where present.
+// False when there is no such property.
+bool setPropertyIfExists(gpointer object, const char *property, int value);
+
 // Calls fn on every element inside bin, recursively (bins included), until
 // fn returns false. Restarts cleanly if the bin changes while it walks.
 void forEachElement(GstBin *bin, const std::function<bool(GstElement *)> &fn);

@@ -27,12 +27,6 @@ GstElement *make(const char *factory, std::string &error)
     return makeElement(factory, nullptr, error);
 }
 
-void setIfExists(GstElement *e, const char *property, int value)
-{
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), property))
-        g_object_set(e, property, value, nullptr);
-}
-
 struct SinkJob
 {
     std::shared_ptr<MixLane> lane;
@@ -212,7 +206,7 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     GstElement *sink = chain.back();
     // A corrupt frame (packet loss before the next keyframe) must not post an
     // ERROR: that would fail the participant's whole pipeline, recordings included.
-    setIfExists(dec, "max-errors", -1);
+    setPropertyIfExists(dec, "max-errors", -1);
     GPtr<GstCaps> caps = adopt(gst_caps_from_string(kind == MediaKind::video
             ? "video/x-raw,format=I420"
             : "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"));

@@ -32,12 +32,6 @@ void setCaps(GstElement *capsfilter, const std::string &text)
     g_object_set(capsfilter, "caps", caps.get(), nullptr);
 }
 
-void setIfExists(GObject *o, const char *property, gboolean value)
-{
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(o), property))
-        g_object_set(o, property, value, nullptr);
-}
-
 } // namespace
 
 // Shared by an output's entry pads (the streaming thread that feeds them)
@@ -111,7 +105,7 @@ void makeSinksSynchronous(GstElement *bin)
         return;
     forEachElement(GST_BIN(bin), [](GstElement *e) {
         if (!GST_IS_BIN(e) && GST_OBJECT_FLAG_IS_SET(e, GST_ELEMENT_FLAG_SINK))
-            setIfExists(G_OBJECT(e), "async", FALSE);
+            setPropertyIfExists(e, "async", FALSE);
         return true;
     });
 }
@@ -239,7 +233,7 @@ bool RoomMixer::start(std::string &error)
         g_object_set(aggregator, "latency",
             static_cast<guint64>(std::chrono::nanoseconds(kLatency).count()), nullptr);
         // A participant's pad without data (yet) is not waited for.
-        setIfExists(G_OBJECT(aggregator), "ignore-inactive-pads", TRUE);
+        setPropertyIfExists(aggregator, "ignore-inactive-pads", TRUE);
     }
     for (GstElement *tee : { made[4], made[9] })
         g_object_set(tee, "allow-not-linked", TRUE, nullptr);

@@ -121,10 +121,8 @@ std::optional<StreamChain> StreamLinker::build(
     GstElement *depay = chain.front();
     if (kind == MediaKind::video) {
         // Ask for a keyframe on packet loss, and drop the broken frames until it comes.
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(depay), "request-keyframe"))
-            g_object_set(depay, "request-keyframe", TRUE, nullptr);
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(depay), "wait-for-keyframe"))
-            g_object_set(depay, "wait-for-keyframe", TRUE, nullptr);
+        setPropertyIfExists(depay, "request-keyframe", TRUE);
+        setPropertyIfExists(depay, "wait-for-keyframe", TRUE);
     }
     GstElement *tee = makeElement("tee", error);
     if (!tee) {
