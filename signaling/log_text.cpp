@@ -1,5 +1,5 @@
 // Escaping of untrusted text for the log; see log_text.h.
-#include "log_text.h"
+#include "signaling/log_text.h"
 
 #include <glib.h>
 

@@ -1,13 +1,13 @@
 // roomcast-signal: runs the room server until SIGINT/SIGTERM, then closes every connection with 1001.
 #include "roomcast-config.h"
 
-#include "exit_codes.h"
-#include "log.h"
-#include "main_context.h"
-#include "room_server.h"
-#include "sd_notifier.h"
-#include "signal_options.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "signaling/room_server.h"
+#include "common/ops/sd_notifier.h"
+#include "signaling/signal_options.h"
+#include "common/base/startup_error.h"
 
 
 #include <cstdio>

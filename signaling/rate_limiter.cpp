@@ -1,5 +1,5 @@
 // Token bucket arithmetic; see rate_limiter.h.
-#include "rate_limiter.h"
+#include "signaling/rate_limiter.h"
 
 #include <algorithm>
 

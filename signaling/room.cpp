@@ -1,5 +1,5 @@
 // Membership of one room; see room.h.
-#include "room.h"
+#include "signaling/room.h"
 
 #include <algorithm>
 

@@ -3,8 +3,8 @@
 // Owned by the RoomRegistry; thread-bound to the server's GMainContext.
 #pragma once
 
-#include "peer_link.h"
-#include "room_protocol.h"
+#include "signaling/peer_link.h"
+#include "common/protocol/room_protocol.h"
 
 #include <optional>
 #include <string>

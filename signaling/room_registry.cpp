@@ -1,5 +1,5 @@
 // Joining, leaving and routing; see room_registry.h and the spec's tables.
-#include "room_registry.h"
+#include "signaling/room_registry.h"
 
 namespace rc::signaling {
 

@@ -4,9 +4,9 @@
 // Pure logic over PeerLinks, so it is tested without sockets.
 #pragma once
 
-#include "peer_link.h"
-#include "room.h"
-#include "room_protocol.h"
+#include "signaling/peer_link.h"
+#include "signaling/room.h"
+#include "common/protocol/room_protocol.h"
 
 #include <cstdint>
 #include <map>

@@ -1,13 +1,13 @@
 // libsoup glue of the room server; see room_server.h.
-#include "room_server.h"
+#include "signaling/room_server.h"
 
 #include "roomcast-config.h"
 
-#include "exit_codes.h"
-#include "log.h"
-#include "main_context.h"
-#include "room_protocol.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "common/protocol/room_protocol.h"
+#include "common/base/startup_error.h"
 
 #include <algorithm>
 #include <exception>

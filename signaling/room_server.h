@@ -7,11 +7,11 @@
 // libsoup attaches some of its own sources to the thread-default context.
 #pragma once
 
-#include "room_server_config.h"
-#include "signal_dispatcher.h"
-#include "soup_ptr.h"
-#include "static_files.h"
-#include "websocket_peer.h"
+#include "signaling/room_server_config.h"
+#include "signaling/signal_dispatcher.h"
+#include "common/base/soup_ptr.h"
+#include "signaling/static_files.h"
+#include "signaling/websocket_peer.h"
 
 #include <map>
 #include <memory>

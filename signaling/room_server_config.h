@@ -1,7 +1,7 @@
 // Everything a RoomServer is built from; filled by signal_options or by an embedding program.
 #pragma once
 
-#include "signal_dispatcher.h"
+#include "signaling/signal_dispatcher.h"
 
 #include <chrono>
 #include <cstdint>

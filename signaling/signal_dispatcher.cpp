@@ -1,9 +1,9 @@
 // Per-message protocol rules; see signal_dispatcher.h and shared/specs/room-protocol.md.
-#include "signal_dispatcher.h"
+#include "signaling/signal_dispatcher.h"
 
-#include "json.h"
-#include "log.h"
-#include "log_text.h"
+#include "common/base/json.h"
+#include "common/base/log.h"
+#include "signaling/log_text.h"
 
 namespace rc::signaling {
 namespace {

@@ -5,10 +5,10 @@
 // spec is testable without sockets.
 #pragma once
 
-#include "peer_link.h"
-#include "rate_limiter.h"
-#include "room_registry.h"
-#include "token_verifier.h"
+#include "signaling/peer_link.h"
+#include "signaling/rate_limiter.h"
+#include "signaling/room_registry.h"
+#include "signaling/token_verifier.h"
 
 #include <glib.h>
 

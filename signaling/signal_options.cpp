@@ -1,12 +1,12 @@
 // Option parsing and validation for roomcast-signal; see signal_options.h.
-#include "signal_options.h"
+#include "signaling/signal_options.h"
 
 #include "roomcast-config.h"
 
-#include "config_loader.h"
-#include "exit_codes.h"
-#include "soup_ptr.h"
-#include "startup_error.h"
+#include "common/base/config_loader.h"
+#include "common/base/exit_codes.h"
+#include "common/base/soup_ptr.h"
+#include "common/base/startup_error.h"
 
 #include <gio/gio.h>
 

@@ -4,9 +4,9 @@
 // command line and 78 (naming file:line) for a config file.
 #pragma once
 
-#include "listen_address.h"
-#include "log.h"
-#include "room_server_config.h"
+#include "common/base/listen_address.h"
+#include "common/base/log.h"
+#include "signaling/room_server_config.h"
 
 #include <string>
 

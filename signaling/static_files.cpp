@@ -1,9 +1,9 @@
 // Static file resolution and serving; see static_files.h.
-#include "static_files.h"
+#include "signaling/static_files.h"
 
-#include "soup_ptr.h"
-#include "log.h"
-#include "log_text.h"
+#include "common/base/soup_ptr.h"
+#include "common/base/log.h"
+#include "signaling/log_text.h"
 
 #include <glib/gstdio.h>
 

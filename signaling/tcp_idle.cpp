@@ -1,5 +1,5 @@
 // TCP_INFO query; see tcp_idle.h.
-#include "tcp_idle.h"
+#include "signaling/tcp_idle.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -1,7 +1,7 @@
 // JWT verification through libjwt; see token_verifier.h.
-#include "token_verifier.h"
+#include "signaling/token_verifier.h"
 
-#include "json.h"
+#include "common/base/json.h"
 
 #include <jwt.h>
 

@@ -1,8 +1,8 @@
 // libsoup signal trampolines for one client connection; see websocket_peer.h.
-#include "websocket_peer.h"
+#include "signaling/websocket_peer.h"
 
-#include "log.h"
-#include "tcp_idle.h"
+#include "common/base/log.h"
+#include "signaling/tcp_idle.h"
 
 #include <exception>
 

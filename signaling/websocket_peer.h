@@ -5,9 +5,9 @@
 // SignalDispatcher; its trampolines are noexcept.
 #pragma once
 
-#include "peer_link.h"
-#include "signal_dispatcher.h"
-#include "soup_ptr.h"
+#include "signaling/peer_link.h"
+#include "signaling/signal_dispatcher.h"
+#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <functional>

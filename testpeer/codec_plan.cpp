@@ -1,5 +1,5 @@
 // Codec and direction planning for a test peer's offers and answers; see codec_plan.h.
-#include "codec_plan.h"
+#include "testpeer/codec_plan.h"
 
 #include <cstring>
 #include <cstdlib>

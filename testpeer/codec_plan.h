@@ -5,7 +5,7 @@
 // browser picks its own numbers), so the payloaders are set to match it.
 #pragma once
 
-#include "gst_ptr.h"
+#include "common/gst/gst_ptr.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>

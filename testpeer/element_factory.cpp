@@ -1,9 +1,9 @@
 // Element creation helpers; see element_factory.h.
-#include "element_factory.h"
+#include "testpeer/element_factory.h"
 
-#include "exit_codes.h"
-#include "log.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/startup_error.h"
 
 #include <string>
 

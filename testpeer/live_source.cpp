@@ -1,9 +1,9 @@
 // Live test-pattern and tone encoding into two tees; see live_source.h.
-#include "live_source.h"
+#include "testpeer/live_source.h"
 
-#include "element_factory.h"
-#include "exit_codes.h"
-#include "startup_error.h"
+#include "testpeer/element_factory.h"
+#include "common/base/exit_codes.h"
+#include "common/base/startup_error.h"
 
 #include <array>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Encodes a test pattern and a sine tone once, for every peer of a test peer to share.
 #pragma once
 
-#include "track_source.h"
+#include "testpeer/track_source.h"
 
 #include <string>
 

@@ -1,12 +1,12 @@
 // roomcast-testpeer: joins a room as a visible participant and sends a test pattern and a tone.
-#include "exit_codes.h"
-#include "live_source.h"
-#include "log.h"
-#include "main_context.h"
-#include "participant.h"
-#include "pipeline_host.h"
-#include "startup_error.h"
-#include "test_peer_options.h"
+#include "common/base/exit_codes.h"
+#include "testpeer/live_source.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "testpeer/participant.h"
+#include "testpeer/pipeline_host.h"
+#include "common/base/startup_error.h"
+#include "testpeer/test_peer_options.h"
 
 #include <gst/gst.h>
 

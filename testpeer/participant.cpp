@@ -1,7 +1,7 @@
 // Room membership and per-peer session routing for a visible participant; see participant.h.
-#include "participant.h"
+#include "testpeer/participant.h"
 
-#include "log.h"
+#include "common/base/log.h"
 
 namespace rc::testpeer {
 namespace {

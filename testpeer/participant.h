@@ -1,8 +1,8 @@
 // One visible membership of a room: a SignalingClient and a PeerSession per remote peer.
 #pragma once
 
-#include "peer_session.h"
-#include "signaling_client.h"
+#include "testpeer/peer_session.h"
+#include "common/protocol/signaling_client.h"
 
 #include <functional>
 #include <map>

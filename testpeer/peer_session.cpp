@@ -1,10 +1,10 @@
 // A test peer's webrtcbin session with one remote peer; see peer_session.h.
-#include "peer_session.h"
+#include "testpeer/peer_session.h"
 
-#include "element_factory.h"
-#include "ice_restriction.h"
-#include "log.h"
-#include "main_context.h"
+#include "testpeer/element_factory.h"
+#include "common/gst/ice_restriction.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
 
 #include <gst/video/video.h>
 

@@ -1,11 +1,11 @@
 // One WebRTC session between a participant and one remote peer: its webrtcbin, send branches and receive sinks.
 #pragma once
 
-#include "codec_plan.h"
-#include "gst_ptr.h"
-#include "receive_counter.h"
-#include "room_protocol.h"
-#include "track_source.h"
+#include "testpeer/codec_plan.h"
+#include "common/gst/gst_ptr.h"
+#include "testpeer/receive_counter.h"
+#include "common/protocol/room_protocol.h"
+#include "testpeer/track_source.h"
 
 #include <functional>
 #include <memory>

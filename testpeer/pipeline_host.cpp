@@ -1,7 +1,7 @@
 // Pipeline ownership and bus dispatch on our own context; see pipeline_host.h.
-#include "pipeline_host.h"
+#include "testpeer/pipeline_host.h"
 
-#include "log.h"
+#include "common/base/log.h"
 
 namespace rc::testpeer {
 

@@ -1,7 +1,7 @@
 // Owns the one GstPipeline of a test peer or load generator and watches its bus on our main context.
 #pragma once
 
-#include "gst_ptr.h"
+#include "common/gst/gst_ptr.h"
 
 #include <functional>
 #include <string>

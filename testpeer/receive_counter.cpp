@@ -1,8 +1,8 @@
 // Receive-side fakesinks and frame counting; see receive_counter.h.
-#include "receive_counter.h"
+#include "testpeer/receive_counter.h"
 
-#include "element_factory.h"
-#include "log.h"
+#include "testpeer/element_factory.h"
+#include "common/base/log.h"
 
 #include <gst/rtp/rtp.h>
 

@@ -1,7 +1,7 @@
 // Ends every stream a peer sends us in a fakesink and counts the video frames that arrive.
 #pragma once
 
-#include "gst_ptr.h"
+#include "common/gst/gst_ptr.h"
 
 #include <atomic>
 #include <cstdint>

@@ -1,13 +1,13 @@
 // roomcast-testpeer's options (Boost.Program_options); see test_peer_options.h.
-#include "test_peer_options.h"
+#include "testpeer/test_peer_options.h"
 
-#include "config_loader.h"
-#include "exit_codes.h"
+#include "common/base/config_loader.h"
+#include "common/base/exit_codes.h"
 #include "roomcast-config.h"
-#include "room_protocol.h"
-#include "startup_error.h"
+#include "common/protocol/room_protocol.h"
+#include "common/base/startup_error.h"
 
-#include "log.h"
+#include "common/base/log.h"
 
 #include <cctype>
 #include <fstream>

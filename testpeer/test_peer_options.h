@@ -1,8 +1,8 @@
 // roomcast-testpeer's command line: parsing and validation into TestPeerOptions.
 #pragma once
 
-#include "live_source.h"
-#include "participant.h"
+#include "testpeer/live_source.h"
+#include "testpeer/participant.h"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 // The encoded tracks a participant fans out to its peers: one video tee and one audio tee.
 #pragma once
 
-#include "codec_plan.h"
+#include "testpeer/codec_plan.h"
 
 #include <gst/gst.h>
 

@@ -1,13 +1,13 @@
 // roomcast-bench-receiver: the baseline for the gateway benchmark, a hidden member that receives every participant and throws the media away.
-#include "config_loader.h"
-#include "exit_codes.h"
-#include "log.h"
-#include "main_context.h"
-#include "pipeline_host.h"
+#include "common/base/config_loader.h"
+#include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "testpeer/pipeline_host.h"
 #include "receive_session.h"
-#include "room_protocol.h"
-#include "signaling_client.h"
-#include "startup_error.h"
+#include "common/protocol/room_protocol.h"
+#include "common/protocol/signaling_client.h"
+#include "common/base/startup_error.h"
 
 #include <gst/gst.h>
 

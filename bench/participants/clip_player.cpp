@@ -1,8 +1,8 @@
 // Real-time looping of the pre-encoded clip into the senders' tees; see clip_player.h.
 #include "clip_player.h"
 
-#include "element_factory.h"
-#include "main_context.h"
+#include "testpeer/element_factory.h"
+#include "common/base/main_context.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "encoded_clip.h"
-#include "track_source.h"
+#include "testpeer/track_source.h"
 
 #include <atomic>
 #include <memory>

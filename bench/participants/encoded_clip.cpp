@@ -1,8 +1,8 @@
 // One-shot encoding of the load generator's clip; see encoded_clip.h.
 #include "encoded_clip.h"
 
-#include "exit_codes.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/base/startup_error.h"
 
 #include <gst/app/gstappsink.h>
 

@@ -1,7 +1,7 @@
 // Encodes a short VP8 + Opus clip once, into memory, for the load generator to loop.
 #pragma once
 
-#include "gst_ptr.h"
+#include "common/gst/gst_ptr.h"
 
 #include <vector>
 

@@ -1,11 +1,11 @@
 // The bare receiver's receive-only webrtcbin session with one sender; see receive_session.h.
 #include "receive_session.h"
 
-#include "element_factory.h"
-#include "receive_counter.h"
-#include "ice_restriction.h"
-#include "log.h"
-#include "main_context.h"
+#include "testpeer/element_factory.h"
+#include "testpeer/receive_counter.h"
+#include "common/gst/ice_restriction.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
 
 #include <gst/webrtc/webrtc.h>
 

@@ -1,8 +1,8 @@
 // The bare receiver's session with one sender: a receive-only webrtcbin whose streams end in depayloaders and fakesinks.
 #pragma once
 
-#include "gst_ptr.h"
-#include "room_protocol.h"
+#include "common/gst/gst_ptr.h"
+#include "common/protocol/room_protocol.h"
 
 #include <atomic>
 #include <functional>

@@ -1,13 +1,13 @@
 // roomcast-bench-senders: N visible participants in one process, each on its own signaling connection, looping one pre-encoded VP8 + Opus clip.
 #include "clip_player.h"
-#include "config_loader.h"
-#include "exit_codes.h"
-#include "log.h"
-#include "main_context.h"
-#include "participant.h"
-#include "pipeline_host.h"
-#include "room_protocol.h"
-#include "startup_error.h"
+#include "common/base/config_loader.h"
+#include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "testpeer/participant.h"
+#include "testpeer/pipeline_host.h"
+#include "common/protocol/room_protocol.h"
+#include "common/base/startup_error.h"
 
 #include <gst/gst.h>
 

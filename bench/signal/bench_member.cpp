@@ -2,8 +2,8 @@
 #include "bench_member.h"
 
 #include "bench_clock.h"
-#include "log.h"
-#include "room_protocol.h"
+#include "common/base/log.h"
+#include "common/protocol/room_protocol.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -5,7 +5,7 @@
 // GMainContext was current when connect() was called.
 #pragma once
 
-#include "soup_ptr.h"
+#include "common/base/soup_ptr.h"
 
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 #include "load_run.h"
 
 #include "bench_clock.h"
-#include "log.h"
+#include "common/base/log.h"
 
 #include <sys/resource.h>
 #include <unistd.h>

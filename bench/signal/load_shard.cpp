@@ -2,8 +2,8 @@
 #include "load_shard.h"
 
 #include "bench_clock.h"
-#include "log.h"
-#include "main_context.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
 
 #include <algorithm>
 #include <chrono>

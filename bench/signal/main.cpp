@@ -2,12 +2,12 @@
 //
 // Prints one JSON object per run on stdout (run.sh collects them) and a
 // human-readable summary on stderr.
-#include "config_loader.h"
-#include "exit_codes.h"
-#include "json.h"
+#include "common/base/config_loader.h"
+#include "common/base/exit_codes.h"
+#include "common/base/json.h"
 #include "load_run.h"
-#include "log.h"
-#include "startup_error.h"
+#include "common/base/log.h"
+#include "common/base/startup_error.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,12 +1,12 @@
 // The control API server: auth and limits before the body is read, then routing; see control_api.h.
-#include "control_api.h"
+#include "gateway/ops/control_api.h"
 
-#include "exit_codes.h"
-#include "http_json.h"
-#include "json.h"
-#include "log.h"
-#include "main_context.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/ops/http_json.h"
+#include "common/base/json.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "common/base/startup_error.h"
 
 #include <gio/gio.h>
 

@@ -6,9 +6,9 @@
 // (the reply is dropped).
 #pragma once
 
-#include "api_errors.h"
-#include "gptr.h"
-#include "output_params.h"
+#include "gateway/ops/api_errors.h"
+#include "common/base/gptr.h"
+#include "gateway/ops/output_params.h"
 
 #include <functional>
 #include <optional>

@@ -1,7 +1,7 @@
 // Registration of the gateway's metric families; see gateway_metrics.h.
-#include "gateway_metrics.h"
+#include "gateway/ops/gateway_metrics.h"
 
-#include "process_stats.h"
+#include "gateway/ops/process_stats.h"
 
 namespace rc::ops {
 

@@ -6,7 +6,7 @@
 // with() on hot paths (per packet) instead of looking it up each time.
 #pragma once
 
-#include "metrics_registry.h"
+#include "gateway/ops/metrics_registry.h"
 
 namespace rc::ops {
 

@@ -1,7 +1,7 @@
 // Counters, gauges and the Prometheus text format; see metrics_registry.h.
-#include "metrics_registry.h"
+#include "gateway/ops/metrics_registry.h"
 
-#include "log.h"
+#include "common/base/log.h"
 
 #include <glib.h>
 

@@ -1,7 +1,7 @@
 // Per-output parameter checks and URL redaction; see output_params.h.
-#include "output_params.h"
+#include "gateway/ops/output_params.h"
 
-#include "gptr.h"
+#include "common/base/gptr.h"
 
 #include <glib.h>
 

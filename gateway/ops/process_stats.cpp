@@ -1,8 +1,8 @@
 // /proc parsing for the process_* metrics; see process_stats.h.
-#include "process_stats.h"
+#include "gateway/ops/process_stats.h"
 
-#include "gptr.h"
-#include "metrics_registry.h"
+#include "common/base/gptr.h"
+#include "gateway/ops/metrics_registry.h"
 
 #include <glib.h>
 #include <unistd.h>

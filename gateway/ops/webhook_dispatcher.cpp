@@ -1,16 +1,16 @@
 // Webhook queues, signed POSTs, timeouts and retries on the owning context; see
 // webhook_dispatcher.h.
-#include "webhook_dispatcher.h"
+#include "gateway/ops/webhook_dispatcher.h"
 
 #include "roomcast-config.h"
 
-#include "exit_codes.h"
-#include "http_json.h"
-#include "json.h"
-#include "log.h"
-#include "main_context.h"
-#include "output_params.h"
-#include "startup_error.h"
+#include "common/base/exit_codes.h"
+#include "common/ops/http_json.h"
+#include "common/base/json.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "gateway/ops/output_params.h"
+#include "common/base/startup_error.h"
 
 #include <algorithm>
 

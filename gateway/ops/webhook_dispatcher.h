@@ -8,9 +8,9 @@
 // never delays the caller, media or the control API.
 #pragma once
 
-#include "gptr.h"
-#include "metrics_registry.h"
-#include "soup_ptr.h"
+#include "common/base/gptr.h"
+#include "gateway/ops/metrics_registry.h"
+#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <cstdint>

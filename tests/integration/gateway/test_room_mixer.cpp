@@ -1,8 +1,8 @@
 // The room composite engine without WebRTC: synthetic participants (solid colours, encoded
 // and fed through MixFeed decode branches) into a RoomMixer, read back from output bins.
-#include "main_context.h"
-#include "pipeline_template.h"
-#include "room_mixer.h"
+#include "common/base/main_context.h"
+#include "gateway/templates/pipeline_template.h"
+#include "gateway/composite/room_mixer.h"
 #include "test_support.h"
 
 #include <gst/app/gstappsink.h>

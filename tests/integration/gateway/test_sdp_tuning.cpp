@@ -1,6 +1,6 @@
 // The receive-only offer's pure helpers: codec order, codec-preference caps, bitrate hints, answer
 // reading.
-#include "sdp_tuning.h"
+#include "gateway/participant/sdp_tuning.h"
 
 #include <catch2/catch.hpp>
 

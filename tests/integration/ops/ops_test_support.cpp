@@ -1,8 +1,8 @@
 // Loop, HTTP client and raw TCP client for the operations tests; see ops_test_support.h.
 #include "ops_test_support.h"
 
-#include "json.h"
-#include "main_context.h"
+#include "common/base/json.h"
+#include "common/base/main_context.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

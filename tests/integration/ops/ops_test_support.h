@@ -4,8 +4,8 @@
 // Thread-bound to the test's thread, except rawExchange (any thread).
 #pragma once
 
-#include "gptr.h"
-#include "soup_ptr.h"
+#include "common/base/gptr.h"
+#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <functional>

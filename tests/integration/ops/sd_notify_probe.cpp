@@ -1,8 +1,8 @@
 // A tiny daemon for the sd_notify test: READY and STATUS at start, the watchdog from its loop,
 // reload on SIGHUP, stop on SIGTERM.
-#include "gptr.h"
-#include "log.h"
-#include "sd_notifier.h"
+#include "common/base/gptr.h"
+#include "common/base/log.h"
+#include "common/ops/sd_notifier.h"
 
 #include <glib-unix.h>
 

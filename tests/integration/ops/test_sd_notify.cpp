@@ -3,8 +3,8 @@
 //
 // The daemon is $ROOMCAST_SD_NOTIFY_TARGET (a command line, split on spaces),
 // by default the sd-notify-probe built next to this test.
-#include "gptr.h"
-#include "sd_notifier.h"
+#include "common/base/gptr.h"
+#include "common/ops/sd_notifier.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Hostile input: oversize, fragmented, binary, invalid UTF-8, deep nesting, floods, compression; other rooms keep working.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

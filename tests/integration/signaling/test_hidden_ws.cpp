@@ -1,7 +1,7 @@
 // Hidden members (the gateway) are invisible from every angle, and visible members are told they are recorded.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Keep-alive: the server pings, and a peer that answers nothing for the timeout is treated as gone.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

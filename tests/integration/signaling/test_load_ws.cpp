@@ -1,7 +1,7 @@
 // Load: 20 rooms x 10 members, each sending 200 addressed messages; all arrive once, in order per pair.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

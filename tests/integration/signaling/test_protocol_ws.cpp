@@ -1,7 +1,7 @@
 // Every row of the room protocol's tables and every error code, over real WebSockets.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

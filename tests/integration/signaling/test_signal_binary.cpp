@@ -1,7 +1,7 @@
 // The roomcast-signal program: options, exit codes, config errors, signals, static files, IPv6.
 #include "ws_test_support.h"
 
-#include "room_protocol.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

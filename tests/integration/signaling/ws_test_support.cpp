@@ -1,8 +1,8 @@
 // Test support implementation; see ws_test_support.h.
 #include "ws_test_support.h"
 
-#include "json.h"
-#include "main_context.h"
+#include "common/base/json.h"
+#include "common/base/main_context.h"
 
 #include <jwt.h>
 

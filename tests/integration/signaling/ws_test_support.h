@@ -5,10 +5,10 @@
 // Everything here is thread-bound to the test's thread and its TestLoop.
 #pragma once
 
-#include "gptr.h"
-#include "json.h"
-#include "room_server.h"
-#include "soup_ptr.h"
+#include "common/base/gptr.h"
+#include "common/base/json.h"
+#include "signaling/room_server.h"
+#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <cstdint>

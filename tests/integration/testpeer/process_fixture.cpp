@@ -1,7 +1,7 @@
 // Child processes, log files and the loopback-only namespace for process-level tests; see process_fixture.h.
 #include "process_fixture.h"
 
-#include "main_context.h"
+#include "common/base/main_context.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -1,7 +1,7 @@
 // Test fixture: child processes with logs in files, a private main context, and a loopback-only network namespace.
 #pragma once
 
-#include "gptr.h"
+#include "common/base/gptr.h"
 
 #include <gio/gio.h>
 

@@ -1,6 +1,6 @@
 // The room protocol codec: every message type, every malformed variant, and the forwarded form.
-#include "json.h"
-#include "room_protocol.h"
+#include "common/base/json.h"
+#include "common/protocol/room_protocol.h"
 
 #include <catch2/catch.hpp>
 

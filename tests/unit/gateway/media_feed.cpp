@@ -1,7 +1,7 @@
 // Builds the encoded test feed for template media tests; see media_feed.h.
 #include "media_feed.h"
 
-#include "template_instance.h"
+#include "gateway/templates/template_instance.h"
 
 namespace rc::test {
 namespace {

@@ -1,8 +1,8 @@
 // Test feed: encoded test streams (videotestsrc/audiotestsrc -> encoder -> parser) into a template instance.
 #pragma once
 
-#include "gst_ptr.h"
-#include "pipeline_template.h"
+#include "common/gst/gst_ptr.h"
+#include "gateway/templates/pipeline_template.h"
 
 #include <string>
 

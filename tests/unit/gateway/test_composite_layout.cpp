@@ -1,5 +1,5 @@
 // The room composite's grid: shapes, cells in join order, letterboxing.
-#include "composite_layout.h"
+#include "gateway/composite/composite_layout.h"
 
 #include <catch2/catch.hpp>
 

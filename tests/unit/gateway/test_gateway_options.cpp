@@ -1,6 +1,6 @@
 // Tests of roomcast's option layering (config < drop-ins < command line) and value validation.
-#include "gateway_options.h"
-#include "startup_error.h"
+#include "gateway/app/gateway_options.h"
+#include "common/base/startup_error.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Tests of the session manifest: content, escaping of display names, atomic rewriting.
-#include "manifest.h"
-#include "json.h"
+#include "gateway/room/manifest.h"
+#include "common/base/json.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Tests of *.pipeline parsing (header, body, placeholders, file:line errors) and lookup.
-#include "pipeline_template.h"
-#include "startup_error.h"
+#include "gateway/templates/pipeline_template.h"
+#include "common/base/startup_error.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Tests of recording paths: session stamps, sanitising, collision suffixes, folder creation.
-#include "recording_layout.h"
+#include "gateway/room/recording_layout.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

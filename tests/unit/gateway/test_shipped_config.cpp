@@ -1,8 +1,8 @@
 // Validates each shipped config file the way `roomcast --check-config` does.
-#include "config_check.h"
-#include "gateway_options.h"
+#include "gateway/app/config_check.h"
+#include "gateway/app/gateway_options.h"
 #include "roomcast-config.h"
-#include "startup_error.h"
+#include "common/base/startup_error.h"
 #include "test_support.h"
 
 #include <algorithm>

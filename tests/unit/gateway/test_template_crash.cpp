@@ -1,5 +1,5 @@
 // Crash safety: a recording killed with SIGKILL stays readable and loses at most about a second.
-#include "pipeline_template.h"
+#include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

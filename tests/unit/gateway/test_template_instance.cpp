@@ -1,9 +1,9 @@
 // Tests of template instantiation: ghost pads, code-set location, gst-launch errors, and injection attempts.
-#include "config_check.h"
-#include "pipeline_template.h"
-#include "recording_layout.h"
-#include "startup_error.h"
-#include "template_instance.h"
+#include "gateway/app/config_check.h"
+#include "gateway/templates/pipeline_template.h"
+#include "gateway/room/recording_layout.h"
+#include "common/base/startup_error.h"
+#include "gateway/templates/template_instance.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

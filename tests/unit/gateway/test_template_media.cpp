@@ -1,6 +1,6 @@
 // Proves each shipped template records encoded test streams into a file that ffprobe and gst-discoverer read.
 #include "media_feed.h"
-#include "pipeline_template.h"
+#include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Tests of the ${variable} whitelist and its substitution.
-#include "template_variables.h"
+#include "gateway/templates/template_variables.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // MetricsRegistry: registration rules, label escaping and the rendered text under a strict
 // exposition parser.
 #include "exposition_parser.h"
-#include "gateway_metrics.h"
-#include "metrics_registry.h"
-#include "process_stats.h"
+#include "gateway/ops/gateway_metrics.h"
+#include "gateway/ops/metrics_registry.h"
+#include "gateway/ops/process_stats.h"
 
 #include <catch2/catch.hpp>
 

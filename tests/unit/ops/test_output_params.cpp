@@ -1,7 +1,7 @@
 // Output parameter validation: only declared params, checked kinds, URL schemes, no path escapes;
 // URL redaction.
-#include "json.h"
-#include "output_params.h"
+#include "common/base/json.h"
+#include "gateway/ops/output_params.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // /proc parsing for the process_* metrics.
-#include "process_stats.h"
+#include "gateway/ops/process_stats.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The JSON the control API and webhooks show for outputs and participants (docs/openapi.yaml).
-#include "json.h"
-#include "status_json.h"
+#include "common/base/json.h"
+#include "gateway/app/status_json.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 // A PeerLink that records what the room logic sends, for unit tests.
 #pragma once
 
-#include "json.h"
-#include "peer_link.h"
+#include "common/base/json.h"
+#include "signaling/peer_link.h"
 
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 // The token bucket: burst, sustained rate, notice throttling.
-#include "rate_limiter.h"
+#include "signaling/rate_limiter.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Room membership: welcome contents, announcements, hidden members, routing, limits.
 #include "fake_link.h"
-#include "room_registry.h"
+#include "signaling/room_registry.h"
 
 #include <catch2/catch.hpp>
 

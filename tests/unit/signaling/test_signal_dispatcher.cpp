@@ -1,6 +1,6 @@
 // Per-message rules without sockets: which error wins, closing codes, rate limit, tokens.
 #include "fake_link.h"
-#include "signal_dispatcher.h"
+#include "signaling/signal_dispatcher.h"
 
 #include <jwt.h>
 

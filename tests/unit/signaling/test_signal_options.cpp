@@ -1,7 +1,7 @@
 // roomcast-signal's options: defaults, command line over file, exit codes and file:line in errors.
-#include "signal_options.h"
+#include "signaling/signal_options.h"
 
-#include "startup_error.h"
+#include "common/base/startup_error.h"
 
 #include <catch2/catch.hpp>
 

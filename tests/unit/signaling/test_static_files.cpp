@@ -1,5 +1,5 @@
 // Static file resolution: index.html, content types, and every way out of the root refused.
-#include "static_files.h"
+#include "signaling/static_files.h"
 
 #include <catch2/catch.hpp>
 

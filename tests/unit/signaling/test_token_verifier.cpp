@@ -1,5 +1,5 @@
 // Join tokens: HS256 JWTs with room, hidden and exp, checked exactly as the spec says.
-#include "token_verifier.h"
+#include "signaling/token_verifier.h"
 
 #include <jwt.h>
 

@@ -1,0 +1,155 @@
+// Loads and proves every active pipeline template at start-up (and for --check-config); see config_check.h.
+#include "gateway/app/config_check.h"
+
+#include "common/base/exit_codes.h"
+#include "common/gst/gst_ptr.h"
+#include "gateway/templates/output_plan.h"
+#include "common/base/startup_error.h"
+#include "gateway/templates/template_instance.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace rc::gateway {
+namespace {
+
+const char *mediaTypeOf(const std::string &codec)
+{
+    if (codec == "VP8")
+        return "video/x-vp8";
+    if (codec == "VP9")
+        return "video/x-vp9";
+    if (codec == "H264")
+        return "video/x-h264";
+    if (codec == "AV1")
+        return "video/x-av1";
+    if (codec == "OPUS")
+        return "audio/x-opus";
+    return nullptr;
+}
+
+// Whether the bin's ghost pad can take this codec at all, asked of the
+// elements behind it (in NULL state the pads answer from their templates).
+bool padAccepts(GstElement *bin, const char *padName, const std::string &codec)
+{
+    GPtr<GstPad> pad = adopt(gst_element_get_static_pad(bin, padName));
+    const char *media = mediaTypeOf(codec);
+    if (!pad || !media)
+        return false;
+    GPtr<GstCaps> caps = adopt(gst_pad_query_caps(pad.get(), nullptr));
+    GPtr<GstCaps> wanted = adopt(gst_caps_new_empty_simple(media));
+    return caps && gst_caps_can_intersect(caps.get(), wanted.get());
+}
+
+[[noreturn]] void fail(const PipelineTemplate &tpl, const std::string &message)
+{
+    throw StartupError(exitcode::config, tpl.path + ": " + message);
+}
+
+} // namespace
+
+void checkTemplate(const PipelineTemplate &tpl)
+{
+    TemplateVariables dummy{"room", "participant", "20000101T000000Z", "/nonexistent"};
+    std::string error;
+    // The location is never opened: the bin stays in NULL state.
+    auto instance = instantiateTemplate(tpl, dummy, "/nonexistent/check." + (tpl.extension.empty() ? std::string("out") : tpl.extension), error);
+    // A template naming an element that is not installed is a missing
+    // plugin (69, like the gateway's own elements), not a bad config (78);
+    // instantiateTemplate names the elements GStreamer reported missing.
+    if (!instance)
+        throw StartupError(error.find("(missing elements: ") != std::string::npos
+                ? exitcode::unavailable
+                : exitcode::config,
+            error);
+
+    if (instance->hasVideo && tpl.videoCodecs.empty())
+        fail(tpl, "has an element named 'video' but the header lists no video-codecs");
+    if (instance->hasAudio && tpl.audioCodecs.empty())
+        fail(tpl, "has an element named 'audio' but the header lists no audio-codecs");
+    if (!instance->hasVideo && !tpl.videoCodecs.empty())
+        fail(tpl, "lists video-codecs but has no element named 'video'");
+    if (!instance->hasAudio && !tpl.audioCodecs.empty())
+        fail(tpl, "lists audio-codecs but has no element named 'audio'");
+    if (!instance->outputPath.empty() && tpl.extension.empty())
+        fail(tpl, "writes a file (element 'file') but the header gives no extension");
+    if (instance->outputPath.empty() && !tpl.extension.empty())
+        fail(tpl, "gives an extension but has no element named 'file' to write it");
+    if (tpl.scope == TemplateScope::room) {
+        // A room template receives the composite: raw video and raw audio
+        // (its codec lists only say which participant codecs the mix decodes).
+        auto takesRaw = [&](const char *padName, const char *media) {
+            GPtr<GstPad> pad = adopt(gst_element_get_static_pad(instance->bin.get(), padName));
+            GPtr<GstCaps> caps = pad ? adopt(gst_pad_query_caps(pad.get(), nullptr)) : nullptr;
+            GPtr<GstCaps> wanted = adopt(gst_caps_new_empty_simple(media));
+            return caps && gst_caps_can_intersect(caps.get(), wanted.get());
+        };
+        if (instance->hasVideo && !takesRaw("video", "video/x-raw"))
+            fail(tpl, "is a room template but its 'video' element cannot take raw video (video/x-raw)");
+        if (instance->hasAudio && !takesRaw("audio", "audio/x-raw"))
+            fail(tpl, "is a room template but its 'audio' element cannot take raw audio (audio/x-raw)");
+        return;
+    }
+    for (const auto &codec : tpl.videoCodecs) {
+        if (!padAccepts(instance->bin.get(), "video", codec))
+            fail(tpl, "lists video codec " + codec + " but its 'video' element cannot take " + mediaTypeOf(codec));
+    }
+    for (const auto &codec : tpl.audioCodecs) {
+        if (!padAccepts(instance->bin.get(), "audio", codec))
+            fail(tpl, "lists audio codec " + codec + " but its 'audio' element cannot take " + mediaTypeOf(codec));
+    }
+}
+
+std::vector<PipelineTemplate> loadActiveTemplates(const GatewayOptions &options)
+{
+    validateGatewayOptions(options);
+    std::vector<PipelineTemplate> templates;
+    for (const auto &name : options.pipelines) {
+        PipelineTemplate tpl = findTemplate(options.pipelinesDirs, name);
+        checkTemplate(tpl);
+        templates.push_back(std::move(tpl));
+    }
+    // The parameters too (--param, --rtmp-url), so that --check-config refuses
+    // what start-up would: a missing URL, a bad scheme, a value out of range.
+    resolveStartupParams(templates, options.templateParams);
+    return templates;
+}
+
+std::vector<PipelineTemplate> loadAvailableTemplates(
+    const GatewayOptions &options, std::vector<std::string> &skipped)
+{
+    std::map<std::string, std::string> files; // name -> path, first folder wins
+    for (const auto &dir : options.pipelinesDirs) {
+        std::error_code ec;
+        std::vector<std::filesystem::path> here;
+        for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+            if (entry.path().extension() == ".pipeline")
+                here.push_back(entry.path());
+        }
+        std::sort(here.begin(), here.end());
+        for (const auto &path : here) {
+            const std::string name = path.stem().string();
+            // Same rule as findTemplate: the name must be a safe file stem.
+            const bool safe = !name.empty() && name.size() <= 64 && name[0] != '.'
+                && name.find_first_not_of(
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+                    == std::string::npos;
+            if (safe)
+                files.emplace(name, path.string());
+        }
+    }
+    std::vector<PipelineTemplate> out;
+    for (const auto &[name, path] : files) {
+        try {
+            PipelineTemplate tpl = loadTemplate(path);
+            checkTemplate(tpl);
+            out.push_back(std::move(tpl));
+        } catch (const StartupError &e) {
+            skipped.push_back(e.what());
+        }
+    }
+    return out;
+}
+
+} // namespace rc::gateway

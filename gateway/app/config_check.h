@@ -1,0 +1,31 @@
+// --check-config and start-up: validates options and loads every --pipeline template, proving each instantiates.
+//
+// Start-up code only; call after gst_init on the main thread. Throws rc::StartupError(78).
+#pragma once
+
+#include "gateway/app/gateway_options.h"
+#include "gateway/templates/pipeline_template.h"
+
+#include <string>
+#include <vector>
+
+namespace rc::gateway {
+
+// Validates the options (validateGatewayOptions) and loads every template
+// named by --pipeline from options.pipelinesDirs: each must exist, parse,
+// and instantiate cleanly with dummy variables into a bin whose pads match
+// its declared codecs. Returns the templates in --pipeline order.
+std::vector<PipelineTemplate> loadActiveTemplates(const GatewayOptions &options);
+
+// Every template the control API may start: each NAME.pipeline in
+// options.pipelinesDirs (the first folder holding a NAME wins, as for
+// --pipeline) that loads and passes checkTemplate, sorted by name. A file
+// that fails is skipped and its reason appended to skipped: the API simply
+// does not offer it.
+std::vector<PipelineTemplate> loadAvailableTemplates(
+    const GatewayOptions &options, std::vector<std::string> &skipped);
+
+// The same checks for one template (used by loadActiveTemplates and tests).
+void checkTemplate(const PipelineTemplate &tpl);
+
+} // namespace rc::gateway

@@ -1,0 +1,122 @@
+// roomcast: options, --check-config, GStreamer plugin check, then the Gateway; maps failures to
+// sysexits codes.
+#include "gateway/app/config_check.h"
+#include "common/base/exit_codes.h"
+#include "gateway/app/gateway.h"
+#include "gateway/app/gateway_options.h"
+#include "common/base/log.h"
+#include "gateway/participant/sdp_tuning.h"
+#include "common/base/startup_error.h"
+#include "gateway/media/stream_linker.h"
+
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+// Every element a participant's pipeline may need, beyond what the
+// templates themselves name (config_check proves those).
+void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &templates)
+{
+    using namespace rc::gateway;
+    std::vector<std::pair<std::string, std::string>> needed = {
+        { "webrtcbin", "gst-plugins-bad (webrtc)" },
+        { "nicesrc", "gstreamer1.0-nice" },
+        { "nicesink", "gstreamer1.0-nice" },
+        { "dtlssrtpdec", "gst-plugins-bad (dtls)" },
+        { "srtpdec", "gst-plugins-bad (srtp)" },
+        { "rtpbin", "gst-plugins-good (rtpmanager)" },
+        { "fakesink", "gstreamer core" },
+        { "tee", "gstreamer core" },
+        { "queue", "gstreamer core" },
+    };
+    // A room-scope template runs on the room's composite (room_mixer.cpp),
+    // built by code rather than by the template, so its elements are named here.
+    const bool roomScope = std::any_of(templates.begin(), templates.end(),
+        [](const PipelineTemplate &t) { return t.scope == TemplateScope::room; });
+    if (roomScope) {
+        for (const char *factory : { "compositor", "audiomixer", "videoconvert", "audioconvert",
+                 "audioresample", "capsfilter", "appsrc", "appsink", "videotestsrc",
+                 "audiotestsrc", "opusdec" })
+            needed.emplace_back(factory, "gst-plugins-base/good (room composite)");
+    }
+    for (const auto &[factory, where] : needed) {
+        GstElementFactory *f = gst_element_factory_find(factory.c_str());
+        if (!f)
+            throw rc::StartupError(rc::exitcode::unavailable,
+                "GStreamer element '" + factory + "' is missing (" + where + ")");
+        gst_object_unref(f);
+    }
+    // A codec whose depayloader is missing is not offered (the gateway logs
+    // it); a kind with no codec left at all cannot be recorded.
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
+        bool any = false;
+        std::string missing;
+        for (const auto &codec : offeredCodecs(kind, templates)) {
+            if (StreamLinker::canDepayload(codec))
+                any = true;
+            else
+                missing += (missing.empty() ? "" : ", ") + StreamLinker::elementsFor(codec).front();
+        }
+        if (!any)
+            throw rc::StartupError(rc::exitcode::unavailable,
+                std::string("no ") + mediaKindName(kind)
+                    + " codec of the templates can be received: " + "GStreamer elements missing: "
+                    + missing);
+    }
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    rc::log::setProgram("roomcast");
+    try {
+        auto options = rc::gateway::parseGatewayOptions(argc, argv);
+        if (!options)
+            return rc::exitcode::ok;
+        rc::log::Level level;
+        if (rc::log::parseLevel(options->logLevel, level))
+            rc::log::setLevel(level);
+        gst_init(nullptr, nullptr);
+
+        auto templates = rc::gateway::loadActiveTemplates(*options);
+        if (options->checkConfig) {
+            std::printf("configuration OK: %zu pipeline template(s)", templates.size());
+            for (const auto &tpl : templates)
+                std::printf(" %s", tpl.name.c_str());
+            std::printf("\n");
+            if (options->apiEnabled) {
+                std::vector<std::string> skipped;
+                auto available = rc::gateway::loadAvailableTemplates(*options, skipped);
+                std::printf("control API can start:");
+                for (const auto &tpl : available)
+                    std::printf(" %s", tpl.name.c_str());
+                std::printf("\n");
+                for (const auto &why : skipped)
+                    std::printf("not startable: %s\n", why.c_str());
+            }
+            return rc::exitcode::ok;
+        }
+        checkRequiredElements(templates);
+        if (options->rooms.empty() && !options->apiEnabled)
+            throw rc::StartupError(rc::exitcode::usage,
+                "no --room given and --api-listen none: nothing to record");
+
+        int code = 0;
+        {
+            rc::gateway::Gateway gateway(std::move(*options), std::move(templates));
+            code = gateway.run();
+        }
+        return code;
+    } catch (const rc::StartupError &e) {
+        std::fprintf(stderr, "roomcast: %s\n", e.what());
+        return e.exitCode();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "roomcast: internal error: %s\n", e.what());
+        return rc::exitcode::software;
+    }
+}

@@ -1,0 +1,407 @@
+// A template instance per participant: feed probes, common time base, EOS bookkeeping; see
+// participant_output.h.
+#include "gateway/output/participant_output.h"
+
+#include "common/base/log.h"
+#include "common/base/main_context.h"
+#include "gateway/templates/template_instance.h"
+
+#include <gst/video/video.h>
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace rc::gateway {
+
+// Shared between the main context and the feed probes (streaming threads).
+struct ParticipantOutput::Timing
+{
+    GMainContext *context = nullptr;
+    std::weak_ptr<ParticipantOutput *> owner;
+    std::atomic<bool> closing { false };
+    std::mutex mutex; // guards the fields below
+    bool hasBase = false;
+    GstClockTime base = 0; // running time of the first buffer of any feed
+    GstClockTime maxEnd = 0; // latest buffer end, relative to base
+    std::atomic<uint64_t> bytes { 0 };
+};
+
+struct ParticipantOutput::FeedProbe
+{
+    std::shared_ptr<Timing> timing;
+    bool video = false;
+    // Only touched by this pad's streaming thread:
+    bool offsetSet = false;
+    // Video drops deltas until the next keyframe: from the start (an output
+    // attached to a running stream joins it mid-GOP) and after a dropped buffer.
+    bool needKeyframe = false;
+    GstClockTime last = GST_CLOCK_TIME_NONE; // running time of the last buffer let through
+    unsigned traced = 0; // ditto: buffers logged at debug level
+};
+
+void ParticipantOutput::deleteFeedProbe(gpointer data) noexcept
+{
+    delete static_cast<FeedProbe *>(data);
+}
+
+namespace {
+
+GstClockTime runningTimeOf(GstPad *pad, GstBuffer *buffer)
+{
+    GstClockTime ts
+        = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
+    if (!GST_CLOCK_TIME_IS_VALID(ts))
+        return GST_CLOCK_TIME_NONE;
+    GPtr<GstEvent> event = adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+    if (!event)
+        return GST_CLOCK_TIME_NONE;
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(event.get(), &segment);
+    if (segment->format != GST_FORMAT_TIME)
+        return GST_CLOCK_TIME_NONE;
+    return gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts);
+}
+
+} // namespace
+
+// The first buffer of any feed fixes the output's time base: every feed's pad
+// gets offset -base, so the file starts at 0 whatever time negotiation took,
+// and audio and video keep their relative timing.
+GstPadProbeReturn ParticipantOutput::feedProbe(
+    GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
+{
+    auto *probe = static_cast<FeedProbe *>(data);
+    auto &timing = *probe->timing;
+    if (timing.closing.load(std::memory_order_acquire)) {
+        // After finalizing began only our own EOS may reach the muxer.
+        return GST_PAD_PROBE_DROP;
+    }
+    if (!(info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST)))
+        return GST_PAD_PROBE_OK;
+    GstBuffer *buffer = nullptr;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    } else {
+        GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        guint n = gst_buffer_list_length(list);
+        buffer = n ? gst_buffer_list_get(list, n - 1) : nullptr;
+    }
+    if (!buffer)
+        return GST_PAD_PROBE_OK;
+    GstClockTime running = runningTimeOf(pad, buffer);
+    if (probe->traced < 6) {
+        ++probe->traced;
+        RC_LOG_DEBUG("gateway: feed %s:%s buffer pts %" GST_TIME_FORMAT " dts %" GST_TIME_FORMAT
+                     " running %" GST_TIME_FORMAT " flags 0x%x",
+            GST_DEBUG_PAD_NAME(pad), GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
+            GST_TIME_ARGS(GST_BUFFER_DTS(buffer)), GST_TIME_ARGS(running),
+            GST_BUFFER_FLAGS(buffer));
+    }
+    // A buffer that cannot be placed in time, or that goes back in time (a
+    // sender's stall and burst can produce both), is not recordable: mp4mux
+    // fails the whole file on one. Video then resumes at its next keyframe,
+    // so the file never holds a frame whose references are missing.
+    const bool untimed = !GST_CLOCK_TIME_IS_VALID(running);
+    if (untimed || (GST_CLOCK_TIME_IS_VALID(probe->last) && running < probe->last)) {
+        if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
+            return GST_PAD_PROBE_OK;
+        RC_LOG_DEBUG("gateway: feed %s:%s: dropping a buffer %s (%zu bytes, flags 0x%x)",
+            GST_DEBUG_PAD_NAME(pad), untimed ? "without timestamp" : "going back in time",
+            gst_buffer_get_size(buffer), GST_BUFFER_FLAGS(buffer));
+        if (probe->video && !probe->needKeyframe) {
+            probe->needKeyframe = true;
+            gst_pad_send_event(
+                pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        }
+        return GST_PAD_PROBE_DROP;
+    }
+
+    // Before the time base: a delta frame that is dropped must not fix the file's t=0.
+    if (probe->video && probe->needKeyframe && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+        return GST_PAD_PROBE_DROP;
+    bool first = false;
+    {
+        std::lock_guard<std::mutex> lock(timing.mutex);
+        if (!timing.hasBase) {
+            timing.hasBase = true;
+            timing.base = running;
+            first = true;
+        } else if (running < timing.base) {
+            // Older than the file's t=0 (this feed was linked a little after
+            // another one): it would get a negative time, which mp4mux
+            // rejects outright. Video then resumes at its next keyframe.
+            if (probe->video && !probe->needKeyframe) {
+                probe->needKeyframe = true;
+                gst_pad_send_event(
+                    pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+            }
+            return GST_PAD_PROBE_DROP;
+        }
+        if (probe->needKeyframe) {
+            if (probe->video && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+                return GST_PAD_PROBE_DROP;
+            probe->needKeyframe = false;
+        }
+        probe->last = running;
+        if (!probe->offsetSet) {
+            // Re-sends the sticky segment with the offset before this buffer.
+            gst_pad_set_offset(pad, -static_cast<gint64>(timing.base));
+            probe->offsetSet = true;
+        }
+        timing.bytes.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
+        GstClockTime end = running;
+        if (GST_BUFFER_DURATION_IS_VALID(buffer))
+            end += GST_BUFFER_DURATION(buffer);
+        if (end > timing.base && end - timing.base > timing.maxEnd)
+            timing.maxEnd = end - timing.base;
+    }
+    if (first) {
+        // The file's t=0 is this buffer's running time, which may lie in the
+        // past (the pad was held until linked, the jitterbuffer waited): date
+        // the start from the pipeline clock, not from now.
+        auto at = std::chrono::system_clock::now();
+        GPtr<GstElement> element = adopt(gst_pad_get_parent_element(pad));
+        GPtr<GstClock> clock = element ? adopt(gst_element_get_clock(element.get())) : nullptr;
+        if (clock) {
+            const GstClockTime mediaAt = gst_element_get_base_time(element.get()) + running;
+            const GstClockTime now = gst_clock_get_time(clock.get());
+            if (now > mediaAt)
+                at -= std::chrono::nanoseconds(now - mediaAt);
+        }
+        std::weak_ptr<ParticipantOutput *> owner = timing.owner;
+        // The output announces its start on the main context (the manifest lives there).
+        post(timing.context, [owner, at] {
+            if (auto o = owner.lock(); o && *o)
+                (*o)->onFirstBuffer(at);
+        });
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+namespace {
+
+// An output's entry pads never pass a failure upstream: a network sink that
+// lost its server (or a bin being set to NULL while detached) would
+// otherwise return ERROR/FLUSHING through the tee to the depayloader and stop
+// the participant's other outputs. The element's own ERROR message still
+// reaches the bus, where the receiver decides what it means.
+GstFlowReturn entryChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
+{
+    GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+GstFlowReturn entryChainList(GstPad *pad, GstObject *parent, GstBufferList *list) noexcept
+{
+    GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+GPtr<GstPad> entryPad(GstElement *bin, const char *name)
+{
+    GPtr<GstPad> pad = adopt(gst_element_get_static_pad(bin, name));
+    if (pad) {
+        gst_pad_set_chain_function(pad.get(), entryChain);
+        gst_pad_set_chain_list_function(pad.get(), entryChainList);
+    }
+    return pad;
+}
+
+} // namespace
+
+std::unique_ptr<ParticipantOutput> ParticipantOutput::create(GMainContext *context,
+    const PipelineTemplate &tpl, const TemplateVariables &vars,
+    const std::map<std::string, std::string> &params, const std::string &outputPath,
+    std::string &error)
+{
+    auto instance = instantiateTemplate(tpl, vars, params, outputPath, "", error);
+    if (!instance)
+        return nullptr;
+    std::unique_ptr<ParticipantOutput> out(
+        new ParticipantOutput(context, tpl, std::move(instance->bin), instance->outputPath));
+    out->url_ = instance->url;
+    if (instance->hasVideo)
+        out->video_.pad = entryPad(out->bin_.get(), "video");
+    if (instance->hasAudio)
+        out->audio_.pad = entryPad(out->bin_.get(), "audio");
+    return out;
+}
+
+uint64_t ParticipantOutput::bytesIn() const noexcept
+{
+    return timing_->bytes.load(std::memory_order_relaxed);
+}
+
+ParticipantOutput::ParticipantOutput(
+    GMainContext *context, PipelineTemplate tpl, GPtr<GstElement> bin, std::string outputPath)
+    : context_(context)
+    , tpl_(std::move(tpl))
+    , bin_(std::move(bin))
+    , outputPath_(std::move(outputPath))
+    , timing_(std::make_shared<Timing>())
+    , self_(std::make_shared<ParticipantOutput *>(this))
+{
+    timing_->context = context_;
+    timing_->owner = self_;
+}
+
+ParticipantOutput::~ParticipantOutput()
+{
+    *self_ = nullptr;
+}
+
+bool ParticipantOutput::takes(MediaKind kind, const std::string &codec) const
+{
+    const Entry &e = entry(kind);
+    if (disabled_ || !e.pad || e.fed || e.ended)
+        return false;
+    return kind == MediaKind::video ? tpl_.acceptsVideoCodec(codec) : tpl_.acceptsAudioCodec(codec);
+}
+
+bool ParticipantOutput::connectFeed(
+    MediaKind kind, GstPad *src, const std::string &codec, std::string &error)
+{
+    Entry &e = entry(kind);
+    if (!takes(kind, codec)) {
+        error = tpl_.name + " does not take " + codec;
+        return false;
+    }
+    gst_pad_add_probe(src,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
+            | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        feedProbe, new FeedProbe { timing_, kind == MediaKind::video, false, kind == MediaKind::video },
+        deleteFeedProbe);
+    GstPadLinkReturn ret = gst_pad_link(src, e.pad.get());
+    if (ret != GST_PAD_LINK_OK) {
+        error = std::string("cannot link ") + mediaKindName(kind) + " into " + tpl_.name + ": "
+            + gst_pad_link_get_name(ret);
+        return false;
+    }
+    e.fed = true;
+    e.codec = codec;
+    e.src = ref(src);
+    return true;
+}
+
+void ParticipantOutput::expectCodec(MediaKind kind, const std::string &codec)
+{
+    Entry &e = entry(kind);
+    if (!e.pad || e.fed || e.ended)
+        return;
+    const bool accepted = !codec.empty()
+        && (kind == MediaKind::video ? tpl_.acceptsVideoCodec(codec)
+                                     : tpl_.acceptsAudioCodec(codec));
+    if (accepted) {
+        e.codec = codec;
+        return;
+    }
+    e.codec.clear();
+    if (!codec.empty()) {
+        // A file that silently lacks a stream the participant does send would
+        // mislead: this template is not used for this participant at all.
+        // A stream has no path: name the output instead.
+        RC_LOG_INFO("gateway: %s: template %s does not take %s; not using it for this participant",
+            (outputPath_.empty() ? outputId_ : outputPath_).c_str(), tpl_.name.c_str(), codec.c_str());
+        disabled_ = true;
+        sendEos(video_);
+        sendEos(audio_);
+        return;
+    }
+    RC_LOG_INFO("gateway: %s gets no %s stream; ending that entry", outputPath_.c_str(),
+        mediaKindName(kind));
+    sendEos(e);
+}
+
+const std::string &ParticipantOutput::codec(MediaKind kind) const noexcept
+{
+    return entry(kind).codec;
+}
+
+namespace {
+struct EosJob
+{
+    GPtr<GstPad> pad;
+};
+void sendEosJob(GstElement *, gpointer data) noexcept
+{
+    auto *job = static_cast<EosJob *>(data);
+    gst_pad_send_event(job->pad.get(), gst_event_new_eos());
+}
+void deleteEosJob(gpointer data) noexcept
+{
+    delete static_cast<EosJob *>(data);
+}
+} // namespace
+
+void ParticipantOutput::sendEos(Entry &e)
+{
+    if (!e.pad || e.ended)
+        return;
+    e.ended = true;
+    gst_element_call_async(bin_.get(), sendEosJob, new EosJob { ref(e.pad.get()) }, deleteEosJob);
+}
+
+void ParticipantOutput::beginFinalize()
+{
+    timing_->closing.store(true, std::memory_order_release);
+    sendEos(video_);
+    sendEos(audio_);
+}
+
+void ParticipantOutput::stopFeeding() noexcept
+{
+    timing_->closing.store(true, std::memory_order_release);
+}
+
+bool ParticipantOutput::finalizing() const noexcept
+{
+    return timing_->closing.load(std::memory_order_acquire);
+}
+
+bool ParticipantOutput::started() const noexcept
+{
+    std::lock_guard<std::mutex> lock(timing_->mutex);
+    return timing_->hasBase;
+}
+
+double ParticipantOutput::durationSeconds() const
+{
+    std::lock_guard<std::mutex> lock(timing_->mutex);
+    return static_cast<double>(timing_->maxEnd) / GST_SECOND;
+}
+
+uint64_t ParticipantOutput::fileBytes() const
+{
+    struct stat st
+    {
+    };
+    if (outputPath_.empty() || ::stat(outputPath_.c_str(), &st) != 0)
+        return 0;
+    return static_cast<uint64_t>(st.st_size);
+}
+
+void ParticipantOutput::endStarvedEntries(std::chrono::milliseconds grace)
+{
+    if (!startedAtUs_ || g_get_monotonic_time() - startedAtUs_ < grace.count() * 1000)
+        return;
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
+        Entry &e = entry(kind);
+        if (!e.pad || e.fed || e.ended)
+            continue;
+        RC_LOG_WARN(
+            "gateway: %s: no %s arrived %lld ms after the first media; recording without it",
+            outputPath_.c_str(), mediaKindName(kind), static_cast<long long>(grace.count()));
+        sendEos(e);
+    }
+}
+
+void ParticipantOutput::onFirstBuffer(std::chrono::system_clock::time_point at)
+{
+    startedAtUs_ = g_get_monotonic_time();
+    if (onStarted_)
+        onStarted_(at);
+}
+
+} // namespace rc::gateway

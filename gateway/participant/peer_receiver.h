@@ -1,0 +1,203 @@
+// One receive-only webrtcbin for one visible participant, in its own GstPipeline: the offer,
+// trickle ICE, each new pad into the participant's outputs (and room composites), outputs
+// attached and detached at run time, network outputs that fail alone, stats, health watch, and
+// finalizing.
+//
+// Owned by its RoomSession; thread-bound to the gateway's main context.
+// webrtcbin's signals, promise replies and pad probes run on GStreamer
+// threads: they copy what they need and post to the main context with a
+// weak reference (self_), never touching the receiver there. A failure stays
+// inside this participant's pipeline.
+#pragma once
+
+#include "common/gst/gst_ptr.h"
+#include "gateway/composite/mix_feed.h"
+#include "gateway/output/participant_output.h"
+#include "common/protocol/room_protocol.h"
+#include "gateway/participant/sdp_tuning.h"
+#include "gateway/media/stream_linker.h"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rc::gateway {
+
+class PeerReceiver
+{
+public:
+    struct Settings
+    {
+        std::vector<std::string> iceLocalAddresses;
+        std::string stunServer, turnServer;
+        std::vector<std::string> videoCodecs, audioCodecs; // offered, in preference order
+        BitrateHints bitrate;
+        std::chrono::milliseconds finalizeTimeout { 5000 };
+        // No media for this long once it flowed, or ICE disconnected this long:
+        // the peer is gone (a browser sends audio every 20 ms, video frames
+        // even when its camera is muted).
+        std::chrono::milliseconds mediaTimeout { 5000 };
+        // No media this long after the offer (no answer, ICE never connects).
+        std::chrono::milliseconds setupTimeout { 20000 };
+    };
+
+    struct Callbacks
+    {
+        std::function<void(const std::string &sdp)> sendOffer;
+        std::function<void(const protocol::Candidate &candidate)> sendCandidate;
+        // The first buffer reached an output.
+        std::function<void(ParticipantOutput &output, std::chrono::system_clock::time_point at)>
+            outputStarted;
+        // An output is closed (after the pipeline went to NULL).
+        std::function<void(ParticipantOutput &output)> outputFinished;
+        // The peer is gone or broken (ICE failed, media stopped, pipeline error).
+        // Reported once; the owner decides when to finish().
+        std::function<void(const std::string &reason)> failed;
+        // finish() completed: every output is closed. Posted, so the owner may
+        // destroy the receiver from it.
+        std::function<void()> finished;
+        // An element inside a network output's bin posted an ERROR (server
+        // refused, connection dropped): that instance alone was detached and
+        // is destroyed when this returns; the participant and its other
+        // outputs keep going. The owner may add a fresh instance (retry).
+        std::function<void(ParticipantOutput &output, const std::string &message)> outputError;
+        // The gateway asked this peer for a keyframe (PLI/FIR), for metrics.
+        std::function<void()> keyframeRequested;
+    };
+
+    // Numbers from webrtcbin's get-stats (polled every 2 s).
+    struct Stats
+    {
+        uint64_t packetsReceived = 0;
+        uint64_t packetsLost = 0;
+        uint64_t bytesReceived = 0;
+        uint64_t receiveBitrateBps = 0; // over the last poll interval
+    };
+
+    PeerReceiver(GMainContext *context, std::string peerId, Settings settings,
+        std::vector<std::unique_ptr<ParticipantOutput>> outputs, Callbacks callbacks);
+    ~PeerReceiver();
+    PeerReceiver(const PeerReceiver &) = delete;
+    PeerReceiver &operator=(const PeerReceiver &) = delete;
+
+    // Builds the pipeline, restricts ICE, adds the transceivers, goes to
+    // PLAYING and creates the offer (sent through sendOffer).
+    bool start(std::string &error);
+    void handleAnswer(const std::string &sdp);
+    void handleCandidate(const std::optional<protocol::Candidate> &candidate);
+    // EOS into every output, wait for them (bounded by finalizeTimeout), then
+    // NULL and report. Idempotent.
+    void finish(const std::string &reason);
+
+    const std::string &peerId() const noexcept { return peerId_; }
+    bool finishing() const noexcept { return finishing_; }
+    bool isFinished() const noexcept { return finished_; }
+    // Media arrived within the last mediaTimeout.
+    bool mediaFlowing() const;
+    // Time since the last media buffer (since start() if none came yet).
+    std::chrono::milliseconds mediaIdle() const;
+    const std::vector<std::unique_ptr<ParticipantOutput>> &outputs() const noexcept
+    {
+        return outputs_;
+    }
+
+    // Attaches output at run time (or before start): to every running stream
+    // whose codec it takes, through a new tee branch, and to every later one;
+    // asks for a keyframe so that it starts at once. False with error (the
+    // output is dropped) when the receiver is finishing or linking fails.
+    bool addOutput(std::unique_ptr<ParticipantOutput> output, std::string &error);
+    // EOS into the instances of outputId only, wait for their sinks (bounded
+    // by finalizeTimeout), report each through outputFinished, detach and
+    // destroy them; then done() (also when there were none). The
+    // participant's other outputs keep running.
+    void finishOutput(const std::string &outputId, std::function<void()> done);
+    // Feeds this participant's streams (running and later ones) to a room
+    // composite through decode branches.
+    void addMixFeed(std::shared_ptr<MixFeed> feed);
+    // Takes this participant out of a composite that went away: its decode
+    // branches are detached and dropped (no decoding for nobody).
+    void removeMixFeed(const MixFeed *feed);
+    // The codecs the answer says the peer sends (video first), e.g. {"VP8","OPUS"}.
+    std::vector<std::string> negotiatedCodecs() const;
+    const Stats &stats() const noexcept { return stats_; }
+
+private:
+    struct Trampolines;
+    struct Activity;
+    using Weak = std::weak_ptr<PeerReceiver *>;
+
+    void onOfferCreated(const std::string &sdp);
+    void onRemoteDescriptionSet(const std::string &error);
+    void onLocalCandidate(unsigned mline, const std::string &candidate);
+    void onNewPad(GPtr<GstPad> pad, GPtr<GstCaps> caps, gulong blockProbe);
+    void linkPad(GstPad *pad, GstCaps *caps);
+    void onIceState(int state);
+    void onConnectionState(int state);
+    bool onBusMessage(GstMessage *message);
+    bool watchdog();
+    void reportFailure(const std::string &reason);
+    void checkFinalized();
+    void completeFinish(bool timedOut);
+    void addCandidateNow(unsigned mline, const std::string &candidate);
+    bool attachOutput(StreamChain &chain, ParticipantOutput &output, std::string &error);
+    void attachFeed(StreamChain &chain, MixFeed &feed);
+    void detachOutput(ParticipantOutput &output);
+    ParticipantOutput *outputContaining(GstObject *object) const;
+    void checkOutputFinishes(bool force);
+    void pollStats();
+    void requestKeyframe(const StreamChain &chain);
+    void onStats(const GstStructure *reply);
+
+    GMainContext *context_; // borrowed: the gateway's, outlives every receiver
+    std::string peerId_;
+    Settings settings_;
+    Callbacks callbacks_;
+    std::vector<std::unique_ptr<ParticipantOutput>> outputs_;
+    std::shared_ptr<Activity> activity_;
+
+    GPtr<GstElement> pipeline_;
+    GPtr<GstElement> webrtc_; // owned by pipeline_ too
+    GPtr<GSource> busWatch_;
+    GPtr<GSource> watchdogTimer_;
+    GPtr<GSource> finalizeTimer_;
+    // Declared after the objects they are connected to: disconnected first.
+    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
+
+    std::vector<StreamChain> chains_;
+    std::vector<std::shared_ptr<MixFeed>> mixFeeds_;
+    struct DecodeBranch
+    {
+        const MixFeed *feed; // borrowed: identifies the composite
+        GPtr<GstElement> bin; // owned by pipeline_ too
+        GPtr<GstPad> src; // the tee branch's queue src pad feeding it
+    };
+    std::vector<DecodeBranch> decodeBranches_;
+    std::map<MediaKind, std::string> sending_; // from the answer
+    struct OutputFinish
+    {
+        std::string outputId;
+        std::function<void()> done;
+        gint64 deadlineUs = 0;
+    };
+    std::vector<OutputFinish> outputFinishes_;
+    GPtr<GSource> outputFinishTimer_;
+    GPtr<GSource> statsTimer_;
+    Stats stats_;
+    gint64 statsAtUs_ = 0;
+    std::string localSdp_;
+    bool answerReceived_ = false;
+    bool remoteSet_ = false;
+    std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
+    gint64 startedAtUs_ = 0;
+    gint64 iceDisconnectedSinceUs_ = 0;
+    bool failureReported_ = false;
+    bool finishing_ = false;
+    bool finished_ = false;
+    std::shared_ptr<PeerReceiver *> self_;
+};
+
+} // namespace rc::gateway
