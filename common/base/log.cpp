@@ -61,10 +61,10 @@ bool parseLevel(const std::string &text, Level &out) noexcept
     return true;
 }
 
-void write(Level l, const char *fmt, ...) noexcept
+namespace {
+// One line: header, optional "scope: ", message, newline; one write(2).
+void emit(Level l, const std::string *scope, const char *fmt, va_list ap) noexcept
 {
-    if (!enabled(l))
-        return;
     char line[4096];
     int n = 0;
     if (underJournal()) {
@@ -81,10 +81,13 @@ void write(Level l, const char *fmt, ...) noexcept
     }
     if (n < 0)
         return;
-    va_list ap;
-    va_start(ap, fmt);
+    if (scope && !scope->empty() && static_cast<size_t>(n) + scope->size() + 2 < sizeof line / 2) {
+        std::memcpy(line + n, scope->data(), scope->size());
+        n += static_cast<int>(scope->size());
+        line[n++] = ':';
+        line[n++] = ' ';
+    }
     int m = std::vsnprintf(line + n, sizeof line - static_cast<size_t>(n) - 1, fmt, ap);
-    va_end(ap);
     size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
     if (len > sizeof line - 2)
         len = sizeof line - 2;
@@ -92,5 +95,42 @@ void write(Level l, const char *fmt, ...) noexcept
     ssize_t ignored = ::write(STDERR_FILENO, line, len);
     (void)ignored;
 }
+} // namespace
+
+void write(Level l, const char *fmt, ...) noexcept
+{
+    if (!enabled(l))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(l, nullptr, fmt, ap);
+    va_end(ap);
+}
+
+void Logger::write(Level l, const char *fmt, ...) const noexcept
+{
+    if (!enabled(l))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(l, &scope_, fmt, ap);
+    va_end(ap);
+}
+
+#define RC_LOGGER_LEVEL(method, lvl)                                                               \
+    void Logger::method(const char *fmt, ...) const noexcept                                       \
+    {                                                                                              \
+        if (!enabled(lvl))                                                                         \
+            return;                                                                                \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        emit(lvl, &scope_, fmt, ap);                                                               \
+        va_end(ap);                                                                                \
+    }
+RC_LOGGER_LEVEL(debug, Level::debug)
+RC_LOGGER_LEVEL(info, Level::info)
+RC_LOGGER_LEVEL(warn, Level::warning)
+RC_LOGGER_LEVEL(error, Level::error)
+#undef RC_LOGGER_LEVEL
 
 } // namespace rc::log
