@@ -21,8 +21,8 @@ std::string printable(std::string_view text, size_t maxBytes)
         if (c >= 0x80) {
             // Keep whole valid UTF-8 characters, escape stray bytes.
             gunichar ch = g_utf8_get_char_validated(p, end - p);
-            if (ch != static_cast<gunichar>(-1) && ch != static_cast<gunichar>(-2) &&
-                !g_unichar_iscntrl(ch)) {
+            if (ch != static_cast<gunichar>(-1) && ch != static_cast<gunichar>(-2)
+                && !g_unichar_iscntrl(ch)) {
                 const char *next = g_utf8_next_char(p);
                 out.append(p, next);
                 p = next;

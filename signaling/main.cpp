@@ -1,14 +1,14 @@
-// roomcast-signal: runs the room server until SIGINT/SIGTERM, then closes every connection with 1001.
+// roomcast-signal: runs the room server until SIGINT/SIGTERM, then closes every connection with
+// 1001.
 #include "roomcast-config.h"
 
 #include "common/base/exit_codes.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "signaling/room_server.h"
-#include "common/ops/sd_notifier.h"
-#include "signaling/signal_options.h"
 #include "common/base/startup_error.h"
-
+#include "common/ops/sd_notifier.h"
+#include "signaling/room_server.h"
+#include "signaling/signal_options.h"
 
 #include <cstdio>
 #include <exception>
@@ -17,7 +17,8 @@ namespace {
 
 using rc::signaling::SignalCommand;
 
-struct StopFlag {
+struct StopFlag
+{
     bool requested = false;
 };
 
@@ -55,8 +56,8 @@ int run(const SignalCommand &cmd)
             server.shutdown();
             // Let the closing handshakes finish so that clients read 1001,
             // not a reset; a peer that does not answer gets 3 s.
-            rc::iterateUntil(ctx.get(), [&] { return server.connectionCount() == 0; },
-                             std::chrono::seconds(3));
+            rc::iterateUntil(
+                ctx.get(), [&] { return server.connectionCount() == 0; }, std::chrono::seconds(3));
             RC_LOG_INFO("stopped");
         }
     }

@@ -6,9 +6,10 @@
 namespace rc::signaling {
 
 RateLimiter::RateLimiter(const RateLimit &limit, int64_t nowUs) noexcept
-    : limit_(limit), tokens_(limit.burst), lastRefillUs_(nowUs)
-{
-}
+    : limit_(limit)
+    , tokens_(limit.burst)
+    , lastRefillUs_(nowUs)
+{ }
 
 void RateLimiter::refill(int64_t nowUs) noexcept
 {

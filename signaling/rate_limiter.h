@@ -8,7 +8,8 @@
 
 namespace rc::signaling {
 
-struct RateLimit {
+struct RateLimit
+{
     // The spec asks for at least a 200-message burst and 50 msg/s sustained.
     double burst = 400;
     double perSecond = 100;

@@ -33,7 +33,7 @@ std::vector<protocol::PeerInfo> Room::visiblePeers(const Member *except) const
     std::vector<protocol::PeerInfo> peers;
     for (const Member *m : members_)
         if (m != except && !m->hidden)
-            peers.push_back({m->id, m->name});
+            peers.push_back({ m->id, m->name });
     return peers;
 }
 

@@ -3,8 +3,8 @@
 // Owned by the RoomRegistry; thread-bound to the server's GMainContext.
 #pragma once
 
-#include "signaling/peer_link.h"
 #include "common/protocol/room_protocol.h"
+#include "signaling/peer_link.h"
 
 #include <optional>
 #include <string>
@@ -12,7 +12,8 @@
 
 namespace rc::signaling {
 
-struct Member {
+struct Member
+{
     std::string id;
     std::optional<std::string> name;
     bool hidden = false;
@@ -23,7 +24,9 @@ struct Member {
 class Room
 {
 public:
-    explicit Room(std::string name) : name_(std::move(name)) {}
+    explicit Room(std::string name)
+        : name_(std::move(name))
+    { }
 
     const std::string &name() const noexcept { return name_; }
 

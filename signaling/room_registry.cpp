@@ -3,12 +3,12 @@
 
 namespace rc::signaling {
 
-std::variant<const Member *, protocol::ErrorCode> RoomRegistry::join(PeerLink *link,
-                                                                     const protocol::Join &join)
+std::variant<const Member *, protocol::ErrorCode> RoomRegistry::join(
+    PeerLink *link, const protocol::Join &join)
 {
     auto roomIt = rooms_.find(join.room);
-    if (!join.hidden && maxVisible_ > 0 && roomIt != rooms_.end() &&
-        roomIt->second->visibleCount() >= maxVisible_)
+    if (!join.hidden && maxVisible_ > 0 && roomIt != rooms_.end()
+        && roomIt->second->visibleCount() >= maxVisible_)
         return protocol::ErrorCode::roomFull;
     if (roomIt == rooms_.end())
         roomIt = rooms_.emplace(join.room, std::make_unique<Room>(join.room)).first;
@@ -25,10 +25,10 @@ std::variant<const Member *, protocol::ErrorCode> RoomRegistry::join(PeerLink *l
 
     const bool firstHidden = member->hidden && room.hiddenCount() == 0;
     room.add(member);
-    link->send(protocol::encodeWelcome(member->id, room.name(), room.visiblePeers(member),
-                                       room.recording()));
+    link->send(protocol::encodeWelcome(
+        member->id, room.name(), room.visiblePeers(member), room.recording()));
     if (!member->hidden)
-        room.broadcast(protocol::encodePeerJoined({member->id, member->name}), member, false);
+        room.broadcast(protocol::encodePeerJoined({ member->id, member->name }), member, false);
     else if (firstHidden)
         room.broadcast(protocol::encodeRecording(true), member, true);
     return member;
@@ -55,8 +55,8 @@ void RoomRegistry::leave(const std::string &id)
         rooms_.erase(roomIt);
 }
 
-bool RoomRegistry::route(const std::string &fromId, const protocol::Signal &signal,
-                         JsonObject *message)
+bool RoomRegistry::route(
+    const std::string &fromId, const protocol::Signal &signal, JsonObject *message)
 {
     const Member *from = member(fromId);
     if (!from)

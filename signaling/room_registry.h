@@ -4,9 +4,9 @@
 // Pure logic over PeerLinks, so it is tested without sockets.
 #pragma once
 
+#include "common/protocol/room_protocol.h"
 #include "signaling/peer_link.h"
 #include "signaling/room.h"
-#include "common/protocol/room_protocol.h"
 
 #include <cstdint>
 #include <map>
@@ -21,13 +21,16 @@ class RoomRegistry
 {
 public:
     // maxVisiblePerRoom: 0 for no limit. Hidden members never count.
-    explicit RoomRegistry(unsigned maxVisiblePerRoom) : maxVisible_(maxVisiblePerRoom) {}
+    explicit RoomRegistry(unsigned maxVisiblePerRoom)
+        : maxVisible_(maxVisiblePerRoom)
+    { }
 
     // Adds link's connection to join.room under a fresh id and sends: the
     // welcome to link; peer-joined to every other member (visible joiner) or
     // recording true to every visible member (first hidden joiner). Returns
     // the new member, or room-full with nothing sent.
-    std::variant<const Member *, protocol::ErrorCode> join(PeerLink *link, const protocol::Join &join);
+    std::variant<const Member *, protocol::ErrorCode> join(
+        PeerLink *link, const protocol::Join &join);
 
     // Removes a member and sends peer-left (visible) or recording false (last
     // hidden) to those who remain. Unknown ids are ignored.

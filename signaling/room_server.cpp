@@ -6,8 +6,8 @@
 #include "common/base/exit_codes.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "common/protocol/room_protocol.h"
 #include "common/base/startup_error.h"
+#include "common/protocol/room_protocol.h"
 
 #include <algorithm>
 #include <exception>
@@ -28,8 +28,9 @@ std::string formatAddress(GInetSocketAddress *addr)
 } // namespace
 
 RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
-    : config_(std::move(config)), ctx_(ref(ctx ? ctx : g_main_context_default())),
-      dispatcher_(config_.rules)
+    : config_(std::move(config))
+    , ctx_(ref(ctx ? ctx : g_main_context_default()))
+    , dispatcher_(config_.rules)
 {
     if (!config_.staticDir.empty())
         static_.emplace(config_.staticDir);
@@ -52,29 +53,30 @@ uint16_t RoomServer::start()
         RC_LOG_WARN("RoomServer started while its context is not the thread-default one; "
                     "libsoup timers may land on the wrong context");
 
-    server_ = adopt(static_cast<SoupServer *>(
-        g_object_new(SOUP_TYPE_SERVER, "server-header", "roomcast-signal/" ROOMCAST_VERSION " ", nullptr)));
+    server_ = adopt(static_cast<SoupServer *>(g_object_new(
+        SOUP_TYPE_SERVER, "server-header", "roomcast-signal/" ROOMCAST_VERSION " ", nullptr)));
     // permessage-deflate stays off: libsoup 3.2 inflates a whole frame with no
     // bound before any size check, so a frame of a few KiB could expand to
     // gigabytes. Signaling traffic is small; the 65536-byte rule then counts
     // exactly the bytes on the wire.
     soup_server_remove_websocket_extension(server_.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-    soup_server_add_websocket_handler(server_.get(), protocol::kPath, nullptr, nullptr,
-                                      &RoomServer::onWebSocket, this, nullptr);
+    soup_server_add_websocket_handler(
+        server_.get(), protocol::kPath, nullptr, nullptr, &RoomServer::onWebSocket, this, nullptr);
     soup_server_add_handler(server_.get(), nullptr, &RoomServer::onHttp, this, nullptr);
 
     std::string host = config_.host == "localhost" ? "127.0.0.1" : config_.host;
     auto inet = adopt(g_inet_address_new_from_string(host.c_str()));
     if (!inet)
-        throw StartupError(exitcode::usage, "listen address '" + config_.host + "' is not an IP address");
+        throw StartupError(
+            exitcode::usage, "listen address '" + config_.host + "' is not an IP address");
     auto sockAddr = adopt(g_inet_socket_address_new(inet.get(), config_.port));
     GError *rawError = nullptr;
-    if (!soup_server_listen(server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0),
-                            &rawError)) {
+    if (!soup_server_listen(
+            server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0), &rawError)) {
         auto error = adopt(rawError);
-        throw StartupError(exitcode::osError, "cannot listen on " + config_.host + ":" +
-                                                  std::to_string(config_.port) + ": " +
-                                                  (error ? error->message : "unknown error"));
+        throw StartupError(exitcode::osError,
+            "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": "
+                + (error ? error->message : "unknown error"));
     }
 
     uint16_t port = config_.port;
@@ -96,8 +98,8 @@ uint16_t RoomServer::start()
     if (static_)
         RC_LOG_INFO("serving static files from %s", static_->root().c_str());
 
-    const auto period = std::clamp(config_.peerTimeout / 4, std::chrono::milliseconds(100),
-                                   std::chrono::milliseconds(5000));
+    const auto period = std::clamp(
+        config_.peerTimeout / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
     livenessTimer_ = addTimeout(ctx_.get(), period, [this] {
         checkLiveness();
         return true;
@@ -107,7 +109,7 @@ uint16_t RoomServer::start()
 }
 
 void RoomServer::onWebSocket(SoupServer *, SoupServerMessage *msg, const char *,
-                             SoupWebsocketConnection *conn, gpointer data) noexcept
+    SoupWebsocketConnection *conn, gpointer data) noexcept
 {
     auto *self = static_cast<RoomServer *>(data);
     try {
@@ -133,15 +135,14 @@ void RoomServer::accept(SoupServerMessage *msg, SoupWebsocketConnection *conn)
     const char *remote = soup_server_message_get_remote_host(msg);
     std::string label = "c" + std::to_string(nextConnection_++) + " " + (remote ? remote : "?");
     auto peer = std::make_unique<WebSocketPeer>(conn, soup_server_message_get_socket(msg),
-                                                std::move(label), dispatcher_,
-                                                [this](WebSocketPeer *p) { retire(p); });
+        std::move(label), dispatcher_, [this](WebSocketPeer *p) { retire(p); });
     RC_LOG_DEBUG("connection %s opened", peer->label().c_str());
     WebSocketPeer *raw = peer.get();
     peers_.emplace(raw, std::move(peer));
 }
 
-void RoomServer::onHttp(SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
-                        gpointer data) noexcept
+void RoomServer::onHttp(
+    SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer data) noexcept
 {
     auto *self = static_cast<RoomServer *>(data);
     try {
@@ -200,8 +201,8 @@ void RoomServer::checkLiveness()
     }
     for (WebSocketPeer *peer : silent) {
         dispatcher_.logError(peer, "timeout",
-                             "nothing received, pongs included, for " +
-                                 std::to_string(config_.peerTimeout.count()) + " ms");
+            "nothing received, pongs included, for " + std::to_string(config_.peerTimeout.count())
+                + " ms");
         dispatcher_.drop(peer, "timeout");
         peer->close(protocol::kCloseGoingAway, "ping timeout");
     }
@@ -213,7 +214,7 @@ void RoomServer::shutdown()
         return;
     shuttingDown_ = true;
     RC_LOG_INFO("shutting down: closing %zu connection(s) with %u", peers_.size(),
-                static_cast<unsigned>(protocol::kCloseGoingAway));
+        static_cast<unsigned>(protocol::kCloseGoingAway));
     if (server_)
         soup_server_disconnect(server_.get());
     livenessTimer_.reset();

@@ -1,4 +1,5 @@
-// The room server: a libsoup 3 HTTP server with the WebSocket endpoint /ws and, optionally, static files on /.
+// The room server: a libsoup 3 HTTP server with the WebSocket endpoint /ws and, optionally, static
+// files on /.
 //
 // Embeddable: construct it with a config and the GMainContext it lives on,
 // call start(), iterate the context. Owned by main() or by the embedding
@@ -7,9 +8,9 @@
 // libsoup attaches some of its own sources to the thread-default context.
 #pragma once
 
+#include "common/base/soup_ptr.h"
 #include "signaling/room_server_config.h"
 #include "signaling/signal_dispatcher.h"
-#include "common/base/soup_ptr.h"
 #include "signaling/static_files.h"
 #include "signaling/websocket_peer.h"
 
@@ -47,9 +48,9 @@ public:
 
 private:
     static void onWebSocket(SoupServer *server, SoupServerMessage *msg, const char *path,
-                            SoupWebsocketConnection *conn, gpointer self) noexcept;
+        SoupWebsocketConnection *conn, gpointer self) noexcept;
     static void onHttp(SoupServer *server, SoupServerMessage *msg, const char *path,
-                       GHashTable *query, gpointer self) noexcept;
+        GHashTable *query, gpointer self) noexcept;
     void accept(SoupServerMessage *msg, SoupWebsocketConnection *conn);
     void checkLiveness();
     void retire(WebSocketPeer *peer);

@@ -18,7 +18,9 @@ std::string describe(JsonObject *object)
 using protocol::ErrorCode;
 
 SignalDispatcher::SignalDispatcher(const DispatchRules &rules, Clock clock)
-    : rules_(rules), clock_(std::move(clock)), registry_(rules.maxPeersPerRoom)
+    : rules_(rules)
+    , clock_(std::move(clock))
+    , registry_(rules.maxPeersPerRoom)
 {
     if (rules_.secret)
         verifier_.emplace(*rules_.secret);
@@ -32,7 +34,8 @@ SignalDispatcher::Session *SignalDispatcher::session(PeerLink *link)
 
 void SignalDispatcher::opened(PeerLink *link)
 {
-    sessions_.emplace(link, Session{RateLimiter(rules_.rateLimit, clock_.monotonicUs()), {}, false});
+    sessions_.emplace(
+        link, Session { RateLimiter(rules_.rateLimit, clock_.monotonicUs()), {}, false });
 }
 
 void SignalDispatcher::logError(PeerLink *link, const char *code, const std::string &message)
@@ -40,18 +43,18 @@ void SignalDispatcher::logError(PeerLink *link, const char *code, const std::str
     const Session *s = session(link);
     const Member *m = s && s->peerId ? registry_.member(*s->peerId) : nullptr;
     RC_LOG_INFO("error room=%s peer=%s conn=%s code=%s: %s", m ? m->room.c_str() : "-",
-                m ? m->id.c_str() : "-", link->label().c_str(), code, printable(message).c_str());
+        m ? m->id.c_str() : "-", link->label().c_str(), code, printable(message).c_str());
 }
 
-void SignalDispatcher::sendError(PeerLink *link, const Session &, ErrorCode code,
-                                 const std::string &message)
+void SignalDispatcher::sendError(
+    PeerLink *link, const Session &, ErrorCode code, const std::string &message)
 {
     logError(link, protocol::errorCodeName(code), message);
     link->send(protocol::encodeError(code, message));
 }
 
 void SignalDispatcher::fail(PeerLink *link, Session &s, ErrorCode code, const std::string &message,
-                            unsigned short closeCode)
+    unsigned short closeCode)
 {
     sendError(link, s, code, message);
     leaveRoom(s, protocol::errorCodeName(code));
@@ -65,7 +68,7 @@ void SignalDispatcher::leaveRoom(Session &s, const char *reason)
         return;
     if (const Member *m = registry_.member(*s.peerId))
         RC_LOG_INFO("leave room=%s peer=%s hidden=%d reason=%s", m->room.c_str(), m->id.c_str(),
-                    m->hidden ? 1 : 0, reason);
+            m->hidden ? 1 : 0, reason);
     registry_.leave(*s.peerId);
     s.peerId.reset();
 }
@@ -75,9 +78,9 @@ bool SignalDispatcher::admit(PeerLink *link, Session &s, size_t size)
     // Size first: an oversize message ends the connection whatever else it is.
     if (size > protocol::kMaxMessageBytes) {
         fail(link, s, ErrorCode::tooLarge,
-             "message of " + std::to_string(size) + " bytes exceeds the limit of " +
-                 std::to_string(protocol::kMaxMessageBytes),
-             protocol::kCloseTooLarge);
+            "message of " + std::to_string(size) + " bytes exceeds the limit of "
+                + std::to_string(protocol::kMaxMessageBytes),
+            protocol::kCloseTooLarge);
         return false;
     }
     const int64_t now = clock_.monotonicUs();
@@ -87,8 +90,8 @@ bool SignalDispatcher::admit(PeerLink *link, Session &s, size_t size)
         if (s.limiter.shouldNotify(now)) {
             const uint64_t dropped = s.limiter.takeDropped();
             sendError(link, s, ErrorCode::rateLimited,
-                      "rate limit exceeded: " + std::to_string(dropped) +
-                          " message(s) dropped since the last notice");
+                "rate limit exceeded: " + std::to_string(dropped)
+                    + " message(s) dropped since the last notice");
         }
         return false;
     }
@@ -114,7 +117,7 @@ void SignalDispatcher::text(PeerLink *link, std::string_view message)
     }
     if (!s->peerId) {
         sendError(link, *s, ErrorCode::notJoined,
-                  std::string("'") + protocol::typeName(envelope.type) + "' before 'join'");
+            std::string("'") + protocol::typeName(envelope.type) + "' before 'join'");
         return;
     }
     if (envelope.type == protocol::Type::leave) {
@@ -150,7 +153,7 @@ void SignalDispatcher::handleJoin(PeerLink *link, Session &s, JsonObject *object
     if (verifier_) {
         if (!join.token) {
             fail(link, s, ErrorCode::unauthorized, "a token is required to join",
-                 protocol::kCloseUnauthorized);
+                protocol::kCloseUnauthorized);
             return;
         }
         auto verdict = verifier_->verify(*join.token, join.room, join.hidden, clock_.realSeconds());
@@ -162,18 +165,18 @@ void SignalDispatcher::handleJoin(PeerLink *link, Session &s, JsonObject *object
     auto joined = registry_.join(link, join);
     if (std::holds_alternative<ErrorCode>(joined)) {
         fail(link, s, ErrorCode::roomFull, "room '" + join.room + "' is full",
-             protocol::kCloseRoomFull);
+            protocol::kCloseRoomFull);
         return;
     }
     const Member *m = std::get<const Member *>(joined);
     s.peerId = m->id;
     RC_LOG_INFO("join room=%s peer=%s hidden=%d conn=%s name=\"%s\"", m->room.c_str(),
-                m->id.c_str(), m->hidden ? 1 : 0, link->label().c_str(),
-                m->name ? printable(*m->name).c_str() : "");
+        m->id.c_str(), m->hidden ? 1 : 0, link->label().c_str(),
+        m->name ? printable(*m->name).c_str() : "");
 }
 
-void SignalDispatcher::handleSignal(PeerLink *link, Session &s, protocol::Type type,
-                                    JsonObject *object)
+void SignalDispatcher::handleSignal(
+    PeerLink *link, Session &s, protocol::Type type, JsonObject *object)
 {
     auto validated = protocol::validateSignal(type, object);
     if (auto *err = std::get_if<protocol::Error>(&validated)) {
@@ -183,14 +186,14 @@ void SignalDispatcher::handleSignal(PeerLink *link, Session &s, protocol::Type t
     auto &signal = std::get<protocol::Signal>(validated);
     if (!registry_.route(*s.peerId, signal, object)) {
         sendError(link, s, ErrorCode::unknownPeer,
-                  "no member '" + signal.to.value_or("") + "' in this room");
+            "no member '" + signal.to.value_or("") + "' in this room");
         return;
     }
     if (log::enabled(log::Level::debug)) {
         // SDP bodies only at debug level: they carry addresses and fingerprints.
         RC_LOG_DEBUG("forward %s from=%s to=%s: %s", protocol::typeName(type), s.peerId->c_str(),
-                     signal.to ? printable(*signal.to).c_str() : "*",
-                     printable(describe(object), 4000).c_str());
+            signal.to ? printable(*signal.to).c_str() : "*",
+            printable(describe(object), 4000).c_str());
     }
 }
 

@@ -1,4 +1,5 @@
-// The protocol's rules for every incoming message: size, rate, which error wins, join, leave, forwarding.
+// The protocol's rules for every incoming message: size, rate, which error wins, join, leave,
+// forwarding.
 //
 // Owned by the RoomServer (or a unit test); thread-bound to the server's
 // GMainContext. Knows connections only as PeerLinks, so every rule of the
@@ -21,13 +22,15 @@
 
 namespace rc::signaling {
 
-struct DispatchRules {
-    unsigned maxPeersPerRoom = 64;     // visible members; 0 for no limit
+struct DispatchRules
+{
+    unsigned maxPeersPerRoom = 64; // visible members; 0 for no limit
     RateLimit rateLimit;
     std::optional<std::string> secret; // none: development mode, every join accepted
 };
 
-struct Clock {
+struct Clock
+{
     std::function<int64_t()> monotonicUs = [] { return g_get_monotonic_time(); };
     std::function<int64_t()> realSeconds = [] { return g_get_real_time() / G_USEC_PER_SEC; };
 };
@@ -58,7 +61,8 @@ public:
     size_t connectionCount() const noexcept { return sessions_.size(); }
 
 private:
-    struct Session {
+    struct Session
+    {
         RateLimiter limiter;
         std::optional<std::string> peerId;
         bool closing = false;
@@ -69,10 +73,10 @@ private:
     void handleJoin(PeerLink *link, Session &s, JsonObject *object);
     void handleSignal(PeerLink *link, Session &s, protocol::Type type, JsonObject *object);
     void leaveRoom(Session &s, const char *reason);
-    void sendError(PeerLink *link, const Session &s, protocol::ErrorCode code,
-                   const std::string &message);
+    void sendError(
+        PeerLink *link, const Session &s, protocol::ErrorCode code, const std::string &message);
     void fail(PeerLink *link, Session &s, protocol::ErrorCode code, const std::string &message,
-              unsigned short closeCode);
+        unsigned short closeCode);
 
     DispatchRules rules_;
     Clock clock_;

@@ -24,22 +24,24 @@ namespace po = boost::program_options;
 class Blame
 {
 public:
-    Blame(const po::parsed_options &commandLine, const std::vector<std::vector<config::Entry>> &layers)
-        : commandLine_(commandLine), layers_(layers)
-    {
-    }
+    Blame(const po::parsed_options &commandLine,
+        const std::vector<std::vector<config::Entry>> &layers)
+        : commandLine_(commandLine)
+        , layers_(layers)
+    { }
 
     [[noreturn]] void fail(const std::string &key, const std::string &problem) const
     {
         for (const auto &opt : commandLine_.options)
             if (opt.string_key == key)
-                throw StartupError(exitcode::usage,
-                                   "command line: option '--" + key + "': " + problem);
+                throw StartupError(
+                    exitcode::usage, "command line: option '--" + key + "': " + problem);
         for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer)
             for (auto e = layer->rbegin(); e != layer->rend(); ++e)
                 if (e->key == key)
-                    throw StartupError(exitcode::config, e->file + ":" + std::to_string(e->line) +
-                                                             ": option '" + key + "': " + problem);
+                    throw StartupError(exitcode::config,
+                        e->file + ":" + std::to_string(e->line) + ": option '" + key
+                            + "': " + problem);
         throw StartupError(exitcode::usage, "option '--" + key + "': " + problem);
     }
 
@@ -61,7 +63,8 @@ private:
 // Boost's lexical_cast would wrap around for unsigned types.
 bool parseCount(const std::string &text, long min, long max, long &out)
 {
-    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 9
+        || text.find_first_not_of("0123456789") != std::string::npos)
         return false;
     out = std::stol(text);
     return out >= min && out <= max;
@@ -70,24 +73,22 @@ bool parseCount(const std::string &text, long min, long max, long &out)
 po::options_description sharedOptions()
 {
     po::options_description d("Server options (command line or config file)");
-    d.add_options()
-        ("listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
-         "HOST:PORT to listen on; [IPV6]:PORT for IPv6; port 0 picks a free port")
-        ("secret-file", po::value<std::string>(),
-         "file holding the HS256 secret for join tokens (trailing whitespace removed); "
-         "without it every join is accepted (development mode)")
-        ("max-peers-per-room", po::value<std::string>()->default_value("64"),
-         "most visible members in one room, 0 for no limit (hidden members do not count)")
-        ("static", po::value<std::string>(), "directory of a web client to serve on /")
-        ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warning or error")
-        ("rate-limit-burst", po::value<std::string>()->default_value("400"),
-         "messages a connection may send at once before it is rate-limited")
-        ("rate-limit-per-second", po::value<std::string>()->default_value("100"),
-         "messages per second a connection may send in the long run")
-        ("ping-interval", po::value<std::string>()->default_value("10"),
-         "seconds between WebSocket pings")
-        ("peer-timeout", po::value<std::string>()->default_value("30"),
-         "seconds without any data (pongs included) after which a peer is gone");
+    d.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
+        "HOST:PORT to listen on; [IPV6]:PORT for IPv6; port 0 picks a free port")("secret-file",
+        po::value<std::string>(),
+        "file holding the HS256 secret for join tokens (trailing whitespace removed); "
+        "without it every join is accepted (development mode)")("max-peers-per-room",
+        po::value<std::string>()->default_value("64"),
+        "most visible members in one room, 0 for no limit (hidden members do not count)")(
+        "static", po::value<std::string>(), "directory of a web client to serve on /")("log-level",
+        po::value<std::string>()->default_value("info"), "debug, info, warning or error")(
+        "rate-limit-burst", po::value<std::string>()->default_value("400"),
+        "messages a connection may send at once before it is rate-limited")("rate-limit-per-second",
+        po::value<std::string>()->default_value("100"),
+        "messages per second a connection may send in the long run")("ping-interval",
+        po::value<std::string>()->default_value("10"), "seconds between WebSocket pings")(
+        "peer-timeout", po::value<std::string>()->default_value("30"),
+        "seconds without any data (pongs included) after which a peer is gone");
     return d;
 }
 
@@ -99,7 +100,6 @@ std::string trimRight(std::string s)
 }
 
 } // namespace
-
 
 std::string readSecretFile(const std::string &path, int code, const std::string &where)
 {
@@ -117,12 +117,10 @@ std::string readSecretFile(const std::string &path, int code, const std::string 
 SignalCommand parseSignalOptions(int argc, const char *const argv[])
 {
     po::options_description general("General options");
-    general.add_options()
-        ("help,h", "print this help and exit")
-        ("version,V", "print the version and exit")
-        ("config,c", po::value<std::string>(),
-         "INI config file; FILE.d/*.conf drop-ins are read after it; the command line wins")
-        ("check-config", "validate the options and config file, print OK and exit");
+    general.add_options()("help,h", "print this help and exit")(
+        "version,V", "print the version and exit")("config,c", po::value<std::string>(),
+        "INI config file; FILE.d/*.conf drop-ins are read after it; the command line wins")(
+        "check-config", "validate the options and config file, print OK and exit");
     const po::options_description shared = sharedOptions();
     po::options_description cli;
     cli.add(general).add(shared);
@@ -134,9 +132,9 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[])
     for (const auto &opt : commandLine.options)
         if (opt.position_key >= 0 || opt.string_key.empty())
             throw StartupError(exitcode::usage,
-                               "command line: unexpected argument '" +
-                                   (opt.original_tokens.empty() ? std::string() : opt.original_tokens.front()) +
-                                   "' (options start with --)");
+                "command line: unexpected argument '"
+                    + (opt.original_tokens.empty() ? std::string() : opt.original_tokens.front())
+                    + "' (options start with --)");
 
     po::variables_map early;
     try {
@@ -146,7 +144,8 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[])
     }
     std::ostringstream help;
     help << "Usage: roomcast-signal [OPTIONS]\n"
-            "The roomcast room server: WebSocket signaling on /ws (shared/specs/room-protocol.md).\n\n"
+            "The roomcast room server: WebSocket signaling on /ws "
+            "(shared/specs/room-protocol.md).\n\n"
          << cli;
     cmd.helpText = help.str();
     if (early.count("help")) {
@@ -177,31 +176,38 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[])
 
     RoomServerConfig &server = cmd.server;
     if (!parseListenAddress(text("listen"), server.host, server.port))
-        blame.fail("listen", "'" + text("listen") + "' is not HOST:PORT (an IP address, or [IPv6]:PORT)");
+        blame.fail(
+            "listen", "'" + text("listen") + "' is not HOST:PORT (an IP address, or [IPv6]:PORT)");
 
     if (!log::parseLevel(text("log-level"), cmd.logLevel))
-        blame.fail("log-level", "'" + text("log-level") + "' is not one of debug, info, warning, error");
+        blame.fail(
+            "log-level", "'" + text("log-level") + "' is not one of debug, info, warning, error");
 
     long n = 0;
     if (!parseCount(text("max-peers-per-room"), 0, 100000, n))
-        blame.fail("max-peers-per-room", "'" + text("max-peers-per-room") + "' is not a number from 0 to 100000");
+        blame.fail("max-peers-per-room",
+            "'" + text("max-peers-per-room") + "' is not a number from 0 to 100000");
     server.rules.maxPeersPerRoom = static_cast<unsigned>(n);
     if (!parseCount(text("rate-limit-burst"), 1, 1000000, n))
-        blame.fail("rate-limit-burst", "'" + text("rate-limit-burst") + "' is not a number from 1 to 1000000");
+        blame.fail("rate-limit-burst",
+            "'" + text("rate-limit-burst") + "' is not a number from 1 to 1000000");
     server.rules.rateLimit.burst = static_cast<double>(n);
     if (!parseCount(text("rate-limit-per-second"), 1, 1000000, n))
         blame.fail("rate-limit-per-second",
-                   "'" + text("rate-limit-per-second") + "' is not a number from 1 to 1000000");
+            "'" + text("rate-limit-per-second") + "' is not a number from 1 to 1000000");
     server.rules.rateLimit.perSecond = static_cast<double>(n);
     if (!parseCount(text("ping-interval"), 1, 3600, n))
-        blame.fail("ping-interval", "'" + text("ping-interval") + "' is not a number of seconds from 1 to 3600");
+        blame.fail("ping-interval",
+            "'" + text("ping-interval") + "' is not a number of seconds from 1 to 3600");
     server.pingInterval = std::chrono::seconds(n);
     if (!parseCount(text("peer-timeout"), 1, 86400, n))
-        blame.fail("peer-timeout", "'" + text("peer-timeout") + "' is not a number of seconds from 1 to 86400");
+        blame.fail("peer-timeout",
+            "'" + text("peer-timeout") + "' is not a number of seconds from 1 to 86400");
     server.peerTimeout = std::chrono::seconds(n);
     if (server.peerTimeout <= server.pingInterval)
-        blame.fail("peer-timeout", "must be longer than ping-interval (" +
-                                       std::to_string(server.pingInterval.count()) + " s)");
+        blame.fail("peer-timeout",
+            "must be longer than ping-interval (" + std::to_string(server.pingInterval.count())
+                + " s)");
 
     if (vm.count("static")) {
         server.staticDir = text("static");

@@ -1,4 +1,5 @@
-// roomcast-signal's options: command line and INI config file (with FILE.d/ drop-ins), command line winning.
+// roomcast-signal's options: command line and INI config file (with FILE.d/ drop-ins), command line
+// winning.
 //
 // Start-up code only: every failure throws rc::StartupError, 64 for the
 // command line and 78 (naming file:line) for a config file.
@@ -12,7 +13,8 @@
 
 namespace rc::signaling {
 
-struct SignalCommand {
+struct SignalCommand
+{
     enum class Action { run, help, version, checkConfig };
     Action action = Action::run;
     RoomServerConfig server;

@@ -1,8 +1,8 @@
 // Static file resolution and serving; see static_files.h.
 #include "signaling/static_files.h"
 
-#include "common/base/soup_ptr.h"
 #include "common/base/log.h"
+#include "common/base/soup_ptr.h"
 #include "signaling/log_text.h"
 
 #include <glib/gstdio.h>
@@ -15,29 +15,30 @@
 namespace rc::signaling {
 namespace {
 
-struct TypeByExtension {
+struct TypeByExtension
+{
     const char *extension;
     const char *type;
 };
 constexpr TypeByExtension kTypes[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".htm", "text/html; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".mjs", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
-    {".svg", "image/svg+xml"},
-    {".json", "application/json"},
-    {".map", "application/json"},
-    {".png", "image/png"},
-    {".ico", "image/x-icon"},
-    {".wasm", "application/wasm"},
-    {".txt", "text/plain; charset=utf-8"},
-    {".jpg", "image/jpeg"},
-    {".jpeg", "image/jpeg"},
-    {".gif", "image/gif"},
-    {".webp", "image/webp"},
-    {".woff", "font/woff"},
-    {".woff2", "font/woff2"},
+    { ".html", "text/html; charset=utf-8" },
+    { ".htm", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".svg", "image/svg+xml" },
+    { ".json", "application/json" },
+    { ".map", "application/json" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".wasm", "application/wasm" },
+    { ".txt", "text/plain; charset=utf-8" },
+    { ".jpg", "image/jpeg" },
+    { ".jpeg", "image/jpeg" },
+    { ".gif", "image/gif" },
+    { ".webp", "image/webp" },
+    { ".woff", "font/woff" },
+    { ".woff2", "font/woff2" },
 };
 
 std::optional<std::string> canonical(const std::string &path)
@@ -66,13 +67,15 @@ void respondStatus(SoupServerMessage *msg, guint status)
 {
     soup_server_message_set_status(msg, status, nullptr);
     const char *text = soup_status_get_phrase(status);
-    soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
-                                     std::strlen(text));
+    soup_server_message_set_response(
+        msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text, std::strlen(text));
 }
 
 } // namespace
 
-StaticFiles::StaticFiles(const std::string &root) : root_(canonical(root).value_or(root)) {}
+StaticFiles::StaticFiles(const std::string &root)
+    : root_(canonical(root).value_or(root))
+{ }
 
 const char *StaticFiles::contentTypeFor(std::string_view fileName) noexcept
 {
@@ -81,8 +84,8 @@ const char *StaticFiles::contentTypeFor(std::string_view fileName) noexcept
         return nullptr;
     std::string_view ext = fileName.substr(dot);
     for (const auto &t : kTypes)
-        if (g_ascii_strncasecmp(ext.data(), t.extension, ext.size()) == 0 &&
-            std::strlen(t.extension) == ext.size())
+        if (g_ascii_strncasecmp(ext.data(), t.extension, ext.size()) == 0
+            && std::strlen(t.extension) == ext.size())
             return t.type;
     return nullptr;
 }
@@ -102,7 +105,8 @@ std::optional<StaticFiles::File> StaticFiles::resolve(std::string_view encodedPa
     size_t pos = 0;
     while (pos <= rest.size()) {
         size_t slash = rest.find('/', pos);
-        std::string_view segment = rest.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        std::string_view segment = rest.substr(
+            pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
         pos = slash == std::string_view::npos ? rest.size() + 1 : slash + 1;
         if (segment.empty())
             continue;
@@ -120,7 +124,7 @@ std::optional<StaticFiles::File> StaticFiles::resolve(std::string_view encodedPa
     const char *type = contentTypeFor(*real);
     if (!type)
         return std::nullopt;
-    return File{*real, type};
+    return File { *real, type };
 }
 
 void StaticFiles::handle(SoupServerMessage *msg) const

@@ -1,4 +1,5 @@
-// Serves a web client's files from one directory on "/": GET and HEAD only, no way out of the directory.
+// Serves a web client's files from one directory on "/": GET and HEAD only, no way out of the
+// directory.
 //
 // Owned by the RoomServer; thread-bound to its GMainContext (resolve() and
 // contentTypeFor() are pure and safe anywhere).
@@ -18,8 +19,9 @@ public:
     // root: an existing directory (made canonical here).
     explicit StaticFiles(const std::string &root);
 
-    struct File {
-        std::string path;        // canonical, inside root
+    struct File
+    {
+        std::string path; // canonical, inside root
         const char *contentType; // from the file's extension
     };
 

@@ -11,7 +11,9 @@ std::optional<std::chrono::milliseconds> timeSinceLastReceive(int fd) noexcept
 {
     if (fd < 0)
         return std::nullopt;
-    struct tcp_info info {};
+    struct tcp_info info
+    {
+    };
     socklen_t len = sizeof info;
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
         return std::nullopt;

@@ -12,21 +12,28 @@
 namespace rc::signaling {
 namespace {
 
-struct JwtFree {
+struct JwtFree
+{
     void operator()(jwt_t *p) const noexcept { jwt_free(p); }
 };
-struct MallocFree {
+struct MallocFree
+{
     void operator()(char *p) const noexcept { std::free(p); }
 };
 
-TokenVerifier::Result refuse(std::string reason) { return {false, std::move(reason)}; }
+TokenVerifier::Result refuse(std::string reason)
+{
+    return { false, std::move(reason) };
+}
 
 } // namespace
 
-TokenVerifier::TokenVerifier(std::string secret) : secret_(std::move(secret)) {}
+TokenVerifier::TokenVerifier(std::string secret)
+    : secret_(std::move(secret))
+{ }
 
-TokenVerifier::Result TokenVerifier::verify(std::string_view token, std::string_view room,
-                                            bool hidden, int64_t nowSeconds) const
+TokenVerifier::Result TokenVerifier::verify(
+    std::string_view token, std::string_view room, bool hidden, int64_t nowSeconds) const
 {
     // A JWT is three base64url parts; anything else (and embedded NULs, which
     // libjwt's C string API would silently cut) is refused before decoding.
@@ -36,8 +43,7 @@ TokenVerifier::Result TokenVerifier::verify(std::string_view token, std::string_
     const std::string tokenText(token);
     jwt_t *raw = nullptr;
     const int rc = jwt_decode(&raw, tokenText.c_str(),
-                              reinterpret_cast<const unsigned char *>(secret_.data()),
-                              static_cast<int>(secret_.size()));
+        reinterpret_cast<const unsigned char *>(secret_.data()), static_cast<int>(secret_.size()));
     std::unique_ptr<jwt_t, JwtFree> jwt(raw);
     if (rc != 0 || !jwt)
         return refuse("token signature or format is invalid");
@@ -77,7 +83,7 @@ TokenVerifier::Result TokenVerifier::verify(std::string_view token, std::string_
     }
     if (hidden && !tokenHidden)
         return refuse("token does not allow joining hidden");
-    return {true, {}};
+    return { true, {} };
 }
 
 } // namespace rc::signaling

@@ -9,10 +9,12 @@
 namespace rc::signaling {
 
 WebSocketPeer::WebSocketPeer(SoupWebsocketConnection *conn, GSocket *socket, std::string label,
-                             SignalDispatcher &dispatcher,
-                             std::function<void(WebSocketPeer *)> onClosed)
-    : conn_(ref(conn)), socket_(ref(socket)), label_(std::move(label)), dispatcher_(dispatcher),
-      onClosed_(std::move(onClosed))
+    SignalDispatcher &dispatcher, std::function<void(WebSocketPeer *)> onClosed)
+    : conn_(ref(conn))
+    , socket_(ref(socket))
+    , label_(std::move(label))
+    , dispatcher_(dispatcher)
+    , onClosed_(std::move(onClosed))
 {
     dispatcher_.opened(this);
     messageHandler_ = SignalConnection(
@@ -33,7 +35,8 @@ WebSocketPeer::~WebSocketPeer()
         // not keep a dangling link.
         dispatcher_.closed(this, "server stopped");
         if (soup_websocket_connection_get_state(conn_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
-            soup_websocket_connection_close(conn_.get(), protocol::kCloseGoingAway, "server stopped");
+            soup_websocket_connection_close(
+                conn_.get(), protocol::kCloseGoingAway, "server stopped");
     }
 }
 
@@ -58,8 +61,8 @@ std::optional<std::chrono::milliseconds> WebSocketPeer::silence() const noexcept
     return timeSinceLastReceive(g_socket_get_fd(socket_.get()));
 }
 
-void WebSocketPeer::onMessage(SoupWebsocketConnection *, gint type, GBytes *message,
-                              gpointer data) noexcept
+void WebSocketPeer::onMessage(
+    SoupWebsocketConnection *, gint type, GBytes *message, gpointer data) noexcept
 {
     auto *self = static_cast<WebSocketPeer *>(data);
     try {
@@ -70,7 +73,8 @@ void WebSocketPeer::onMessage(SoupWebsocketConnection *, gint type, GBytes *mess
         else
             self->dispatcher_.binary(self, size);
     } catch (const std::exception &e) {
-        RC_LOG_ERROR("conn=%s: internal error handling a message: %s", self->label_.c_str(), e.what());
+        RC_LOG_ERROR(
+            "conn=%s: internal error handling a message: %s", self->label_.c_str(), e.what());
     } catch (...) {
         RC_LOG_ERROR("conn=%s: internal error handling a message", self->label_.c_str());
     }
@@ -85,8 +89,7 @@ void WebSocketPeer::onError(SoupWebsocketConnection *, GError *error, gpointer d
     try {
         const std::string code = "websocket-" + std::to_string(error ? error->code : 0);
         self->dispatcher_.logError(self, code.c_str(), error ? error->message : "unknown error");
-    } catch (...) {
-    }
+    } catch (...) { }
 }
 
 void WebSocketPeer::onClosedSignal(SoupWebsocketConnection *conn, gpointer data) noexcept
@@ -97,7 +100,8 @@ void WebSocketPeer::onClosedSignal(SoupWebsocketConnection *conn, gpointer data)
     self->closedReported_ = true;
     try {
         const gushort code = soup_websocket_connection_get_close_code(conn);
-        const std::string reason = code ? "closed (" + std::to_string(code) + ")" : "connection lost";
+        const std::string reason
+            = code ? "closed (" + std::to_string(code) + ")" : "connection lost";
         self->dispatcher_.closed(self, reason.c_str());
         if (self->onClosed_)
             self->onClosed_(self);

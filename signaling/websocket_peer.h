@@ -5,9 +5,9 @@
 // SignalDispatcher; its trampolines are noexcept.
 #pragma once
 
+#include "common/base/soup_ptr.h"
 #include "signaling/peer_link.h"
 #include "signaling/signal_dispatcher.h"
-#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <functional>
@@ -23,7 +23,7 @@ public:
     // onClosed runs once, after the dispatcher has been told, from inside
     // libsoup's "closed" signal: it must not destroy the peer synchronously.
     WebSocketPeer(SoupWebsocketConnection *conn, GSocket *socket, std::string label,
-                  SignalDispatcher &dispatcher, std::function<void(WebSocketPeer *)> onClosed);
+        SignalDispatcher &dispatcher, std::function<void(WebSocketPeer *)> onClosed);
     ~WebSocketPeer();
     WebSocketPeer(const WebSocketPeer &) = delete;
     WebSocketPeer &operator=(const WebSocketPeer &) = delete;
@@ -37,8 +37,8 @@ public:
     bool closed() const noexcept { return closedReported_; }
 
 private:
-    static void onMessage(SoupWebsocketConnection *conn, gint type, GBytes *message,
-                          gpointer self) noexcept;
+    static void onMessage(
+        SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer self) noexcept;
     static void onError(SoupWebsocketConnection *conn, GError *error, gpointer self) noexcept;
     static void onClosedSignal(SoupWebsocketConnection *conn, gpointer self) noexcept;
 

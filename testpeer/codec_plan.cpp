@@ -1,26 +1,29 @@
 // Codec and direction planning for a test peer's offers and answers; see codec_plan.h.
 #include "testpeer/codec_plan.h"
 
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 
 namespace rc::testpeer {
 namespace {
 
 enum class Direction { sendrecv, sendonly, recvonly, inactive };
 
-std::optional<Direction> directionAttribute(guint count,
-                                            const GstSDPAttribute *(*get)(const void *, guint),
-                                            const void *owner)
+std::optional<Direction> directionAttribute(
+    guint count, const GstSDPAttribute *(*get)(const void *, guint), const void *owner)
 {
     for (guint i = 0; i < count; ++i) {
         const GstSDPAttribute *attr = get(owner, i);
         if (!attr || !attr->key)
             continue;
-        if (std::strcmp(attr->key, "sendrecv") == 0) return Direction::sendrecv;
-        if (std::strcmp(attr->key, "sendonly") == 0) return Direction::sendonly;
-        if (std::strcmp(attr->key, "recvonly") == 0) return Direction::recvonly;
-        if (std::strcmp(attr->key, "inactive") == 0) return Direction::inactive;
+        if (std::strcmp(attr->key, "sendrecv") == 0)
+            return Direction::sendrecv;
+        if (std::strcmp(attr->key, "sendonly") == 0)
+            return Direction::sendonly;
+        if (std::strcmp(attr->key, "recvonly") == 0)
+            return Direction::recvonly;
+        if (std::strcmp(attr->key, "inactive") == 0)
+            return Direction::inactive;
     }
     return std::nullopt;
 }
@@ -138,21 +141,21 @@ std::optional<VideoCodec> parseVideoCodec(const std::string &text) noexcept
 GPtr<GstCaps> videoSendCaps(VideoCodec codec, int pt)
 {
     // PLI and FIR let a receiver ask our encoder for a keyframe at once.
-    std::string common = "application/x-rtp,media=video,clock-rate=90000,payload=" +
-                         std::to_string(pt) +
-                         ",rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+    std::string common = "application/x-rtp,media=video,clock-rate=90000,payload="
+        + std::to_string(pt) + ",rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
     if (codec == VideoCodec::vp8)
         return parseCaps(common + ",encoding-name=VP8");
-    return parseCaps(common + ",encoding-name=H264,packetization-mode=(string)1,"
-                              "level-asymmetry-allowed=(string)1,profile-level-id=(string)" +
-                              std::string(kH264ProfileLevelId));
+    return parseCaps(common
+        + ",encoding-name=H264,packetization-mode=(string)1,"
+          "level-asymmetry-allowed=(string)1,profile-level-id=(string)"
+        + std::string(kH264ProfileLevelId));
 }
 
 GPtr<GstCaps> opusCaps(int pt)
 {
     return parseCaps("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
-                     "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1,payload=" +
-                     std::to_string(pt));
+                     "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1,payload="
+        + std::to_string(pt));
 }
 
 GPtr<GstCaps> videoReceiveCaps(int vp8Pt, int h264Pt)
@@ -194,7 +197,7 @@ GPtr<GstCaps> capsForPt(const GstSDPMedia *media, int pt)
 int findVideoPt(const GstSDPMedia *media, VideoCodec codec)
 {
     if (codec == VideoCodec::vp8)
-        return firstPtNamed(media, {"VP8"});
+        return firstPtNamed(media, { "VP8" });
     int best = -1, bestScore = 0;
     for (guint i = 0; i < gst_sdp_media_formats_len(media); ++i) {
         int pt = formatPt(media, i);
@@ -213,7 +216,10 @@ int findVideoPt(const GstSDPMedia *media, VideoCodec codec)
     return best;
 }
 
-int findOpusPt(const GstSDPMedia *media) { return firstPtNamed(media, {"OPUS"}); }
+int findOpusPt(const GstSDPMedia *media)
+{
+    return firstPtNamed(media, { "OPUS" });
+}
 
 std::vector<LinePlan> planAnswer(const GstSDPMessage *offer, VideoCodec ours)
 {
@@ -239,7 +245,8 @@ std::vector<LinePlan> planAnswer(const GstSDPMessage *offer, VideoCodec ours)
             plan.receive = offererSends;
             plan.pt = ourPt;
         } else if (offererSends) {
-            plan.pt = plan.kind == MediaKind::video ? firstPtNamed(media, {"VP8", "H264"}) : ourPt;
+            plan.pt
+                = plan.kind == MediaKind::video ? firstPtNamed(media, { "VP8", "H264" }) : ourPt;
             plan.receive = plan.pt >= 0;
         }
         // An inactive m-line still needs a codec the offer knows, or webrtcbin
@@ -255,7 +262,8 @@ std::vector<LinePlan> planAnswer(const GstSDPMessage *offer, VideoCodec ours)
 std::string h264ProfileLevelId(const GstCaps *caps)
 {
     if (caps && !gst_caps_is_empty(caps)) {
-        const char *v = gst_structure_get_string(gst_caps_get_structure(caps, 0), "profile-level-id");
+        const char *v
+            = gst_structure_get_string(gst_caps_get_structure(caps, 0), "profile-level-id");
         if (v && *v)
             return v;
     }

@@ -39,13 +39,14 @@ GPtr<GstCaps> opusCaps(int pt);
 GPtr<GstCaps> videoReceiveCaps(int vp8Pt, int h264Pt);
 
 // One m-line of our answer to a remote offer.
-struct LinePlan {
+struct LinePlan
+{
     unsigned index = 0;
     MediaKind kind = MediaKind::other;
-    bool send = false;    // attach our track of this kind
+    bool send = false; // attach our track of this kind
     bool receive = false; // the offerer sends here
-    int pt = -1;          // payload type chosen from the offer (-1: none usable)
-    GPtr<GstCaps> caps;   // codec preferences: the offer's caps for pt
+    int pt = -1; // payload type chosen from the offer (-1: none usable)
+    GPtr<GstCaps> caps; // codec preferences: the offer's caps for pt
     GstWebRTCRTPTransceiverDirection direction() const noexcept;
 };
 

@@ -14,7 +14,7 @@ GstElement *makeElement(const char *factory, const char *name)
     GstElement *e = gst_element_factory_make(factory, name);
     if (!e)
         throw StartupError(exitcode::unavailable,
-                           std::string("GStreamer element '") + factory + "' is not installed");
+            std::string("GStreamer element '") + factory + "' is not installed");
     return e;
 }
 

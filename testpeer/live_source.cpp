@@ -1,9 +1,9 @@
 // Live test-pattern and tone encoding into two tees; see live_source.h.
 #include "testpeer/live_source.h"
 
-#include "testpeer/element_factory.h"
 #include "common/base/exit_codes.h"
 #include "common/base/startup_error.h"
+#include "testpeer/element_factory.h"
 
 #include <array>
 #include <string_view>
@@ -11,16 +11,25 @@
 namespace rc::testpeer {
 namespace {
 
-struct Colour {
+struct Colour
+{
     std::string_view name;
     guint argb;
 };
 // Solid colours let a test tell participants apart by the pixels it receives.
-constexpr std::array<Colour, 11> kColours{{
-    {"red", 0xffff0000},    {"green", 0xff00ff00}, {"blue", 0xff0000ff},  {"yellow", 0xffffff00},
-    {"cyan", 0xff00ffff},   {"magenta", 0xffff00ff}, {"white", 0xffffffff}, {"black", 0xff000000},
-    {"grey", 0xff808080},   {"orange", 0xffff8000}, {"purple", 0xff800080},
-}};
+constexpr std::array<Colour, 11> kColours { {
+    { "red", 0xffff0000 },
+    { "green", 0xff00ff00 },
+    { "blue", 0xff0000ff },
+    { "yellow", 0xffffff00 },
+    { "cyan", 0xff00ffff },
+    { "magenta", 0xffff00ff },
+    { "white", 0xffffffff },
+    { "black", 0xff000000 },
+    { "grey", 0xff808080 },
+    { "orange", 0xffff8000 },
+    { "purple", 0xff800080 },
+} };
 
 void setPattern(GstElement *src, const std::string &pattern)
 {
@@ -39,8 +48,8 @@ void setPattern(GstElement *src, const std::string &pattern)
             known += std::string(c.name) + " ";
         for (guint i = 0; i < enums->n_values; ++i)
             known += std::string(enums->values[i].value_nick) + " ";
-        throw StartupError(exitcode::usage, "--pattern: unknown pattern '" + pattern +
-                                                "'; known: " + known);
+        throw StartupError(
+            exitcode::usage, "--pattern: unknown pattern '" + pattern + "'; known: " + known);
     }
     gst_util_set_object_arg(G_OBJECT(src), "pattern", pattern.c_str());
 }
@@ -69,9 +78,9 @@ void addChain(GstBin *bin, std::initializer_list<GstElement *> chain)
     GstElement *prev = nullptr;
     for (GstElement *e : chain) {
         if (prev && !gst_element_link(prev, e))
-            throw StartupError(exitcode::software, std::string("cannot link ") +
-                                                       GST_ELEMENT_NAME(prev) + " to " +
-                                                       GST_ELEMENT_NAME(e));
+            throw StartupError(exitcode::software,
+                std::string("cannot link ") + GST_ELEMENT_NAME(prev) + " to "
+                    + GST_ELEMENT_NAME(e));
         prev = e;
     }
 }
@@ -79,7 +88,8 @@ void addChain(GstBin *bin, std::initializer_list<GstElement *> chain)
 } // namespace
 
 LiveSource::LiveSource(GstBin *pipeline, const LiveSourceOptions &options)
-    : pipeline_(pipeline), codec_(options.codec)
+    : pipeline_(pipeline)
+    , codec_(options.codec)
 {
     buildVideo(options);
     buildAudio(options);
@@ -95,9 +105,8 @@ void LiveSource::buildVideo(const LiveSourceOptions &o)
         gst_object_unref(gst_object_ref_sink(src));
         throw;
     }
-    GstElement *raw = capsFilter("video/x-raw,width=" + std::to_string(o.width) + ",height=" +
-                                 std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) +
-                                 "/1");
+    GstElement *raw = capsFilter("video/x-raw,width=" + std::to_string(o.width)
+        + ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) + "/1");
     GstElement *convert = makeElement("videoconvert");
     GstElement *i420 = capsFilter("video/x-raw,format=I420");
     videoTee_ = makeTee("video-tee");
@@ -106,10 +115,10 @@ void LiveSource::buildVideo(const LiveSourceOptions &o)
         // deadline=1 is libvpx's realtime mode; error resilience lets a
         // receiver recover from a lost packet without a new keyframe.
         g_object_set(enc, "deadline", static_cast<gint64>(1), "keyframe-max-dist", 30,
-                     "target-bitrate", o.bitrateKbps * 1000, "cpu-used", 4, nullptr);
+            "target-bitrate", o.bitrateKbps * 1000, "cpu-used", 4, nullptr);
         gst_util_set_object_arg(G_OBJECT(enc), "error-resilient", "default");
         gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
-        addChain(pipeline_, {src, raw, convert, i420, enc, videoTee_});
+        addChain(pipeline_, { src, raw, convert, i420, enc, videoTee_ });
     } else {
         GstElement *enc = makeElement("x264enc", "video-encoder");
         gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
@@ -118,9 +127,10 @@ void LiveSource::buildVideo(const LiveSourceOptions &o)
         // Chromium decodes constrained baseline (profile-level-id 42e01f);
         // level 3.1 covers 720p30.
         bool small = o.width * o.height <= 1280 * 720;
-        GstElement *profile = capsFilter(std::string("video/x-h264,profile=constrained-baseline,level=(string)") +
-                                         (small ? "3.1" : "4"));
-        addChain(pipeline_, {src, raw, convert, i420, enc, profile, videoTee_});
+        GstElement *profile
+            = capsFilter(std::string("video/x-h264,profile=constrained-baseline,level=(string)")
+                + (small ? "3.1" : "4"));
+        addChain(pipeline_, { src, raw, convert, i420, enc, profile, videoTee_ });
     }
 }
 
@@ -135,7 +145,7 @@ void LiveSource::buildAudio(const LiveSourceOptions &o)
     GstElement *enc = makeElement("opusenc", "audio-encoder");
     g_object_set(enc, "bitrate", 64000, nullptr);
     audioTee_ = makeTee("audio-tee");
-    addChain(pipeline_, {src, convert, resample, raw, enc, audioTee_});
+    addChain(pipeline_, { src, convert, resample, raw, enc, audioTee_ });
 }
 
 } // namespace rc::testpeer

@@ -7,7 +7,8 @@
 
 namespace rc::testpeer {
 
-struct LiveSourceOptions {
+struct LiveSourceOptions
+{
     VideoCodec codec = VideoCodec::vp8;
     int width = 640;
     int height = 360;

@@ -1,11 +1,11 @@
 // roomcast-testpeer: joins a room as a visible participant and sends a test pattern and a tone.
 #include "common/base/exit_codes.h"
-#include "testpeer/live_source.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/base/startup_error.h"
+#include "testpeer/live_source.h"
 #include "testpeer/participant.h"
 #include "testpeer/pipeline_host.h"
-#include "common/base/startup_error.h"
 #include "testpeer/test_peer_options.h"
 
 #include <gst/gst.h>
@@ -26,13 +26,12 @@ class TestPeerProcess
 {
 public:
     explicit TestPeerProcess(const TestPeerOptions &options)
-        : options_(options), context_(g_main_context_new()),
-          loop_(g_main_loop_new(context_.get(), FALSE)),
-          pipeline_(context_.get(), [this](GstObject *src, const std::string &msg) {
-              onError(src, msg);
-          })
-    {
-    }
+        : options_(options)
+        , context_(g_main_context_new())
+        , loop_(g_main_loop_new(context_.get(), FALSE))
+        , pipeline_(
+              context_.get(), [this](GstObject *src, const std::string &msg) { onError(src, msg); })
+    { }
 
     int run()
     {
@@ -49,30 +48,32 @@ private:
     {
         // Start-up: a bad pattern or a missing plugin throws StartupError.
         source_ = std::make_unique<LiveSource>(pipeline_.bin(), options_.media);
-        participant_ = std::make_unique<Participant>(
-            context_.get(), pipeline_.bin(), *source_, options_.participant,
-            Participant::Callbacks{{}, [this](const std::string &code) {
-                                       RC_LOG_ERROR("the room server refused us (%s)", code.c_str());
-                                       finish(exitcode::unavailable);
-                                   }});
+        participant_ = std::make_unique<Participant>(context_.get(), pipeline_.bin(), *source_,
+            options_.participant,
+            Participant::Callbacks { {}, [this](const std::string &code) {
+                                        RC_LOG_ERROR(
+                                            "the room server refused us (%s)", code.c_str());
+                                        finish(exitcode::unavailable);
+                                    } });
         if (!pipeline_.play())
             throw StartupError(exitcode::software, "cannot start the media pipeline");
 
         watchSignal(SIGINT);
         watchSignal(SIGTERM);
         if (options_.durationSeconds > 0)
-            durationTimer_ = addTimeout(context_.get(), std::chrono::seconds(options_.durationSeconds),
-                                        [this] {
-                                            finish(exitcode::ok);
-                                            return false;
-                                        });
+            durationTimer_ = addTimeout(
+                context_.get(), std::chrono::seconds(options_.durationSeconds), [this] {
+                    finish(exitcode::ok);
+                    return false;
+                });
         participant_->start();
         g_main_loop_run(loop_.get());
 
         participant_->stop();
         // Give libsoup a moment to flush leave and the close frame; the server
         // treats a vanished connection as a leave anyway.
-        iterateUntil(context_.get(), [] { return false; }, std::chrono::milliseconds(300));
+        iterateUntil(
+            context_.get(), [] { return false; }, std::chrono::milliseconds(300));
         participant_.reset();
         pipeline_.stop();
         return exitCode_;

@@ -21,22 +21,24 @@ SignalingClient::Options clientOptions(const Participant::Options &o)
 } // namespace
 
 Participant::Participant(GMainContext *context, GstBin *pipeline, const TrackSource &tracks,
-                         Options options, Callbacks callbacks)
-    : context_(context), pipeline_(pipeline), tracks_(tracks), options_(std::move(options)),
-      callbacks_(std::move(callbacks)),
-      client_(context, clientOptions(options_),
-              SignalingClient::Callbacks{
-                  [this](const protocol::Welcome &w) { onWelcome(w); },
-                  [this](const protocol::ServerMessage &m) { onMessage(m); },
-                  [this](const std::string &reason) { onDisconnected(reason); },
-                  [this](const std::string &code, const std::string &) {
-                      if (callbacks_.onFatal)
-                          callbacks_.onFatal(code);
-                  },
-              }),
-      self_(std::make_shared<Participant *>(this))
-{
-}
+    Options options, Callbacks callbacks)
+    : context_(context)
+    , pipeline_(pipeline)
+    , tracks_(tracks)
+    , options_(std::move(options))
+    , callbacks_(std::move(callbacks))
+    , client_(context, clientOptions(options_),
+          SignalingClient::Callbacks {
+              [this](const protocol::Welcome &w) { onWelcome(w); },
+              [this](const protocol::ServerMessage &m) { onMessage(m); },
+              [this](const std::string &reason) { onDisconnected(reason); },
+              [this](const std::string &code, const std::string &) {
+                  if (callbacks_.onFatal)
+                      callbacks_.onFatal(code);
+              },
+          })
+    , self_(std::make_shared<Participant *>(this))
+{ }
 
 Participant::~Participant()
 {
@@ -44,7 +46,10 @@ Participant::~Participant()
     removeAllSessions();
 }
 
-void Participant::start() { client_.start(); }
+void Participant::start()
+{
+    client_.start();
+}
 
 void Participant::stop()
 {
@@ -81,8 +86,8 @@ PeerSession &Participant::session(const std::string &peerId)
 {
     auto &slot = sessions_[peerId];
     if (!slot) {
-        PeerSession::Environment env{context_, pipeline_, &tracks_, options_.iceAddresses,
-                                     options_.logPrefix};
+        PeerSession::Environment env { context_, pipeline_, &tracks_, options_.iceAddresses,
+            options_.logPrefix };
         std::weak_ptr<Participant *> weak = self_;
         slot = std::make_unique<PeerSession>(
             env, peerId, [this](const std::string &json) { return client_.send(json); },
@@ -103,8 +108,8 @@ void Participant::removeSession(const std::string &peerId, const std::string &wh
     auto it = sessions_.find(peerId);
     if (it == sessions_.end())
         return;
-    RC_LOG_INFO("%sclosing session with %s: %s", options_.logPrefix.c_str(), peerId.c_str(),
-                why.c_str());
+    RC_LOG_INFO(
+        "%sclosing session with %s: %s", options_.logPrefix.c_str(), peerId.c_str(), why.c_str());
     auto doomed = std::move(it->second);
     sessions_.erase(it);
     doomed.reset();
@@ -123,7 +128,7 @@ void Participant::onWelcome(const protocol::Welcome &welcome)
     // A rejoin makes us a new member: every old session is void.
     removeAllSessions();
     RC_LOG_INFO("%sjoined room %s as %s", options_.logPrefix.c_str(), welcome.room.c_str(),
-                welcome.id.c_str());
+        welcome.id.c_str());
     if (welcome.recording)
         RC_LOG_INFO("%sthis room is being recorded", options_.logPrefix.c_str());
     if (!options_.mesh)
@@ -158,16 +163,16 @@ void Participant::onMessage(const protocol::ServerMessage &message)
             if (it != sessions_.end())
                 it->second->handleAnswer(desc->sdp);
             else
-                RC_LOG_WARN("%sanswer from %s, to whom we made no offer", p.c_str(),
-                            desc->from.c_str());
+                RC_LOG_WARN(
+                    "%sanswer from %s, to whom we made no offer", p.c_str(), desc->from.c_str());
         }
     } else if (auto *cand = std::get_if<protocol::RemoteCandidate>(&message)) {
         auto it = sessions_.find(cand->from);
         if (it != sessions_.end())
             it->second->handleCandidate(cand->candidate);
         else
-            RC_LOG_DEBUG("%scandidate from %s before any description", p.c_str(),
-                         cand->from.c_str());
+            RC_LOG_DEBUG(
+                "%scandidate from %s before any description", p.c_str(), cand->from.c_str());
     } else if (auto *rec = std::get_if<protocol::RecordingNotice>(&message)) {
         RC_LOG_INFO("%srecording %s", p.c_str(), rec->active ? "started" : "stopped");
         // Hidden members leave unannounced (the spec sends peer-left for
@@ -185,8 +190,8 @@ void Participant::onMessage(const protocol::ServerMessage &message)
 
 void Participant::onDisconnected(const std::string &reason)
 {
-    RC_LOG_WARN("%sdisconnected from the room server: %s", options_.logPrefix.c_str(),
-                reason.c_str());
+    RC_LOG_WARN(
+        "%sdisconnected from the room server: %s", options_.logPrefix.c_str(), reason.c_str());
     removeAllSessions();
 }
 

@@ -1,8 +1,8 @@
 // One visible membership of a room: a SignalingClient and a PeerSession per remote peer.
 #pragma once
 
-#include "testpeer/peer_session.h"
 #include "common/protocol/signaling_client.h"
+#include "testpeer/peer_session.h"
 
 #include <functional>
 #include <map>
@@ -23,7 +23,8 @@ namespace rc::testpeer {
 class Participant
 {
 public:
-    struct Options {
+    struct Options
+    {
         std::string url;
         std::string room;
         std::string name;
@@ -32,14 +33,15 @@ public:
         std::vector<std::string> iceAddresses;
         std::string logPrefix;
     };
-    struct Callbacks {
+    struct Callbacks
+    {
         std::function<void(const std::string &peerId)> onPeerConnected;
         // The server refused us for good (unauthorized, room-full, bad URL).
         std::function<void(const std::string &code)> onFatal;
     };
 
     Participant(GMainContext *context, GstBin *pipeline, const TrackSource &tracks, Options options,
-                Callbacks callbacks = {});
+        Callbacks callbacks = {});
     ~Participant();
     Participant(const Participant &) = delete;
     Participant &operator=(const Participant &) = delete;
@@ -65,7 +67,7 @@ private:
     void removeAllSessions();
 
     GMainContext *context_; // borrowed
-    GstBin *pipeline_;      // borrowed
+    GstBin *pipeline_; // borrowed
     const TrackSource &tracks_;
     Options options_;
     Callbacks callbacks_;

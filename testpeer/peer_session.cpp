@@ -1,22 +1,26 @@
 // A test peer's webrtcbin session with one remote peer; see peer_session.h.
 #include "testpeer/peer_session.h"
 
-#include "testpeer/element_factory.h"
-#include "common/gst/ice_restriction.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/gst/ice_restriction.h"
+#include "testpeer/element_factory.h"
 
 #include <gst/video/video.h>
 
 namespace rc::testpeer {
 namespace {
 
-struct WeakRef {
+struct WeakRef
+{
     std::weak_ptr<PeerSession *> owner;
     GMainContext *context;
 };
 
-void freeWeakRef(gpointer data, GClosure *) noexcept { delete static_cast<WeakRef *>(data); }
+void freeWeakRef(gpointer data, GClosure *) noexcept
+{
+    delete static_cast<WeakRef *>(data);
+}
 
 // Runs fn(session) on the session's context if the session still exists.
 template <typename F> void postToOwner(const WeakRef &ref, F fn)
@@ -29,19 +33,27 @@ template <typename F> void postToOwner(const WeakRef &ref, F fn)
 
 enum class Reply { remoteSet, offer, answer };
 
-struct PromiseData {
+struct PromiseData
+{
     WeakRef ref;
     Reply kind;
 };
 
-void freePromiseData(gpointer data) noexcept { delete static_cast<PromiseData *>(data); }
+void freePromiseData(gpointer data) noexcept
+{
+    delete static_cast<PromiseData *>(data);
+}
 
-struct FirstBuffer {
+struct FirstBuffer
+{
     WeakRef ref;
-    std::atomic<bool> posted{false};
+    std::atomic<bool> posted { false };
 };
 
-void freeFirstBuffer(gpointer data) noexcept { delete static_cast<FirstBuffer *>(data); }
+void freeFirstBuffer(gpointer data) noexcept
+{
+    delete static_cast<FirstBuffer *>(data);
+}
 
 std::shared_ptr<GstPad> sharePad(GstPad *pad)
 {
@@ -50,7 +62,8 @@ std::shared_ptr<GstPad> sharePad(GstPad *pad)
 
 } // namespace
 
-struct PeerSession::Trampolines {
+struct PeerSession::Trampolines
+{
     static void padAdded(GstElement *, GstPad *pad, gpointer data) noexcept
     {
         if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
@@ -58,12 +71,11 @@ struct PeerSession::Trampolines {
         // Hold the stream until the main context has linked it (an unlinked
         // webrtcbin src pad fails the receive path with not-linked). The
         // first buffer tells what the pad carries: its caps are set by then.
-        auto *ref = new FirstBuffer{*static_cast<WeakRef *>(data)};
+        auto *ref = new FirstBuffer { *static_cast<WeakRef *>(data) };
         gst_pad_add_probe(pad,
-                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BLOCK |
-                                                       GST_PAD_PROBE_TYPE_BUFFER |
-                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                          firstBuffer, ref, freeFirstBuffer);
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
+                | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            firstBuffer, ref, freeFirstBuffer);
     }
 
     static GstPadProbeReturn firstBuffer(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
@@ -84,7 +96,7 @@ struct PeerSession::Trampolines {
     {
         std::string text = candidate ? candidate : "";
         postToOwner(*static_cast<WeakRef *>(data),
-                    [mline, text](PeerSession &s) { s.onLocalCandidate(mline, text); });
+            [mline, text](PeerSession &s) { s.onLocalCandidate(mline, text); });
     }
 
     static void negotiationNeeded(GstElement *, gpointer data) noexcept
@@ -94,7 +106,8 @@ struct PeerSession::Trampolines {
 
     static void iceConnectionState(GObject *, GParamSpec *, gpointer data) noexcept
     {
-        postToOwner(*static_cast<WeakRef *>(data), [](PeerSession &s) { s.onIceConnectionState(); });
+        postToOwner(
+            *static_cast<WeakRef *>(data), [](PeerSession &s) { s.onIceConnectionState(); });
     }
 
     static void iceGatheringState(GObject *, GParamSpec *, gpointer data) noexcept
@@ -121,7 +134,7 @@ struct PeerSession::Trampolines {
             GstWebRTCSessionDescription *raw = nullptr;
             if (reply)
                 gst_structure_get(reply, d->kind == Reply::offer ? "offer" : "answer",
-                                  GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
+                    GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
             if (!raw)
                 error = "webrtcbin gave no session description";
             else
@@ -137,12 +150,15 @@ struct PeerSession::Trampolines {
     }
 };
 
-PeerSession::PeerSession(const Environment &env, std::string peerId, SendFn send, FailFn fail,
-                         ConnectedFn connected)
-    : env_(env), peerId_(std::move(peerId)), send_(std::move(send)), fail_(std::move(fail)),
-      connectedFn_(std::move(connected)), self_(std::make_shared<PeerSession *>(this))
-{
-}
+PeerSession::PeerSession(
+    const Environment &env, std::string peerId, SendFn send, FailFn fail, ConnectedFn connected)
+    : env_(env)
+    , peerId_(std::move(peerId))
+    , send_(std::move(send))
+    , fail_(std::move(fail))
+    , connectedFn_(std::move(connected))
+    , self_(std::make_shared<PeerSession *>(this))
+{ }
 
 PeerSession::~PeerSession()
 {
@@ -159,7 +175,7 @@ PeerSession::~PeerSession()
     }
     if (receiver_)
         RC_LOG_INFO("%sreceived %llu video frames from %s", env_.logPrefix.c_str(),
-                    static_cast<unsigned long long>(receiver_->videoFrames()), peerId_.c_str());
+            static_cast<unsigned long long>(receiver_->videoFrames()), peerId_.c_str());
     receiver_.reset();
     videoPaySinks_.clear();
     webrtcSinks_.clear();
@@ -172,8 +188,8 @@ uint64_t PeerSession::videoFramesReceived() const noexcept
 
 bool PeerSession::owns(GstObject *element) const noexcept
 {
-    return bin_ && element &&
-           (element == GST_OBJECT(bin_) || gst_object_has_as_ancestor(element, GST_OBJECT(bin_)));
+    return bin_ && element
+        && (element == GST_OBJECT(bin_) || gst_object_has_as_ancestor(element, GST_OBJECT(bin_)));
 }
 
 bool PeerSession::build()
@@ -188,15 +204,15 @@ bool PeerSession::build()
     g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
     std::string error;
     if (!restrictIceAddresses(webrtc_, env_.iceAddresses, error)) {
-        RC_LOG_ERROR("%ssession with %s: %s", env_.logPrefix.c_str(), peerId_.c_str(),
-                     error.c_str());
+        RC_LOG_ERROR(
+            "%ssession with %s: %s", env_.logPrefix.c_str(), peerId_.c_str(), error.c_str());
         return false;
     }
     receiver_ = std::make_unique<ReceiveCounter>(GST_BIN(bin_));
 
     auto connect = [this](gpointer instance, const char *signal, GCallback cb) {
-        gulong id = g_signal_connect_data(instance, signal, cb, new WeakRef{self_, env_.context},
-                                          freeWeakRef, GConnectFlags(0));
+        gulong id = g_signal_connect_data(instance, signal, cb, new WeakRef { self_, env_.context },
+            freeWeakRef, GConnectFlags(0));
         handlers_.emplace_back(instance, id);
     };
     connect(webrtc_, "pad-added", G_CALLBACK(Trampolines::padAdded));
@@ -227,25 +243,27 @@ GstPad *PeerSession::requestSendPad(GstCaps *caps, GstWebRTCRTPTransceiverDirect
     return pad;
 }
 
-bool PeerSession::attachTrack(MediaKind kind, GstPad *webrtcSink, int pt,
-                              const std::string &h264ProfileLevelId)
+bool PeerSession::attachTrack(
+    MediaKind kind, GstPad *webrtcSink, int pt, const std::string &h264ProfileLevelId)
 {
     bool video = kind == MediaKind::video;
     GstElement *tee = video ? env_.tracks->videoTee() : env_.tracks->audioTee();
-    const char *payName = !video ? "rtpopuspay"
-                          : env_.tracks->videoCodec() == VideoCodec::vp8 ? "rtpvp8pay"
-                                                                        : "rtph264pay";
+    const char *payName = !video                       ? "rtpopuspay"
+        : env_.tracks->videoCodec() == VideoCodec::vp8 ? "rtpvp8pay"
+                                                       : "rtph264pay";
     GstElement *queue = tryMakeElement("queue");
     GstElement *pay = tryMakeElement(payName);
     if (!queue || !pay || !webrtcSink) {
-        if (queue) gst_object_unref(gst_object_ref_sink(queue));
-        if (pay) gst_object_unref(gst_object_ref_sink(pay));
+        if (queue)
+            gst_object_unref(gst_object_ref_sink(queue));
+        if (pay)
+            gst_object_unref(gst_object_ref_sink(pay));
         return false;
     }
     // A stalled peer drops its own oldest data rather than blocking the shared encoder.
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
     g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-                 static_cast<guint64>(500 * GST_MSECOND), nullptr);
+        static_cast<guint64>(500 * GST_MSECOND), nullptr);
     g_object_set(pay, "pt", static_cast<guint>(pt), "mtu", 1200u, nullptr);
     if (video && env_.tracks->videoCodec() == VideoCodec::vp8)
         gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
@@ -263,7 +281,7 @@ bool PeerSession::attachTrack(MediaKind kind, GstPad *webrtcSink, int pt,
         if (!setter)
             return false;
         GPtr<GstCaps> fix(gst_caps_new_simple("application/x-rtp", "profile-level-id",
-                                              G_TYPE_STRING, h264ProfileLevelId.c_str(), nullptr));
+            G_TYPE_STRING, h264ProfileLevelId.c_str(), nullptr));
         g_object_set(setter, "caps", fix.get(), nullptr);
         gst_bin_add(GST_BIN(bin_), setter);
         if (!gst_element_link(pay, setter))
@@ -272,9 +290,10 @@ bool PeerSession::attachTrack(MediaKind kind, GstPad *webrtcSink, int pt,
         last = setter;
     }
     GPtr<GstPad> paySrc(gst_element_get_static_pad(last, "src"));
-    if (!gst_element_link(queue, pay) || gst_pad_link(paySrc.get(), webrtcSink) != GST_PAD_LINK_OK) {
+    if (!gst_element_link(queue, pay)
+        || gst_pad_link(paySrc.get(), webrtcSink) != GST_PAD_LINK_OK) {
         RC_LOG_ERROR("%ssession with %s: cannot link the %s branch", env_.logPrefix.c_str(),
-                     peerId_.c_str(), video ? "video" : "audio");
+            peerId_.c_str(), video ? "video" : "audio");
         return false;
     }
     GPtr<GstPad> queueSink(gst_element_get_static_pad(queue, "sink"));
@@ -284,7 +303,7 @@ bool PeerSession::attachTrack(MediaKind kind, GstPad *webrtcSink, int pt,
     gst_element_sync_state_with_parent(queue);
     gst_element_sync_state_with_parent(pay);
     GstPad *teePad = gst_element_request_pad_simple(tee, "src_%u");
-    branches_.push_back({adopt(teePad), tee});
+    branches_.push_back({ adopt(teePad), tee });
     if (gst_pad_link(teePad, ghost) != GST_PAD_LINK_OK)
         return false;
     if (video)
@@ -304,16 +323,16 @@ bool PeerSession::startOffer()
     int videoPt = codec == VideoCodec::vp8 ? kOfferSendVp8Pt : kOfferSendH264Pt;
     // m0: our video, send-only; m1: theirs, in either codec; m2: audio both ways.
     // Two video m-lines let a VP8 peer and an H264 peer see each other.
-    GstPad *videoSink = requestSendPad(videoSendCaps(codec, videoPt).get(),
-                                       GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY);
+    GstPad *videoSink = requestSendPad(
+        videoSendCaps(codec, videoPt).get(), GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY);
     bool ok = attachTrack(MediaKind::video, videoSink, videoPt, kH264ProfileLevelId);
     GstWebRTCRTPTransceiver *recv = nullptr;
     g_signal_emit_by_name(webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                          videoReceiveCaps(kOfferRecvVp8Pt, kOfferRecvH264Pt).get(), &recv);
+        videoReceiveCaps(kOfferRecvVp8Pt, kOfferRecvH264Pt).get(), &recv);
     if (recv)
         gst_object_unref(recv);
-    GstPad *audioSink = requestSendPad(opusCaps(kOfferOpusPt).get(),
-                                       GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV);
+    GstPad *audioSink = requestSendPad(
+        opusCaps(kOfferOpusPt).get(), GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV);
     ok = ok && attachTrack(MediaKind::audio, audioSink, kOfferOpusPt);
     if (!ok) {
         fail("cannot attach our tracks");
@@ -331,9 +350,8 @@ void PeerSession::onNegotiationNeeded()
         return; // we answer; or our one offer is out
     offerPending_ = false;
     awaitingAnswer_ = true;
-    auto promise = adopt(gst_promise_new_with_change_func(
-        Trampolines::promiseDone, new PromiseData{{self_, env_.context}, Reply::offer},
-        freePromiseData));
+    auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
+        new PromiseData { { self_, env_.context }, Reply::offer }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise.get());
 }
 
@@ -364,7 +382,7 @@ void PeerSession::handleAnswer(const std::string &sdp)
         if (raw)
             gst_sdp_message_free(raw);
         RC_LOG_WARN("%signoring an answer from %s that we cannot use", env_.logPrefix.c_str(),
-                    peerId_.c_str());
+            peerId_.c_str());
         return;
     }
     remoteSdp_ = adopt(raw);
@@ -380,9 +398,8 @@ void PeerSession::setRemote(GstWebRTCSDPType type)
     GstSDPMessage *copy = nullptr;
     gst_sdp_message_copy(remoteSdp_.get(), &copy);
     GPtr<GstWebRTCSessionDescription> desc(gst_webrtc_session_description_new(type, copy));
-    auto promise = adopt(gst_promise_new_with_change_func(
-        Trampolines::promiseDone, new PromiseData{{self_, env_.context}, Reply::remoteSet},
-        freePromiseData));
+    auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
+        new PromiseData { { self_, env_.context }, Reply::remoteSet }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "set-remote-description", desc.get(), promise.get());
 }
 
@@ -400,9 +417,8 @@ void PeerSession::onRemoteSet(bool ok, const std::string &error)
     if (!remoteIsOffer_)
         return;
     applyAnswerPlan();
-    auto promise = adopt(gst_promise_new_with_change_func(
-        Trampolines::promiseDone, new PromiseData{{self_, env_.context}, Reply::answer},
-        freePromiseData));
+    auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
+        new PromiseData { { self_, env_.context }, Reply::answer }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "create-answer", nullptr, promise.get());
 }
 
@@ -423,19 +439,20 @@ void PeerSession::applyAnswerPlan()
             made = sink != nullptr;
         } else {
             GstWebRTCRTPTransceiver *raw = nullptr;
-            g_signal_emit_by_name(webrtc_, "add-transceiver", line.direction(), line.caps.get(),
-                                  &raw);
+            g_signal_emit_by_name(
+                webrtc_, "add-transceiver", line.direction(), line.caps.get(), &raw);
             auto trans = adopt(raw);
             made = trans != nullptr;
         }
         if (!made) {
             RC_LOG_WARN("%soffer from %s: cannot make a transceiver for m-line %u",
-                        env_.logPrefix.c_str(), peerId_.c_str(), line.index);
+                env_.logPrefix.c_str(), peerId_.c_str(), line.index);
             continue;
         }
-        if (line.send && !attachTrack(line.kind, sink, line.pt, h264ProfileLevelId(line.caps.get())))
+        if (line.send
+            && !attachTrack(line.kind, sink, line.pt, h264ProfileLevelId(line.caps.get())))
             RC_LOG_WARN("%soffer from %s: cannot attach our %s track", env_.logPrefix.c_str(),
-                        peerId_.c_str(), line.kind == MediaKind::video ? "video" : "audio");
+                peerId_.c_str(), line.kind == MediaKind::video ? "video" : "audio");
     }
 }
 
@@ -452,12 +469,12 @@ void PeerSession::onDescriptionCreated(Description desc, const std::string &erro
     std::string text = takeString(gst_sdp_message_as_text(desc->sdp));
     bool isOffer = desc->type == GST_WEBRTC_SDP_TYPE_OFFER;
     RC_LOG_DEBUG("%sour %s to %s:\n%s", env_.logPrefix.c_str(), isOffer ? "offer" : "answer",
-                 peerId_.c_str(), text.c_str());
-    std::string msg = isOffer ? protocol::encodeOffer(peerId_, text)
-                              : protocol::encodeAnswer(peerId_, text);
+        peerId_.c_str(), text.c_str());
+    std::string msg
+        = isOffer ? protocol::encodeOffer(peerId_, text) : protocol::encodeAnswer(peerId_, text);
     if (!send_(msg))
         RC_LOG_WARN("%scannot send our %s to %s: not joined", env_.logPrefix.c_str(),
-                    isOffer ? "offer" : "answer", peerId_.c_str());
+            isOffer ? "offer" : "answer", peerId_.c_str());
 }
 
 void PeerSession::onLocalCandidate(unsigned mline, const std::string &candidate)
@@ -470,7 +487,7 @@ void PeerSession::onLocalCandidate(unsigned mline, const std::string &candidate)
         }
         return;
     }
-    protocol::Candidate c{candidate, midOf(localSdp_.get(), mline), static_cast<int>(mline)};
+    protocol::Candidate c { candidate, midOf(localSdp_.get(), mline), static_cast<int>(mline) };
     send_(protocol::encodeCandidate(peerId_, c));
 }
 
@@ -492,9 +509,9 @@ void PeerSession::onIceConnectionState()
         return;
     GstWebRTCICEConnectionState state = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
     g_object_get(webrtc_, "ice-connection-state", &state, nullptr);
-    if ((state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
-         state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) &&
-        !connected_) {
+    if ((state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED
+            || state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+        && !connected_) {
         connected_ = true;
         RC_LOG_INFO("%sconnected to %s", env_.logPrefix.c_str(), peerId_.c_str());
         requestKeyframe();
@@ -509,14 +526,14 @@ void PeerSession::requestKeyframe()
 {
     // A new receiver needs a keyframe now, not at the encoder's next interval.
     for (auto &pad : videoPaySinks_)
-        gst_pad_push_event(pad.get(),
-                           gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        gst_pad_push_event(
+            pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void PeerSession::onPadAdded(GPtr<GstPad> pad, gulong blockProbe, bool video)
 {
     RC_LOG_DEBUG("%s%s sends us %s on %s", env_.logPrefix.c_str(), peerId_.c_str(),
-                 video ? "video" : "audio", GST_PAD_NAME(pad.get()));
+        video ? "video" : "audio", GST_PAD_NAME(pad.get()));
     if (receiver_)
         receiver_->attach(pad.get(), blockProbe, video);
 }
@@ -545,8 +562,8 @@ void PeerSession::handleCandidate(const std::optional<protocol::Candidate> &cand
 
 void PeerSession::fail(const std::string &why)
 {
-    RC_LOG_WARN("%ssession with %s failed: %s", env_.logPrefix.c_str(), peerId_.c_str(),
-                why.c_str());
+    RC_LOG_WARN(
+        "%ssession with %s failed: %s", env_.logPrefix.c_str(), peerId_.c_str(), why.c_str());
     // The owner destroys us, from a fresh dispatch rather than inside our own call.
     std::weak_ptr<PeerSession *> weak = self_;
     std::string id = peerId_;

@@ -1,10 +1,11 @@
-// One WebRTC session between a participant and one remote peer: its webrtcbin, send branches and receive sinks.
+// One WebRTC session between a participant and one remote peer: its webrtcbin, send branches and
+// receive sinks.
 #pragma once
 
-#include "testpeer/codec_plan.h"
 #include "common/gst/gst_ptr.h"
-#include "testpeer/receive_counter.h"
 #include "common/protocol/room_protocol.h"
+#include "testpeer/codec_plan.h"
+#include "testpeer/receive_counter.h"
 #include "testpeer/track_source.h"
 
 #include <functional>
@@ -28,9 +29,10 @@ namespace rc::testpeer {
 class PeerSession
 {
 public:
-    struct Environment {
-        GMainContext *context = nullptr;     // borrowed, outlives the session
-        GstBin *pipeline = nullptr;          // borrowed
+    struct Environment
+    {
+        GMainContext *context = nullptr; // borrowed, outlives the session
+        GstBin *pipeline = nullptr; // borrowed
         const TrackSource *tracks = nullptr; // borrowed
         std::vector<std::string> iceAddresses;
         std::string logPrefix; // "" for a lone test peer, "sender-3: " in the load generator
@@ -40,7 +42,7 @@ public:
     using ConnectedFn = std::function<void(const std::string &peerId)>;
 
     PeerSession(const Environment &env, std::string peerId, SendFn send, FailFn fail,
-                ConnectedFn connected = {});
+        ConnectedFn connected = {});
     ~PeerSession();
     PeerSession(const PeerSession &) = delete;
     PeerSession &operator=(const PeerSession &) = delete;
@@ -60,7 +62,8 @@ public:
 
 private:
     struct Trampolines;
-    struct Branch {
+    struct Branch
+    {
         GPtr<GstPad> teePad; // request pad on the shared tee
         GstElement *tee = nullptr;
     };
@@ -68,7 +71,7 @@ private:
 
     bool build();
     bool attachTrack(MediaKind kind, GstPad *webrtcSink, int pt,
-                     const std::string &h264ProfileLevelId = kH264ProfileLevelId);
+        const std::string &h264ProfileLevelId = kH264ProfileLevelId);
     GstPad *requestSendPad(GstCaps *caps, GstWebRTCRTPTransceiverDirection direction);
     void onNegotiationNeeded();
     void applyAnswerPlan();
@@ -87,13 +90,13 @@ private:
     SendFn send_;
     FailFn fail_;
     ConnectedFn connectedFn_;
-    GstElement *bin_ = nullptr;     // owned through binRef_; a child of the pipeline
+    GstElement *bin_ = nullptr; // owned through binRef_; a child of the pipeline
     GPtr<GstElement> binRef_;
-    GstElement *webrtc_ = nullptr;  // borrowed from bin_
+    GstElement *webrtc_ = nullptr; // borrowed from bin_
     std::unique_ptr<ReceiveCounter> receiver_;
     std::vector<Branch> branches_;
     std::vector<GPtr<GstPad>> videoPaySinks_; // for keyframe requests
-    std::vector<GPtr<GstPad>> webrtcSinks_;   // webrtcbin request pads
+    std::vector<GPtr<GstPad>> webrtcSinks_; // webrtcbin request pads
     std::vector<SignalConnection> handlers_;
     std::vector<LinePlan> plan_;
     std::set<unsigned> configuredLines_;

@@ -6,12 +6,13 @@
 namespace rc::testpeer {
 
 PipelineHost::PipelineHost(GMainContext *context, ErrorFn onError)
-    : pipeline_(refSink(gst_pipeline_new("testpeer"))), onError_(std::move(onError))
+    : pipeline_(refSink(gst_pipeline_new("testpeer")))
+    , onError_(std::move(onError))
 {
     GPtr<GstBus> bus(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
     busWatch_.reset(gst_bus_create_watch(bus.get()));
-    g_source_set_callback(busWatch_.get(), reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(onBusMessage)), this,
-                          nullptr);
+    g_source_set_callback(busWatch_.get(),
+        reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(onBusMessage)), this, nullptr);
     g_source_attach(busWatch_.get(), context);
 }
 
@@ -26,7 +27,10 @@ bool PipelineHost::play()
     return gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
 }
 
-void PipelineHost::stop() { gst_element_set_state(pipeline_.get(), GST_STATE_NULL); }
+void PipelineHost::stop()
+{
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
 
 gboolean PipelineHost::onBusMessage(GstBus *, GstMessage *message, gpointer data) noexcept
 {
@@ -40,7 +44,7 @@ gboolean PipelineHost::onBusMessage(GstBus *, GstMessage *message, gpointer data
         GPtr<char> owned(debug);
         std::string text = error ? error->message : "unknown error";
         RC_LOG_DEBUG("error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-                     text.c_str(), debug ? debug : "");
+            text.c_str(), debug ? debug : "");
         GstObject *src = GST_MESSAGE_SRC(message);
         GstObject *pipeline = GST_OBJECT(self->pipeline_.get());
         // An element of a session already torn down posted this on its way out.
@@ -59,7 +63,7 @@ gboolean PipelineHost::onBusMessage(GstBus *, GstMessage *message, gpointer data
         gst_message_parse_warning(message, &raw, nullptr);
         auto warning = adopt(raw);
         RC_LOG_DEBUG("warning from %s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-                     warning ? warning->message : "");
+            warning ? warning->message : "");
         break;
     }
     default:

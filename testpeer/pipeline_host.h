@@ -1,4 +1,5 @@
-// Owns the one GstPipeline of a test peer or load generator and watches its bus on our main context.
+// Owns the one GstPipeline of a test peer or load generator and watches its bus on our main
+// context.
 #pragma once
 
 #include "common/gst/gst_ptr.h"

@@ -1,8 +1,8 @@
 // Receive-side fakesinks and frame counting; see receive_counter.h.
 #include "testpeer/receive_counter.h"
 
-#include "testpeer/element_factory.h"
 #include "common/base/log.h"
+#include "testpeer/element_factory.h"
 
 #include <gst/rtp/rtp.h>
 
@@ -11,7 +11,8 @@
 namespace rc::testpeer {
 namespace {
 
-struct ProbeData {
+struct ProbeData
+{
     std::shared_ptr<ReceiveCounter::Counts> counts;
     bool video;
 };
@@ -45,7 +46,10 @@ GstPadProbeReturn countProbe(GstPad *, GstPadProbeInfo *info, gpointer data) noe
     return GST_PAD_PROBE_OK;
 }
 
-void freeProbeData(gpointer data) noexcept { delete static_cast<ProbeData *>(data); }
+void freeProbeData(gpointer data) noexcept
+{
+    delete static_cast<ProbeData *>(data);
+}
 
 } // namespace
 
@@ -58,7 +62,10 @@ bool padCarriesVideo(GstPad *pad) noexcept
     return media && std::strcmp(media, "video") == 0;
 }
 
-ReceiveCounter::ReceiveCounter(GstBin *bin) : bin_(bin), counts_(std::make_shared<Counts>()) {}
+ReceiveCounter::ReceiveCounter(GstBin *bin)
+    : bin_(bin)
+    , counts_(std::make_shared<Counts>())
+{ }
 
 ReceiveCounter::~ReceiveCounter()
 {
@@ -77,10 +84,9 @@ void ReceiveCounter::attach(GstPad *pad, gulong blockProbe, bool video)
     gst_bin_add(bin_, sink);
     GPtr<GstPad> sinkPad(gst_element_get_static_pad(sink, "sink"));
     gulong id = gst_pad_add_probe(pad,
-                                  static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
-                                                               GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                                  countProbe, new ProbeData{counts_, video}, freeProbeData);
-    probes_.push_back({ref(pad), id});
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        countProbe, new ProbeData { counts_, video }, freeProbeData);
+    probes_.push_back({ ref(pad), id });
     if (gst_pad_link(pad, sinkPad.get()) != GST_PAD_LINK_OK)
         RC_LOG_WARN("cannot link received %s stream to a sink", video ? "video" : "audio");
     gst_element_sync_state_with_parent(sink);

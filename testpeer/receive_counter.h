@@ -29,15 +29,17 @@ public:
     uint64_t videoFrames() const noexcept { return counts_->videoFrames.load(); }
     uint64_t audioPackets() const noexcept { return counts_->audioPackets.load(); }
 
-    struct Counts {
-        std::atomic<uint64_t> videoFrames{0};
-        std::atomic<uint64_t> audioPackets{0};
+    struct Counts
+    {
+        std::atomic<uint64_t> videoFrames { 0 };
+        std::atomic<uint64_t> audioPackets { 0 };
     };
 
 private:
     GstBin *bin_;
     std::shared_ptr<Counts> counts_;
-    struct Probe {
+    struct Probe
+    {
         GPtr<GstPad> pad;
         gulong id;
     };

@@ -3,9 +3,9 @@
 
 #include "common/base/config_loader.h"
 #include "common/base/exit_codes.h"
-#include "roomcast-config.h"
-#include "common/protocol/room_protocol.h"
 #include "common/base/startup_error.h"
+#include "common/protocol/room_protocol.h"
+#include "roomcast-config.h"
 
 #include "common/base/log.h"
 
@@ -27,8 +27,8 @@ namespace po = boost::program_options;
 void checkRange(const char *name, long value, long lo, long hi)
 {
     if (value < lo || value > hi)
-        usageError(std::string("--") + name + " must be between " + std::to_string(lo) + " and " +
-                   std::to_string(hi) + ", got " + std::to_string(value));
+        usageError(std::string("--") + name + " must be between " + std::to_string(lo) + " and "
+            + std::to_string(hi) + ", got " + std::to_string(value));
 }
 
 std::string readToken(const std::string &path)

@@ -9,7 +9,8 @@
 
 namespace rc::testpeer {
 
-struct TestPeerOptions {
+struct TestPeerOptions
+{
     Participant::Options participant;
     LiveSourceOptions media;
     int durationSeconds = 0; // 0: until SIGINT/SIGTERM

@@ -1,13 +1,14 @@
-// roomcast-bench-receiver: the baseline for the gateway benchmark, a hidden member that receives every participant and throws the media away.
+// roomcast-bench-receiver: the baseline for the gateway benchmark, a hidden member that receives
+// every participant and throws the media away.
 #include "common/base/config_loader.h"
 #include "common/base/exit_codes.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "testpeer/pipeline_host.h"
-#include "receive_session.h"
+#include "common/base/startup_error.h"
 #include "common/protocol/room_protocol.h"
 #include "common/protocol/signaling_client.h"
-#include "common/base/startup_error.h"
+#include "receive_session.h"
+#include "testpeer/pipeline_host.h"
 
 #include <gst/gst.h>
 
@@ -19,7 +20,8 @@ namespace {
 using namespace rc;
 namespace po = boost::program_options;
 
-struct Options {
+struct Options
+{
     std::string url, room;
     std::vector<std::string> iceAddresses;
     int expect = 0;
@@ -30,9 +32,10 @@ struct Options {
 std::optional<Options> parse(int argc, char **argv)
 {
     Options o;
-    po::options_description desc("roomcast-bench-receiver: a hidden member that offers receive-only\n"
-                                 "VP8 + Opus to every visible member (webrtcbin -> depayloader ->\n"
-                                 "fakesink): the per-participant cost of WebRTC alone");
+    po::options_description desc(
+        "roomcast-bench-receiver: a hidden member that offers receive-only\n"
+        "VP8 + Opus to every visible member (webrtcbin -> depayloader ->\n"
+        "fakesink): the per-participant cost of WebRTC alone");
     // clang-format off
     desc.add_options()
         ("help,h", "print this help and exit")
@@ -69,11 +72,12 @@ class BareReceiver
 {
 public:
     explicit BareReceiver(const Options &o)
-        : o_(o), context_(g_main_context_new()), loop_(g_main_loop_new(context_.get(), FALSE)),
-          pipeline_(context_.get(),
-                    [this](GstObject *src, const std::string &msg) { onError(src, msg); })
-    {
-    }
+        : o_(o)
+        , context_(g_main_context_new())
+        , loop_(g_main_loop_new(context_.get(), FALSE))
+        , pipeline_(
+              context_.get(), [this](GstObject *src, const std::string &msg) { onError(src, msg); })
+    { }
 
     int run()
     {
@@ -84,16 +88,14 @@ public:
         so.url = o_.url;
         so.join.room = o_.room;
         so.join.hidden = true;
-        client_ = std::make_unique<SignalingClient>(
-            context_.get(), so,
-            SignalingClient::Callbacks{
-                [this](const protocol::Welcome &w) { onWelcome(w); },
+        client_ = std::make_unique<SignalingClient>(context_.get(), so,
+            SignalingClient::Callbacks { [this](const protocol::Welcome &w) { onWelcome(w); },
                 [this](const protocol::ServerMessage &m) { onMessage(m); },
                 [this](const std::string &) { sessions_.clear(); },
                 [this](const std::string &code, const std::string &) {
                     RC_LOG_ERROR("refused by the room server (%s)", code.c_str());
                     finish(exitcode::unavailable);
-                }});
+                } });
         client_->start();
         watchSignal(SIGINT);
         watchSignal(SIGTERM);
@@ -105,7 +107,8 @@ public:
         g_main_loop_run(loop_.get());
         sessions_.clear();
         client_->stop();
-        iterateUntil(context_.get(), [] { return false; }, std::chrono::milliseconds(300));
+        iterateUntil(
+            context_.get(), [] { return false; }, std::chrono::milliseconds(300));
         client_.reset();
         pipeline_.stop();
         g_main_context_pop_thread_default(context_.get());
@@ -140,7 +143,7 @@ private:
 
     void offerTo(const std::string &id)
     {
-        bench::ReceiveSession::Environment env{context_.get(), pipeline_.bin(), o_.iceAddresses};
+        bench::ReceiveSession::Environment env { context_.get(), pipeline_.bin(), o_.iceAddresses };
         auto session = std::make_unique<bench::ReceiveSession>(
             env, id, [this](const std::string &json) { return client_->send(json); },
             [this](const std::string &peer, const std::string &) { sessions_.erase(peer); },
@@ -176,7 +179,8 @@ private:
 
     void watchSignal(int signum)
     {
-        signals_.push_back(watchUnixSignal(context_.get(), signum, [this] { finish(exitcode::ok); }));
+        signals_.push_back(
+            watchUnixSignal(context_.get(), signum, [this] { finish(exitcode::ok); }));
     }
 
     void finish(int code)

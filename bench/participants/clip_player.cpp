@@ -1,8 +1,8 @@
 // Real-time looping of the pre-encoded clip into the senders' tees; see clip_player.h.
 #include "clip_player.h"
 
-#include "testpeer/element_factory.h"
 #include "common/base/main_context.h"
+#include "testpeer/element_factory.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
@@ -24,7 +24,7 @@ GstElement *buildTrack(GstBin *pipeline, GstCaps *caps, const char *srcName, con
 {
     GstElement *src = makeElement("appsrc", srcName);
     g_object_set(src, "caps", caps, "is-live", TRUE, "do-timestamp", FALSE, "max-bytes",
-                 static_cast<guint64>(4 * 1024 * 1024), nullptr);
+        static_cast<guint64>(4 * 1024 * 1024), nullptr);
     gst_util_set_object_arg(G_OBJECT(src), "format", "time");
     gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "downstream");
     GstElement *tee = makeElement("tee", teeName);
@@ -36,10 +36,12 @@ GstElement *buildTrack(GstBin *pipeline, GstCaps *caps, const char *srcName, con
 
 } // namespace
 
-ClipPlayer::ClipPlayer(GMainContext *context, GstBin *pipeline,
-                       std::shared_ptr<const EncodedClip> clip)
-    : context_(context), pipeline_(pipeline), clip_(std::move(clip)),
-      keyframeWanted_(std::make_shared<std::atomic<bool>>(false))
+ClipPlayer::ClipPlayer(
+    GMainContext *context, GstBin *pipeline, std::shared_ptr<const EncodedClip> clip)
+    : context_(context)
+    , pipeline_(pipeline)
+    , clip_(std::move(clip))
+    , keyframeWanted_(std::make_shared<std::atomic<bool>>(false))
 {
     videoTee_ = buildTrack(pipeline_, clip_->videoCaps.get(), "clip-video", "video-tee");
     audioTee_ = buildTrack(pipeline_, clip_->audioCaps.get(), "clip-audio", "audio-tee");
@@ -54,15 +56,19 @@ ClipPlayer::ClipPlayer(GMainContext *context, GstBin *pipeline,
     gst_pad_add_probe(
         pad.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
         [](GstPad *p, GstPadProbeInfo *info, gpointer data) noexcept {
-            return onUpstreamEvent(p, info,
-                                   static_cast<std::shared_ptr<std::atomic<bool>> *>(data)->get());
+            return onUpstreamEvent(
+                p, info, static_cast<std::shared_ptr<std::atomic<bool>> *>(data)->get());
         },
-        flag, [](gpointer data) noexcept {
+        flag,
+        [](gpointer data) noexcept {
             delete static_cast<std::shared_ptr<std::atomic<bool>> *>(data);
         });
 }
 
-ClipPlayer::~ClipPlayer() { timer_.reset(); }
+ClipPlayer::~ClipPlayer()
+{
+    timer_.reset();
+}
 
 void ClipPlayer::start()
 {
@@ -74,7 +80,8 @@ bool ClipPlayer::tick()
     GPtr<GstClock> clock(gst_element_get_clock(GST_ELEMENT(pipeline_)));
     if (!clock)
         return true; // not PLAYING yet
-    GstClockTime now = gst_clock_get_time(clock.get()) - gst_element_get_base_time(GST_ELEMENT(pipeline_));
+    GstClockTime now
+        = gst_clock_get_time(clock.get()) - gst_element_get_base_time(GST_ELEMENT(pipeline_));
     feed(video_, now, true);
     feed(audio_, now, false);
     return true;

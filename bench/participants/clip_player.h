@@ -34,7 +34,8 @@ public:
     unsigned long long keyframesOnDemand() const noexcept { return forcedKeyframes_; }
 
 private:
-    struct Track {
+    struct Track
+    {
         GstElement *appsrc = nullptr; // borrowed: the pipeline owns it
         const std::vector<EncodedClip::Frame> *frames = nullptr;
         size_t next = 0;

@@ -7,7 +7,8 @@
 
 namespace rc::bench {
 
-struct ClipOptions {
+struct ClipOptions
+{
     int width = 640;
     int height = 360;
     int fps = 30;
@@ -16,8 +17,10 @@ struct ClipOptions {
 };
 
 // Immutable once encoded; shared read-only by the ClipPlayer on the main context.
-struct EncodedClip {
-    struct Frame {
+struct EncodedClip
+{
+    struct Frame
+    {
         GPtr<GstBuffer> buffer;
         GstClockTime duration = 0;
         bool keyframe = false;

@@ -1,11 +1,11 @@
 // The bare receiver's receive-only webrtcbin session with one sender; see receive_session.h.
 #include "receive_session.h"
 
-#include "testpeer/element_factory.h"
-#include "testpeer/receive_counter.h"
-#include "common/gst/ice_restriction.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/gst/ice_restriction.h"
+#include "testpeer/element_factory.h"
+#include "testpeer/receive_counter.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -14,14 +14,21 @@ namespace {
 
 using testpeer::tryMakeElement;
 
-struct WeakRef {
+struct WeakRef
+{
     std::weak_ptr<ReceiveSession *> owner;
     GMainContext *context;
     std::shared_ptr<ReceiveSession::Timing> timing;
 };
 
-void freeWeakRef(gpointer data, GClosure *) noexcept { delete static_cast<WeakRef *>(data); }
-void freeWeakRefNotify(gpointer data) noexcept { delete static_cast<WeakRef *>(data); }
+void freeWeakRef(gpointer data, GClosure *) noexcept
+{
+    delete static_cast<WeakRef *>(data);
+}
+void freeWeakRefNotify(gpointer data) noexcept
+{
+    delete static_cast<WeakRef *>(data);
+}
 
 template <typename F> void postToOwner(const WeakRef &ref, F fn)
 {
@@ -31,28 +38,37 @@ template <typename F> void postToOwner(const WeakRef &ref, F fn)
     });
 }
 
-struct FirstBuffer {
+struct FirstBuffer
+{
     WeakRef ref;
-    std::atomic<bool> posted{false};
+    std::atomic<bool> posted { false };
 };
 
-void freeFirstBuffer(gpointer data) noexcept { delete static_cast<FirstBuffer *>(data); }
+void freeFirstBuffer(gpointer data) noexcept
+{
+    delete static_cast<FirstBuffer *>(data);
+}
 
-GPtr<GstCaps> caps(const char *text) { return GPtr<GstCaps>(gst_caps_from_string(text)); }
+GPtr<GstCaps> caps(const char *text)
+{
+    return GPtr<GstCaps>(gst_caps_from_string(text));
+}
 
 } // namespace
 
-struct ReceiveSession::Trampolines {
+struct ReceiveSession::Trampolines
+{
     static void negotiationNeeded(GstElement *, gpointer data) noexcept
     {
-        postToOwner(*static_cast<WeakRef *>(data), [](ReceiveSession &s) { s.onNegotiationNeeded(); });
+        postToOwner(
+            *static_cast<WeakRef *>(data), [](ReceiveSession &s) { s.onNegotiationNeeded(); });
     }
 
     static void iceCandidate(GstElement *, guint mline, gchar *candidate, gpointer data) noexcept
     {
         std::string text = candidate ? candidate : "";
         postToOwner(*static_cast<WeakRef *>(data),
-                    [mline, text](ReceiveSession &s) { s.onLocalCandidate(mline, text); });
+            [mline, text](ReceiveSession &s) { s.onLocalCandidate(mline, text); });
     }
 
     static void iceState(GObject *webrtc, GParamSpec *, gpointer data) noexcept
@@ -60,8 +76,8 @@ struct ReceiveSession::Trampolines {
         auto *ref = static_cast<WeakRef *>(data);
         GstWebRTCICEConnectionState state = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
         g_object_get(webrtc, "ice-connection-state", &state, nullptr);
-        if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED &&
-            state != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+        if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED
+            && state != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
             return;
         gint64 expected = 0;
         if (ref->timing->iceConnectedUs.compare_exchange_strong(expected, g_get_monotonic_time()))
@@ -75,11 +91,9 @@ struct ReceiveSession::Trampolines {
         // Hold the stream until the main context links it; its first buffer
         // says what it carries (the caps are set by then).
         gst_pad_add_probe(pad,
-                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BLOCK |
-                                                       GST_PAD_PROBE_TYPE_BUFFER |
-                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                          firstBuffer, new FirstBuffer{*static_cast<WeakRef *>(data)},
-                          freeFirstBuffer);
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
+                | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            firstBuffer, new FirstBuffer { *static_cast<WeakRef *>(data) }, freeFirstBuffer);
     }
 
     static GstPadProbeReturn firstBuffer(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
@@ -89,7 +103,8 @@ struct ReceiveSession::Trampolines {
             return GST_PAD_PROBE_OK;
         bool video = testpeer::padCarriesVideo(pad);
         gulong probe = info->id;
-        std::shared_ptr<GstPad> shared(static_cast<GstPad *>(gst_object_ref(pad)), gst_object_unref);
+        std::shared_ptr<GstPad> shared(
+            static_cast<GstPad *>(gst_object_ref(pad)), gst_object_unref);
         postToOwner(first->ref, [shared, probe, video](ReceiveSession &s) {
             s.onPadAdded(shared.get(), probe, video);
         });
@@ -103,8 +118,8 @@ struct ReceiveSession::Trampolines {
         ref->timing->videoFrames.fetch_add(1, std::memory_order_relaxed);
         if (b && !GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT)) {
             gint64 expected = 0;
-            if (ref->timing->firstKeyframeUs.compare_exchange_strong(expected,
-                                                                     g_get_monotonic_time()))
+            if (ref->timing->firstKeyframeUs.compare_exchange_strong(
+                    expected, g_get_monotonic_time()))
                 postToOwner(*ref, [](ReceiveSession &s) { s.onFirstKeyframe(); });
         }
         return GST_PAD_PROBE_OK;
@@ -137,24 +152,28 @@ struct ReceiveSession::Trampolines {
             desc.reset(raw, gst_webrtc_session_description_free);
         }
         postToOwner(*static_cast<WeakRef *>(data),
-                    [desc, error](ReceiveSession &s) { s.onOffer(desc, error); });
+            [desc, error](ReceiveSession &s) { s.onOffer(desc, error); });
     }
 
     static void remoteSet(GstPromise *promise, gpointer data) noexcept
     {
         const GstStructure *reply = nullptr;
         std::string error = replyError(promise, &reply);
-        postToOwner(*static_cast<WeakRef *>(data), [error](ReceiveSession &s) { s.onRemoteSet(error); });
+        postToOwner(
+            *static_cast<WeakRef *>(data), [error](ReceiveSession &s) { s.onRemoteSet(error); });
     }
 };
 
-ReceiveSession::ReceiveSession(const Environment &env, std::string peerId, SendFn send,
-                               FailFn fail, ConnectedFn connected)
-    : env_(env), peerId_(std::move(peerId)), send_(std::move(send)), fail_(std::move(fail)),
-      connectedFn_(std::move(connected)), timing_(std::make_shared<Timing>()),
-      self_(std::make_shared<ReceiveSession *>(this))
-{
-}
+ReceiveSession::ReceiveSession(
+    const Environment &env, std::string peerId, SendFn send, FailFn fail, ConnectedFn connected)
+    : env_(env)
+    , peerId_(std::move(peerId))
+    , send_(std::move(send))
+    , fail_(std::move(fail))
+    , connectedFn_(std::move(connected))
+    , timing_(std::make_shared<Timing>())
+    , self_(std::make_shared<ReceiveSession *>(this))
+{ }
 
 ReceiveSession::~ReceiveSession()
 {
@@ -165,13 +184,13 @@ ReceiveSession::~ReceiveSession()
         gst_bin_remove(env_.pipeline, bin_);
     }
     RC_LOG_INFO("received %llu video frames from %s",
-                static_cast<unsigned long long>(timing_->videoFrames.load()), peerId_.c_str());
+        static_cast<unsigned long long>(timing_->videoFrames.load()), peerId_.c_str());
 }
 
 bool ReceiveSession::owns(GstObject *element) const noexcept
 {
-    return bin_ && element &&
-           (element == GST_OBJECT(bin_) || gst_object_has_as_ancestor(element, GST_OBJECT(bin_)));
+    return bin_ && element
+        && (element == GST_OBJECT(bin_) || gst_object_has_as_ancestor(element, GST_OBJECT(bin_)));
 }
 
 bool ReceiveSession::start()
@@ -191,8 +210,7 @@ bool ReceiveSession::start()
     }
     auto connect = [this](const char *signal, GCallback cb) {
         gulong id = g_signal_connect_data(webrtc_, signal, cb,
-                                          new WeakRef{self_, env_.context, timing_}, freeWeakRef,
-                                          GConnectFlags(0));
+            new WeakRef { self_, env_.context, timing_ }, freeWeakRef, GConnectFlags(0));
         handlers_.emplace_back(webrtc_, id);
     };
     connect("on-negotiation-needed", G_CALLBACK(Trampolines::negotiationNeeded));
@@ -202,12 +220,13 @@ bool ReceiveSession::start()
     // The hidden member's offer: receive-only video and audio (the spec).
     auto video = caps("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96,"
                       "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true");
-    auto audio = caps("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111,"
-                      "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1");
-    for (GstCaps *c : {video.get(), audio.get()}) {
+    auto audio
+        = caps("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111,"
+               "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1");
+    for (GstCaps *c : { video.get(), audio.get() }) {
         GstWebRTCRTPTransceiver *trans = nullptr;
-        g_signal_emit_by_name(webrtc_, "add-transceiver",
-                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, c, &trans);
+        g_signal_emit_by_name(
+            webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, c, &trans);
         if (trans)
             gst_object_unref(trans);
     }
@@ -222,13 +241,13 @@ void ReceiveSession::onNegotiationNeeded()
         return; // one offer per session; the bench never renegotiates
     offered_ = true;
     auto *promise = gst_promise_new_with_change_func(
-        Trampolines::offerCreated, new WeakRef{self_, env_.context, timing_}, freeWeakRefNotify);
+        Trampolines::offerCreated, new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
     g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
     gst_promise_unref(promise);
 }
 
-void ReceiveSession::onOffer(std::shared_ptr<GstWebRTCSessionDescription> desc,
-                             const std::string &error)
+void ReceiveSession::onOffer(
+    std::shared_ptr<GstWebRTCSessionDescription> desc, const std::string &error)
 {
     if (!desc) {
         fail("cannot create an offer: " + error);
@@ -254,7 +273,7 @@ void ReceiveSession::handleAnswer(const std::string &sdp)
     GPtr<GstWebRTCSessionDescription> desc(
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, copy));
     auto *promise = gst_promise_new_with_change_func(
-        Trampolines::remoteSet, new WeakRef{self_, env_.context, timing_}, freeWeakRefNotify);
+        Trampolines::remoteSet, new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
     g_signal_emit_by_name(webrtc_, "set-remote-description", desc.get(), promise);
     gst_promise_unref(promise);
 }
@@ -280,7 +299,8 @@ void ReceiveSession::handleCandidate(const std::optional<protocol::Candidate> &c
         pendingCandidates_.push_back(*c);
         return;
     }
-    guint mline = c->sdpMLineIndex && *c->sdpMLineIndex >= 0 ? static_cast<guint>(*c->sdpMLineIndex) : 0;
+    guint mline
+        = c->sdpMLineIndex && *c->sdpMLineIndex >= 0 ? static_cast<guint>(*c->sdpMLineIndex) : 0;
     g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, c->candidate.c_str());
 }
 
@@ -292,8 +312,8 @@ void ReceiveSession::onLocalCandidate(unsigned mline, const std::string &candida
         sentEnd_ = true;
         return;
     }
-    send_(protocol::encodeCandidate(peerId_, protocol::Candidate{candidate, std::nullopt,
-                                                                 static_cast<int>(mline)}));
+    send_(protocol::encodeCandidate(
+        peerId_, protocol::Candidate { candidate, std::nullopt, static_cast<int>(mline) }));
 }
 
 void ReceiveSession::onIceConnected()
@@ -311,7 +331,7 @@ void ReceiveSession::onFirstKeyframe()
     gint64 connectedAt = timing_->iceConnectedUs.load();
     gint64 keyAt = timing_->firstKeyframeUs.load();
     RC_LOG_INFO("first keyframe from %s %.1f ms after ICE connected", peerId_.c_str(),
-                connectedAt ? (keyAt - connectedAt) / 1000.0 : -1.0);
+        connectedAt ? (keyAt - connectedAt) / 1000.0 : -1.0);
 }
 
 void ReceiveSession::onPadAdded(GstPad *pad, gulong blockProbe, bool video)
@@ -330,7 +350,7 @@ void ReceiveSession::onPadAdded(GstPad *pad, gulong blockProbe, bool video)
     if (video) {
         GPtr<GstPad> out(gst_element_get_static_pad(depay, "src"));
         gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_BUFFER, Trampolines::videoOut,
-                          new WeakRef{self_, env_.context, timing_}, freeWeakRefNotify);
+            new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
     }
     GPtr<GstPad> in(gst_element_get_static_pad(depay, "sink"));
     if (gst_pad_link(pad, in.get()) != GST_PAD_LINK_OK)

@@ -1,4 +1,5 @@
-// The bare receiver's session with one sender: a receive-only webrtcbin whose streams end in depayloaders and fakesinks.
+// The bare receiver's session with one sender: a receive-only webrtcbin whose streams end in
+// depayloaders and fakesinks.
 #pragma once
 
 #include "common/gst/gst_ptr.h"
@@ -21,9 +22,10 @@ namespace rc::bench {
 class ReceiveSession
 {
 public:
-    struct Environment {
+    struct Environment
+    {
         GMainContext *context = nullptr; // borrowed
-        GstBin *pipeline = nullptr;      // borrowed
+        GstBin *pipeline = nullptr; // borrowed
         std::vector<std::string> iceAddresses;
     };
     using SendFn = std::function<bool(const std::string &json)>;
@@ -31,7 +33,7 @@ public:
     using ConnectedFn = std::function<void(const std::string &peerId)>;
 
     ReceiveSession(const Environment &env, std::string peerId, SendFn send, FailFn fail,
-                   ConnectedFn connected);
+        ConnectedFn connected);
     ~ReceiveSession();
     ReceiveSession(const ReceiveSession &) = delete;
     ReceiveSession &operator=(const ReceiveSession &) = delete;
@@ -43,10 +45,11 @@ public:
     bool connected() const noexcept { return connected_; }
 
     // Shared with pad probes on streaming threads.
-    struct Timing {
-        std::atomic<gint64> iceConnectedUs{0};
-        std::atomic<gint64> firstKeyframeUs{0};
-        std::atomic<uint64_t> videoFrames{0};
+    struct Timing
+    {
+        std::atomic<gint64> iceConnectedUs { 0 };
+        std::atomic<gint64> firstKeyframeUs { 0 };
+        std::atomic<uint64_t> videoFrames { 0 };
     };
 
 private:

@@ -1,13 +1,14 @@
-// roomcast-bench-senders: N visible participants in one process, each on its own signaling connection, looping one pre-encoded VP8 + Opus clip.
+// roomcast-bench-senders: N visible participants in one process, each on its own signaling
+// connection, looping one pre-encoded VP8 + Opus clip.
 #include "clip_player.h"
 #include "common/base/config_loader.h"
 #include "common/base/exit_codes.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/base/startup_error.h"
+#include "common/protocol/room_protocol.h"
 #include "testpeer/participant.h"
 #include "testpeer/pipeline_host.h"
-#include "common/protocol/room_protocol.h"
-#include "common/base/startup_error.h"
 
 #include <gst/gst.h>
 
@@ -19,7 +20,8 @@ namespace {
 using namespace rc;
 namespace po = boost::program_options;
 
-struct Options {
+struct Options
+{
     std::string url, room, namePrefix = "sender";
     int count = 1;
     int duration = 0;
@@ -31,8 +33,9 @@ struct Options {
 std::optional<Options> parse(int argc, char **argv)
 {
     Options o;
-    po::options_description desc("roomcast-bench-senders: N visible participants that answer every\n"
-                                 "offer with one shared pre-encoded VP8 + Opus clip (never mesh)");
+    po::options_description desc(
+        "roomcast-bench-senders: N visible participants that answer every\n"
+        "offer with one shared pre-encoded VP8 + Opus clip (never mesh)");
     // clang-format off
     desc.add_options()
         ("help,h", "print this help and exit")
@@ -86,16 +89,17 @@ class SendersProcess
 {
 public:
     explicit SendersProcess(const Options &o)
-        : o_(o), context_(g_main_context_new()), loop_(g_main_loop_new(context_.get(), FALSE)),
-          pipeline_(context_.get(), [this](GstObject *src, const std::string &msg) {
-              for (auto &p : participants_)
-                  if (p->handleElementError(src, msg))
-                      return;
-              RC_LOG_ERROR("media pipeline failed in %s: %s", GST_OBJECT_NAME(src), msg.c_str());
-              finish(exitcode::software);
-          })
-    {
-    }
+        : o_(o)
+        , context_(g_main_context_new())
+        , loop_(g_main_loop_new(context_.get(), FALSE))
+        , pipeline_(context_.get(), [this](GstObject *src, const std::string &msg) {
+            for (auto &p : participants_)
+                if (p->handleElementError(src, msg))
+                    return;
+            RC_LOG_ERROR("media pipeline failed in %s: %s", GST_OBJECT_NAME(src), msg.c_str());
+            finish(exitcode::software);
+        })
+    { }
 
     int run()
     {
@@ -103,8 +107,8 @@ public:
         gint64 t0 = g_get_monotonic_time();
         auto clip = std::make_shared<const bench::EncodedClip>(bench::encodeClip(o_.clip));
         RC_LOG_INFO("encoded a %d s clip (%zu video frames, %zu audio packets) in %lld ms",
-                    o_.clip.seconds, clip->video.size(), clip->audio.size(),
-                    static_cast<long long>((g_get_monotonic_time() - t0) / 1000));
+            o_.clip.seconds, clip->video.size(), clip->audio.size(),
+            static_cast<long long>((g_get_monotonic_time() - t0) / 1000));
         player_ = std::make_unique<bench::ClipPlayer>(context_.get(), pipeline_.bin(), clip);
         if (!pipeline_.play())
             throw StartupError(exitcode::software, "cannot start the pipeline");
@@ -117,14 +121,14 @@ public:
             po.mesh = false; // senders only answer: the receiver under test offers
             po.iceAddresses = o_.iceAddresses;
             po.logPrefix = po.name + ": ";
-            participants_.push_back(std::make_unique<testpeer::Participant>(
-                context_.get(), pipeline_.bin(), *player_, po,
-                testpeer::Participant::Callbacks{
+            participants_.push_back(std::make_unique<testpeer::Participant>(context_.get(),
+                pipeline_.bin(), *player_, po,
+                testpeer::Participant::Callbacks {
                     [this, i](const std::string &) { onConnected(i); },
                     [this](const std::string &code) {
                         RC_LOG_ERROR("refused by the room server (%s)", code.c_str());
                         finish(exitcode::unavailable);
-                    }}));
+                    } }));
         }
         for (auto &p : participants_)
             p->start();
@@ -138,7 +142,8 @@ public:
         g_main_loop_run(loop_.get());
         for (auto &p : participants_)
             p->stop();
-        iterateUntil(context_.get(), [] { return false; }, std::chrono::milliseconds(300));
+        iterateUntil(
+            context_.get(), [] { return false; }, std::chrono::milliseconds(300));
         RC_LOG_INFO("keyframes sent on request: %llu", player_->keyframesOnDemand());
         participants_.clear();
         pipeline_.stop();
@@ -149,14 +154,14 @@ public:
 private:
     void onConnected(int index)
     {
-        if (connected_.insert(index).second &&
-            connected_.size() == static_cast<size_t>(o_.count))
+        if (connected_.insert(index).second && connected_.size() == static_cast<size_t>(o_.count))
             RC_LOG_INFO("all %d senders connected", o_.count);
     }
 
     void watchSignal(int signum)
     {
-        signals_.push_back(watchUnixSignal(context_.get(), signum, [this] { finish(exitcode::ok); }));
+        signals_.push_back(
+            watchUnixSignal(context_.get(), signum, [this] { finish(exitcode::ok); }));
     }
 
     void finish(int code)

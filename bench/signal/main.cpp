@@ -5,9 +5,9 @@
 #include "common/base/config_loader.h"
 #include "common/base/exit_codes.h"
 #include "common/base/json.h"
-#include "load_run.h"
 #include "common/base/log.h"
 #include "common/base/startup_error.h"
+#include "load_run.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -23,7 +23,10 @@ std::string trim(const std::string &s)
     return s.substr(b, e - b + 1);
 }
 
-std::string where(const Entry &e) { return e.file + ":" + std::to_string(e.line); }
+std::string where(const Entry &e)
+{
+    return e.file + ":" + std::to_string(e.line);
+}
 
 } // namespace
 
@@ -42,22 +45,24 @@ std::vector<Entry> readIniFile(const std::string &path)
             continue;
         if (line.front() == '[') {
             if (line.back() != ']' || line.size() < 3)
-                throw StartupError(exitcode::config, path + ":" + std::to_string(lineNo) +
-                                                         ": malformed section header '" + line + "'");
+                throw StartupError(exitcode::config,
+                    path + ":" + std::to_string(lineNo) + ": malformed section header '" + line
+                        + "'");
             section = trim(line.substr(1, line.size() - 2));
             continue;
         }
         auto eq = line.find('=');
         if (eq == std::string::npos)
-            throw StartupError(exitcode::config, path + ":" + std::to_string(lineNo) +
-                                                     ": expected 'key = value', got '" + line + "'");
+            throw StartupError(exitcode::config,
+                path + ":" + std::to_string(lineNo) + ": expected 'key = value', got '" + line
+                    + "'");
         std::string key = trim(line.substr(0, eq));
         if (key.empty())
             throw StartupError(exitcode::config,
-                               path + ":" + std::to_string(lineNo) + ": missing option name before '='");
+                path + ":" + std::to_string(lineNo) + ": missing option name before '='");
         if (!section.empty())
             key = section + "." + key;
-        entries.push_back({key, trim(line.substr(eq + 1)), path, lineNo});
+        entries.push_back({ key, trim(line.substr(eq + 1)), path, lineNo });
     }
     return entries;
 }
@@ -77,8 +82,7 @@ std::vector<std::string> dropInFiles(const std::string &dir)
 }
 
 po::parsed_options parseCommandLine(int argc, const char *const argv[],
-                                    const po::options_description &cliDesc,
-                                    const po::positional_options_description *positional)
+    const po::options_description &cliDesc, const po::positional_options_description *positional)
 {
     try {
         po::command_line_parser parser(argc, argv);
@@ -92,8 +96,7 @@ po::parsed_options parseCommandLine(int argc, const char *const argv[],
 }
 
 void storeLayered(po::variables_map &vm, const po::parsed_options &commandLine,
-                  const po::options_description &fileDesc,
-                  const std::vector<std::vector<Entry>> &layers)
+    const po::options_description &fileDesc, const std::vector<std::vector<Entry>> &layers)
 {
     std::set<std::string> fromCommandLine;
     try {

@@ -18,7 +18,8 @@ namespace po = boost::program_options;
 
 // One "key = value" line of an INI file. A key inside "[section]" is
 // "section.key", as Boost names it.
-struct Entry {
+struct Entry
+{
     std::string key;
     std::string value;
     std::string file;
@@ -34,15 +35,14 @@ std::vector<std::string> dropInFiles(const std::string &dir);
 
 // Parses argv against cliDesc (every option the program takes); errors -> 64.
 po::parsed_options parseCommandLine(int argc, const char *const argv[],
-                                    const po::options_description &cliDesc,
-                                    const po::positional_options_description *positional = nullptr);
+    const po::options_description &cliDesc,
+    const po::positional_options_description *positional = nullptr);
 
 // Stores the command line, then every file layer (earliest first; a later
 // layer replaces all values of a key an earlier one set, and the command line
 // replaces them all). Keys must be known to fileDesc; errors -> 78 with
 // file:line. Does not call po::notify.
 void storeLayered(po::variables_map &vm, const po::parsed_options &commandLine,
-                  const po::options_description &fileDesc,
-                  const std::vector<std::vector<Entry>> &layers);
+    const po::options_description &fileDesc, const std::vector<std::vector<Entry>> &layers);
 
 } // namespace rc::config

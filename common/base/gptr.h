@@ -24,13 +24,15 @@ namespace rc {
 template <typename T> struct GDeleter;
 
 #define RC_DELETER(T, fn)                                                                          \
-    template <> struct GDeleter<T> {                                                               \
+    template <> struct GDeleter<T>                                                                 \
+    {                                                                                              \
         void operator()(T *p) const noexcept { fn(p); }                                            \
     };
 
 // Declares that T is a GObject: unref frees it, ref/refSink are the GObject ones.
 #define RC_GOBJECT_DELETER(T)                                                                      \
-    template <> struct GDeleter<T> {                                                               \
+    template <> struct GDeleter<T>                                                                 \
+    {                                                                                              \
         void operator()(T *p) const noexcept { g_object_unref(p); }                                \
         static T *ref(T *p) noexcept { return static_cast<T *>(g_object_ref(p)); }                 \
         static T *refSink(T *p) noexcept { return static_cast<T *>(g_object_ref_sink(p)); }        \
@@ -49,12 +51,14 @@ RC_DELETER(JsonNode, json_node_unref)
 RC_DELETER(JsonObject, json_object_unref)
 RC_DELETER(JsonArray, json_array_unref)
 
-template <> struct GDeleter<GMainContext> {
+template <> struct GDeleter<GMainContext>
+{
     void operator()(GMainContext *p) const noexcept { g_main_context_unref(p); }
     static GMainContext *ref(GMainContext *p) noexcept { return g_main_context_ref(p); }
 };
 
-template <> struct GDeleter<GSource> {
+template <> struct GDeleter<GSource>
+{
     // Destroying detaches the source from its context as well as dropping our
     // reference, so an owned GSource never fires after its owner is gone.
     void operator()(GSource *p) const noexcept
@@ -83,7 +87,10 @@ RC_GOBJECT_DELETER(JsonGenerator)
 template <typename T> using GPtr = std::unique_ptr<T, GDeleter<T>>;
 
 // Takes over a reference the caller owns (transfer full).
-template <typename T> GPtr<T> adopt(T *p) noexcept { return GPtr<T>(p); }
+template <typename T> GPtr<T> adopt(T *p) noexcept
+{
+    return GPtr<T>(p);
+}
 
 // Takes a new reference on a borrowed pointer (transfer none).
 template <typename T> GPtr<T> ref(T *p) noexcept
@@ -111,11 +118,14 @@ class SignalConnection
 {
 public:
     SignalConnection() = default;
-    SignalConnection(gpointer instance, gulong id) noexcept : instance_(instance), id_(id) {}
+    SignalConnection(gpointer instance, gulong id) noexcept
+        : instance_(instance)
+        , id_(id)
+    { }
     SignalConnection(SignalConnection &&o) noexcept
-        : instance_(std::exchange(o.instance_, nullptr)), id_(std::exchange(o.id_, 0))
-    {
-    }
+        : instance_(std::exchange(o.instance_, nullptr))
+        , id_(std::exchange(o.id_, 0))
+    { }
     SignalConnection &operator=(SignalConnection &&o) noexcept
     {
         if (this != &o) {

@@ -9,22 +9,30 @@ int nestingDepth(std::string_view text) noexcept
     bool inString = false, escaped = false;
     for (char c : text) {
         if (inString) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') inString = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
             continue;
         }
         switch (c) {
-        case '"': inString = true; break;
+        case '"':
+            inString = true;
+            break;
         case '[':
         case '{':
-            if (++depth > maxDepth) maxDepth = depth;
+            if (++depth > maxDepth)
+                maxDepth = depth;
             break;
         case ']':
         case '}':
-            if (depth > 0) --depth;
+            if (depth > 0)
+                --depth;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return maxDepth;
@@ -42,8 +50,8 @@ GPtr<JsonNode> parse(std::string_view text, std::string &error, int maxDepth)
     }
     auto parser = adopt(json_parser_new_immutable());
     GError *rawError = nullptr;
-    if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()),
-                                    &rawError)) {
+    if (!json_parser_load_from_data(
+            parser.get(), text.data(), static_cast<gssize>(text.size()), &rawError)) {
         auto err = adopt(rawError);
         error = err ? err->message : "unparsable JSON";
         return nullptr;
@@ -120,7 +128,10 @@ JsonArray *arrayMember(JsonObject *obj, const char *name)
     return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : nullptr;
 }
 
-bool hasMember(JsonObject *obj, const char *name) { return obj && json_object_has_member(obj, name); }
+bool hasMember(JsonObject *obj, const char *name)
+{
+    return obj && json_object_has_member(obj, name);
+}
 
 bool isNullMember(JsonObject *obj, const char *name)
 {
@@ -128,7 +139,9 @@ bool isNullMember(JsonObject *obj, const char *name)
     return n && JSON_NODE_HOLDS_NULL(n);
 }
 
-ObjectBuilder::ObjectBuilder() : object_(adopt(json_object_new())) {}
+ObjectBuilder::ObjectBuilder()
+    : object_(adopt(json_object_new()))
+{ }
 
 ObjectBuilder &ObjectBuilder::set(const char *name, std::string_view value)
 {
@@ -170,7 +183,8 @@ ObjectBuilder &ObjectBuilder::setNull(const char *name)
 ObjectBuilder &ObjectBuilder::set(const char *name, GPtr<JsonNode> node)
 {
     // json_object_set_member takes ownership of the node.
-    json_object_set_member(object_.get(), name, node ? node.release() : json_node_new(JSON_NODE_NULL));
+    json_object_set_member(
+        object_.get(), name, node ? node.release() : json_node_new(JSON_NODE_NULL));
     return *this;
 }
 

@@ -43,7 +43,10 @@ public:
     ObjectBuilder &set(const char *name, const char *value); // nullptr -> null
     ObjectBuilder &set(const char *name, bool value);
     ObjectBuilder &set(const char *name, int64_t value);
-    ObjectBuilder &set(const char *name, int value) { return set(name, static_cast<int64_t>(value)); }
+    ObjectBuilder &set(const char *name, int value)
+    {
+        return set(name, static_cast<int64_t>(value));
+    }
     ObjectBuilder &set(const char *name, double value);
     ObjectBuilder &setNull(const char *name);
     // Adopts node (transfer full).

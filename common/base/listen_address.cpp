@@ -54,7 +54,8 @@ bool parseListenAddress(const std::string &text, std::string &host, uint16_t &po
 
 bool isLoopbackHost(const std::string &host)
 {
-    auto addr = adopt(g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str()));
+    auto addr
+        = adopt(g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str()));
     return addr && g_inet_address_get_is_loopback(addr.get());
 }
 

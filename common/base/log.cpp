@@ -12,8 +12,8 @@
 
 namespace rc::log {
 namespace {
-std::atomic<int> g_level{static_cast<int>(Level::info)};
-std::atomic<const char *> g_program{"roomcast"};
+std::atomic<int> g_level { static_cast<int>(Level::info) };
+std::atomic<const char *> g_program { "roomcast" };
 
 // Under systemd, journald reads "<N>" prefixes as syslog priorities, so the
 // journal keeps levels; a timestamp would be redundant there.
@@ -26,10 +26,14 @@ bool underJournal() noexcept
 int syslogPriority(Level l) noexcept
 {
     switch (l) {
-    case Level::debug: return 7;
-    case Level::info: return 6;
-    case Level::warning: return 4;
-    case Level::error: return 3;
+    case Level::debug:
+        return 7;
+    case Level::info:
+        return 6;
+    case Level::warning:
+        return 4;
+    case Level::error:
+        return 3;
     }
     return 6;
 }
@@ -37,27 +41,48 @@ int syslogPriority(Level l) noexcept
 const char *levelName(Level l) noexcept
 {
     switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warning: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+        return "debug";
+    case Level::info:
+        return "info";
+    case Level::warning:
+        return "warn";
+    case Level::error:
+        return "error";
     }
     return "info";
 }
 } // namespace
 
-void setLevel(Level l) noexcept { g_level.store(static_cast<int>(l)); }
-Level level() noexcept { return static_cast<Level>(g_level.load()); }
-bool enabled(Level l) noexcept { return static_cast<int>(l) >= g_level.load(); }
-void setProgram(const char *name) noexcept { g_program.store(name); }
+void setLevel(Level l) noexcept
+{
+    g_level.store(static_cast<int>(l));
+}
+Level level() noexcept
+{
+    return static_cast<Level>(g_level.load());
+}
+bool enabled(Level l) noexcept
+{
+    return static_cast<int>(l) >= g_level.load();
+}
+void setProgram(const char *name) noexcept
+{
+    g_program.store(name);
+}
 
 bool parseLevel(const std::string &text, Level &out) noexcept
 {
-    if (text == "debug") out = Level::debug;
-    else if (text == "info") out = Level::info;
-    else if (text == "warning" || text == "warn") out = Level::warning;
-    else if (text == "error") out = Level::error;
-    else return false;
+    if (text == "debug")
+        out = Level::debug;
+    else if (text == "info")
+        out = Level::info;
+    else if (text == "warning" || text == "warn")
+        out = Level::warning;
+    else if (text == "error")
+        out = Level::error;
+    else
+        return false;
     return true;
 }
 
@@ -74,10 +99,10 @@ void emit(Level l, const std::string *scope, const char *fmt, va_list ap) noexce
         gettimeofday(&tv, nullptr);
         struct tm tm;
         gmtime_r(&tv.tv_sec, &tm);
-        n = std::snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec, static_cast<long>(tv.tv_usec / 1000), g_program.load(),
-                          levelName(l));
+        n = std::snprintf(line, sizeof line,
+            "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
+            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(tv.tv_usec / 1000),
+            g_program.load(), levelName(l));
     }
     if (n < 0)
         return;

@@ -29,7 +29,10 @@ gboolean runRepeating(gpointer data) noexcept
     }
 }
 
-template <typename F> void deleteFn(gpointer data) noexcept { delete static_cast<F *>(data); }
+template <typename F> void deleteFn(gpointer data) noexcept
+{
+    delete static_cast<F *>(data);
+}
 
 } // namespace
 
@@ -37,18 +40,18 @@ void post(GMainContext *ctx, std::function<void()> fn, int priority)
 {
     GSource *source = g_idle_source_new();
     g_source_set_priority(source, priority);
-    g_source_set_callback(source, runOnce, new std::function<void()>(std::move(fn)),
-                          deleteFn<std::function<void()>>);
+    g_source_set_callback(
+        source, runOnce, new std::function<void()>(std::move(fn)), deleteFn<std::function<void()>>);
     g_source_attach(source, ctx);
     g_source_unref(source); // the context keeps it until it has run
 }
 
-GPtr<GSource> addTimeout(GMainContext *ctx, std::chrono::milliseconds interval,
-                         std::function<bool()> fn)
+GPtr<GSource> addTimeout(
+    GMainContext *ctx, std::chrono::milliseconds interval, std::function<bool()> fn)
 {
     GSource *source = g_timeout_source_new(static_cast<guint>(interval.count()));
     g_source_set_callback(source, runRepeating, new std::function<bool()>(std::move(fn)),
-                          deleteFn<std::function<bool()>>);
+        deleteFn<std::function<bool()>>);
     g_source_attach(source, ctx);
     return GPtr<GSource>(source); // adopts the creation reference
 }
@@ -71,8 +74,8 @@ GPtr<GSource> watchUnixSignal(GMainContext *ctx, int signum, std::function<void(
     return GPtr<GSource>(source); // adopts the creation reference
 }
 
-bool iterateUntil(GMainContext *ctx, const std::function<bool()> &pred,
-                  std::chrono::milliseconds timeout)
+bool iterateUntil(
+    GMainContext *ctx, const std::function<bool()> &pred, std::chrono::milliseconds timeout)
 {
     const gint64 deadline = g_get_monotonic_time() + timeout.count() * 1000;
     // libsoup 3 (and other GIO users) dispatch on the thread-default context.

@@ -17,8 +17,8 @@ void post(GMainContext *ctx, std::function<void()> fn, int priority = G_PRIORITY
 
 // A timer on ctx; returns the source, destroyed (and so cancelled) with the
 // handle. fn returns true to keep repeating.
-GPtr<GSource> addTimeout(GMainContext *ctx, std::chrono::milliseconds interval,
-                         std::function<bool()> fn);
+GPtr<GSource> addTimeout(
+    GMainContext *ctx, std::chrono::milliseconds interval, std::function<bool()> fn);
 
 // Calls fn on ctx's thread each time the process receives signum (SIGINT,
 // SIGTERM, SIGHUP...), through GLib's self-pipe, so fn may do anything a main
@@ -28,7 +28,7 @@ GPtr<GSource> watchUnixSignal(GMainContext *ctx, int signum, std::function<void(
 // Iterates ctx (as the thread-default context) until pred() holds or the
 // timeout passes; returns pred(). For tests and bounded shutdown waits on the
 // owning thread.
-bool iterateUntil(GMainContext *ctx, const std::function<bool()> &pred,
-                  std::chrono::milliseconds timeout);
+bool iterateUntil(
+    GMainContext *ctx, const std::function<bool()> &pred, std::chrono::milliseconds timeout);
 
 } // namespace rc

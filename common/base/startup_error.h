@@ -10,9 +10,9 @@ class StartupError : public std::runtime_error
 {
 public:
     StartupError(int exitCode, const std::string &message)
-        : std::runtime_error(message), exitCode_(exitCode)
-    {
-    }
+        : std::runtime_error(message)
+        , exitCode_(exitCode)
+    { }
     int exitCode() const noexcept { return exitCode_; }
 
 private:

@@ -31,8 +31,8 @@ public:
             return token ? *token : nullptr;
         }
         // Runs fn(T&) on ctx from a later dispatch if T still lives then. Any thread.
-        void post(GMainContext *ctx, std::function<void(T &)> fn,
-            int priority = G_PRIORITY_DEFAULT) const
+        void post(
+            GMainContext *ctx, std::function<void(T &)> fn, int priority = G_PRIORITY_DEFAULT) const
         {
             rc::post(
                 ctx,
@@ -60,7 +60,8 @@ public:
     WeakSelf &operator=(const WeakSelf &) = delete;
 
     Ref ref() const { return Ref(token_); }
-    void post(GMainContext *ctx, std::function<void(T &)> fn, int priority = G_PRIORITY_DEFAULT) const
+    void post(
+        GMainContext *ctx, std::function<void(T &)> fn, int priority = G_PRIORITY_DEFAULT) const
     {
         ref().post(ctx, std::move(fn), priority);
     }

@@ -12,7 +12,8 @@ namespace rc {
 
 // GstObject subclasses: ref-sink absorbs the floating reference of fresh elements.
 #define RC_GST_OBJECT_DELETER(T)                                                                   \
-    template <> struct GDeleter<T> {                                                               \
+    template <> struct GDeleter<T>                                                                 \
+    {                                                                                              \
         void operator()(T *p) const noexcept { gst_object_unref(p); }                              \
         static T *ref(T *p) noexcept { return static_cast<T *>(gst_object_ref(p)); }               \
         static T *refSink(T *p) noexcept { return static_cast<T *>(gst_object_ref_sink(p)); }      \

@@ -9,8 +9,8 @@ namespace rc {
 
 RC_GOBJECT_DELETER(NiceAgent)
 
-bool restrictIceAddresses(GstElement *webrtcbin, const std::vector<std::string> &addresses,
-                          std::string &error)
+bool restrictIceAddresses(
+    GstElement *webrtcbin, const std::vector<std::string> &addresses, std::string &error)
 {
     if (addresses.empty())
         return true;

@@ -16,7 +16,7 @@ namespace rc {
 // "ice-agent"; once any is added, libnice gathers only those. Returns false
 // and fills error if an address does not parse or the agent is not libnice.
 // Call on a webrtcbin in NULL state, before any offer or answer.
-bool restrictIceAddresses(GstElement *webrtcbin, const std::vector<std::string> &addresses,
-                          std::string &error);
+bool restrictIceAddresses(
+    GstElement *webrtcbin, const std::vector<std::string> &addresses, std::string &error);
 
 } // namespace rc

@@ -8,21 +8,26 @@
 namespace rc::protocol {
 namespace {
 
-struct CodeName {
+struct CodeName
+{
     ErrorCode code;
     const char *name;
 };
 constexpr CodeName kCodeNames[] = {
-    {ErrorCode::badMessage, "bad-message"},   {ErrorCode::notJoined, "not-joined"},
-    {ErrorCode::alreadyJoined, "already-joined"}, {ErrorCode::unknownPeer, "unknown-peer"},
-    {ErrorCode::unauthorized, "unauthorized"}, {ErrorCode::roomFull, "room-full"},
-    {ErrorCode::tooLarge, "too-large"},       {ErrorCode::rateLimited, "rate-limited"},
+    { ErrorCode::badMessage, "bad-message" },
+    { ErrorCode::notJoined, "not-joined" },
+    { ErrorCode::alreadyJoined, "already-joined" },
+    { ErrorCode::unknownPeer, "unknown-peer" },
+    { ErrorCode::unauthorized, "unauthorized" },
+    { ErrorCode::roomFull, "room-full" },
+    { ErrorCode::tooLarge, "too-large" },
+    { ErrorCode::rateLimited, "rate-limited" },
 };
 
 bool isNameChar(char c) noexcept
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+        || c == '-';
 }
 
 bool isIdentifier(std::string_view s) noexcept
@@ -35,7 +40,10 @@ bool isIdentifier(std::string_view s) noexcept
     return true;
 }
 
-Error bad(std::string message) { return Error{ErrorCode::badMessage, std::move(message)}; }
+Error bad(std::string message)
+{
+    return Error { ErrorCode::badMessage, std::move(message) };
+}
 
 // At most maxBytes of s, cut at a character boundary: error messages quote
 // client text, and a split UTF-8 sequence would make our own frame invalid.
@@ -57,7 +65,9 @@ std::string utf8Prefix(const std::string &s, size_t maxBytes)
 class StrictJson
 {
 public:
-    explicit StrictJson(std::string_view text) : s_(text) {}
+    explicit StrictJson(std::string_view text)
+        : s_(text)
+    { }
     bool valid() { return ws() && value() && ws() && pos_ == s_.size(); }
 
 private:
@@ -69,7 +79,10 @@ private:
             ++pos_;
         return true;
     }
-    bool literal(std::string_view w) { return s_.substr(pos_, w.size()) == w && (pos_ += w.size(), true); }
+    bool literal(std::string_view w)
+    {
+        return s_.substr(pos_, w.size()) == w && (pos_ += w.size(), true);
+    }
     bool digits()
     {
         const size_t start = pos_;
@@ -80,13 +93,20 @@ private:
     bool value()
     {
         switch (peek()) {
-        case '{': return container('}', true);
-        case '[': return container(']', false);
-        case '"': return string();
-        case 't': return literal("true");
-        case 'f': return literal("false");
-        case 'n': return literal("null");
-        default: return number();
+        case '{':
+            return container('}', true);
+        case '[':
+            return container(']', false);
+        case '"':
+            return string();
+        case 't':
+            return literal("true");
+        case 'f':
+            return literal("false");
+        case 'n':
+            return literal("null");
+        default:
+            return number();
         }
     }
     bool container(char close, bool isObject)
@@ -122,11 +142,13 @@ private:
                 const std::string_view hex = s_.substr(pos_, 4);
                 // json-glib hands strings out NUL-terminated, so "a\u0000b"
                 // would silently become "a": refused, no field needs a NUL.
-                if (hex.size() != 4 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos ||
-                    hex == "0000")
+                if (hex.size() != 4
+                    || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos
+                    || hex == "0000")
                     return false;
                 pos_ += 4;
-            } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos || e == '\0') {
+            } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos
+                || e == '\0') {
                 return false;
             }
         }
@@ -155,7 +177,7 @@ private:
 std::variant<std::optional<std::string>, Error> readTo(JsonObject *obj)
 {
     if (!json::hasMember(obj, "to") || json::isNullMember(obj, "to"))
-        return std::optional<std::string>{};
+        return std::optional<std::string> {};
     auto to = json::stringMember(obj, "to");
     if (!to)
         return bad("'to' must be a string");
@@ -186,8 +208,8 @@ std::optional<Error> checkCandidate(JsonObject *obj)
         return bad("'candidate' must be an object or null");
     if (!json::stringMember(c, "candidate"))
         return bad("'candidate.candidate' must be a string");
-    if (json::hasMember(c, "sdpMid") && !json::isNullMember(c, "sdpMid") &&
-        !json::stringMember(c, "sdpMid"))
+    if (json::hasMember(c, "sdpMid") && !json::isNullMember(c, "sdpMid")
+        && !json::stringMember(c, "sdpMid"))
         return bad("'candidate.sdpMid' must be a string or null");
     if (json::hasMember(c, "sdpMLineIndex") && !json::isNullMember(c, "sdpMLineIndex")) {
         auto idx = json::intMember(c, "sdpMLineIndex");
@@ -213,7 +235,7 @@ std::optional<PeerInfo> readPeer(JsonObject *obj)
     auto id = json::stringMember(obj, "id");
     if (!id)
         return std::nullopt;
-    PeerInfo p{*id, json::stringMember(obj, "name")};
+    PeerInfo p { *id, json::stringMember(obj, "name") };
     return p;
 }
 
@@ -235,8 +257,14 @@ std::optional<ErrorCode> errorCodeFromName(std::string_view name) noexcept
     return std::nullopt;
 }
 
-bool isValidRoom(std::string_view room) noexcept { return isIdentifier(room); }
-bool isValidPeerId(std::string_view id) noexcept { return isIdentifier(id); }
+bool isValidRoom(std::string_view room) noexcept
+{
+    return isIdentifier(room);
+}
+bool isValidPeerId(std::string_view id) noexcept
+{
+    return isIdentifier(id);
+}
 
 bool isValidDisplayName(std::string_view name) noexcept
 {
@@ -256,11 +284,16 @@ bool isValidDisplayName(std::string_view name) noexcept
 const char *typeName(Type type) noexcept
 {
     switch (type) {
-    case Type::join: return "join";
-    case Type::offer: return "offer";
-    case Type::answer: return "answer";
-    case Type::candidate: return "candidate";
-    case Type::leave: return "leave";
+    case Type::join:
+        return "join";
+    case Type::offer:
+        return "offer";
+    case Type::answer:
+        return "answer";
+    case Type::candidate:
+        return "candidate";
+    case Type::leave:
+        return "leave";
     }
     return "?";
 }
@@ -280,9 +313,9 @@ std::variant<Envelope, Error> parseEnvelope(std::string_view text)
     auto type = json::stringMember(json_node_get_object(root.get()), "type");
     if (!type)
         return bad("'type' must be a string");
-    for (Type t : {Type::join, Type::offer, Type::answer, Type::candidate, Type::leave})
+    for (Type t : { Type::join, Type::offer, Type::answer, Type::candidate, Type::leave })
         if (*type == typeName(t))
-            return Envelope{t, std::move(root)};
+            return Envelope { t, std::move(root) };
     return bad("unknown type '" + utf8Prefix(*type, 64) + "'");
 }
 
@@ -321,14 +354,21 @@ std::variant<Signal, Error> validateSignal(Type type, JsonObject *obj)
         return *e;
     std::optional<Error> err;
     switch (type) {
-    case Type::offer: err = checkDescription(obj, "offer", "offer"); break;
-    case Type::answer: err = checkDescription(obj, "answer", "answer"); break;
-    case Type::candidate: err = checkCandidate(obj); break;
-    default: return bad(std::string("'") + typeName(type) + "' is not a signal");
+    case Type::offer:
+        err = checkDescription(obj, "offer", "offer");
+        break;
+    case Type::answer:
+        err = checkDescription(obj, "answer", "answer");
+        break;
+    case Type::candidate:
+        err = checkCandidate(obj);
+        break;
+    default:
+        return bad(std::string("'") + typeName(type) + "' is not a signal");
     }
     if (err)
         return *err;
-    return Signal{type, std::get<std::optional<std::string>>(to)};
+    return Signal { type, std::get<std::optional<std::string>>(to) };
 }
 
 std::string encodeForwarded(JsonObject *original, std::string_view from, bool senderHidden)
@@ -349,8 +389,8 @@ std::string encodeForwarded(JsonObject *original, std::string_view from, bool se
     return b.toString();
 }
 
-std::string encodeWelcome(std::string_view id, std::string_view room,
-                          const std::vector<PeerInfo> &peers, bool recording)
+std::string encodeWelcome(
+    std::string_view id, std::string_view room, const std::vector<PeerInfo> &peers, bool recording)
 {
     JsonArray *arr = json_array_new();
     for (const auto &p : peers)
@@ -404,8 +444,8 @@ std::string encodeJoin(const Join &join)
 }
 
 namespace {
-std::string encodeDescription(const char *type, std::optional<std::string_view> to,
-                              std::string_view sdp)
+std::string encodeDescription(
+    const char *type, std::optional<std::string_view> to, std::string_view sdp)
 {
     json::ObjectBuilder b;
     b.set("type", type);
@@ -426,8 +466,8 @@ std::string encodeAnswer(std::optional<std::string_view> to, std::string_view sd
     return encodeDescription("answer", to, sdp);
 }
 
-std::string encodeCandidate(std::optional<std::string_view> to,
-                            const std::optional<Candidate> &candidate)
+std::string encodeCandidate(
+    std::optional<std::string_view> to, const std::optional<Candidate> &candidate)
 {
     json::ObjectBuilder b;
     b.set("type", "candidate");
@@ -451,7 +491,10 @@ std::string encodeCandidate(std::optional<std::string_view> to,
     return b.toString();
 }
 
-std::string encodeLeave() { return json::ObjectBuilder().set("type", "leave").toString(); }
+std::string encodeLeave()
+{
+    return json::ObjectBuilder().set("type", "leave").toString();
+}
 
 std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::string &error)
 {
@@ -496,7 +539,7 @@ std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::str
             error = "peer-joined without peer.id";
             return std::nullopt;
         }
-        return PeerJoined{*p};
+        return PeerJoined { *p };
     }
     if (*type == "peer-left") {
         auto id = json::stringMember(obj, "id");
@@ -504,7 +547,7 @@ std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::str
             error = "peer-left without id";
             return std::nullopt;
         }
-        return PeerLeft{*id};
+        return PeerLeft { *id };
     }
     if (*type == "recording") {
         auto active = json::boolMember(obj, "active");
@@ -512,11 +555,11 @@ std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::str
             error = "recording without active";
             return std::nullopt;
         }
-        return RecordingNotice{*active};
+        return RecordingNotice { *active };
     }
     if (*type == "error") {
-        return ServerError{json::stringMember(obj, "code").value_or(""),
-                           json::stringMember(obj, "message").value_or("")};
+        return ServerError { json::stringMember(obj, "code").value_or(""),
+            json::stringMember(obj, "message").value_or("") };
     }
     auto from = json::stringMember(obj, "from");
     if (*type == "offer" || *type == "answer") {
@@ -526,21 +569,21 @@ std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::str
             error = *type + " without from or sdp";
             return std::nullopt;
         }
-        return Description{*type == "offer" ? Type::offer : Type::answer, *from, hidden, *sdp};
+        return Description { *type == "offer" ? Type::offer : Type::answer, *from, hidden, *sdp };
     }
     if (*type == "candidate") {
         if (!from) {
             error = "candidate without from";
             return std::nullopt;
         }
-        RemoteCandidate rc{*from, hidden, std::nullopt};
+        RemoteCandidate rc { *from, hidden, std::nullopt };
         if (JsonObject *c = json::objectMember(obj, "candidate")) {
             auto cand = json::stringMember(c, "candidate");
             if (!cand) {
                 error = "candidate without candidate.candidate";
                 return std::nullopt;
             }
-            Candidate out{*cand, json::stringMember(c, "sdpMid"), std::nullopt};
+            Candidate out { *cand, json::stringMember(c, "sdpMid"), std::nullopt };
             if (auto idx = json::intMember(c, "sdpMLineIndex"))
                 out.sdpMLineIndex = static_cast<int>(*idx);
             rc.candidate = out;

@@ -49,13 +49,15 @@ bool isValidDisplayName(std::string_view name) noexcept;
 enum class Type { join, offer, answer, candidate, leave };
 const char *typeName(Type type) noexcept;
 
-struct Error {
+struct Error
+{
     ErrorCode code;
     std::string message;
 };
 
 // Stage 1 (any connection state): a JSON object with a known "type".
-struct Envelope {
+struct Envelope
+{
     Type type;
     GPtr<JsonNode> root; // an object node
     JsonObject *object() const noexcept { return json_node_get_object(root.get()); }
@@ -63,7 +65,8 @@ struct Envelope {
 std::variant<Envelope, Error> parseEnvelope(std::string_view text);
 
 // Stage 2: the fields of each type.
-struct Join {
+struct Join
+{
     std::string room;
     std::optional<std::string> name;
     bool hidden = false;
@@ -72,7 +75,8 @@ struct Join {
 std::variant<Join, Error> validateJoin(JsonObject *obj);
 
 // offer/answer/candidate: checks the payload; returns the addressee, if any.
-struct Signal {
+struct Signal
+{
     Type type;
     std::optional<std::string> to;
 };
@@ -82,21 +86,23 @@ std::variant<Signal, Error> validateSignal(Type type, JsonObject *obj);
 // set, "to" removed, and "hidden": true only when the sender is hidden.
 std::string encodeForwarded(JsonObject *original, std::string_view from, bool senderHidden);
 
-struct PeerInfo {
+struct PeerInfo
+{
     std::string id;
     std::optional<std::string> name; // null when the member gave none
 };
 
 // Server to client.
-std::string encodeWelcome(std::string_view id, std::string_view room,
-                          const std::vector<PeerInfo> &peers, bool recording);
+std::string encodeWelcome(
+    std::string_view id, std::string_view room, const std::vector<PeerInfo> &peers, bool recording);
 std::string encodePeerJoined(const PeerInfo &peer);
 std::string encodePeerLeft(std::string_view id);
 std::string encodeRecording(bool active);
 std::string encodeError(ErrorCode code, std::string_view message);
 
 // Client to server.
-struct Candidate {
+struct Candidate
+{
     std::string candidate;
     std::optional<std::string> sdpMid;
     std::optional<int> sdpMLineIndex;
@@ -105,43 +111,50 @@ std::string encodeJoin(const Join &join);
 std::string encodeOffer(std::optional<std::string_view> to, std::string_view sdp);
 std::string encodeAnswer(std::optional<std::string_view> to, std::string_view sdp);
 // nullopt candidate encodes the end-of-candidates null.
-std::string encodeCandidate(std::optional<std::string_view> to,
-                            const std::optional<Candidate> &candidate);
+std::string encodeCandidate(
+    std::optional<std::string_view> to, const std::optional<Candidate> &candidate);
 std::string encodeLeave();
 
 // Server to client, decoded on the client side.
-struct Welcome {
+struct Welcome
+{
     std::string id;
     std::string room;
     std::vector<PeerInfo> peers;
     bool recording = false;
 };
-struct PeerJoined {
+struct PeerJoined
+{
     PeerInfo peer;
 };
-struct PeerLeft {
+struct PeerLeft
+{
     std::string id;
 };
-struct RecordingNotice {
+struct RecordingNotice
+{
     bool active = false;
 };
-struct ServerError {
+struct ServerError
+{
     std::string code;
     std::string message;
 };
-struct Description { // a forwarded offer or answer
+struct Description
+{ // a forwarded offer or answer
     Type type;
     std::string from;
     bool hidden = false;
     std::string sdp;
 };
-struct RemoteCandidate {
+struct RemoteCandidate
+{
     std::string from;
     bool hidden = false;
     std::optional<Candidate> candidate; // nullopt: end of candidates
 };
-using ServerMessage =
-    std::variant<Welcome, PeerJoined, PeerLeft, RecordingNotice, ServerError, Description, RemoteCandidate>;
+using ServerMessage = std::variant<Welcome, PeerJoined, PeerLeft, RecordingNotice, ServerError,
+    Description, RemoteCandidate>;
 
 std::optional<ServerMessage> decodeServerMessage(std::string_view text, std::string &error);
 

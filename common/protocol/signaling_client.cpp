@@ -17,27 +17,29 @@ namespace {
 constexpr guint64 kIncomingLimit = 4 * 1024 * 1024;
 
 // SignalingClient::totals(): updated by setState() and the reconnect timer.
-std::atomic<uint64_t> gReconnects{0};
-std::atomic<size_t> gActive{0}; // clients neither idle nor stopped
-std::atomic<size_t> gJoined{0};
+std::atomic<uint64_t> gReconnects { 0 };
+std::atomic<size_t> gActive { 0 }; // clients neither idle nor stopped
+std::atomic<size_t> gJoined { 0 };
 
 bool isActive(SignalingClient::State s) noexcept
 {
     return s != SignalingClient::State::idle && s != SignalingClient::State::stopped;
 }
 
-struct ConnectRequest {
+struct ConnectRequest
+{
     std::weak_ptr<SignalingClient *> owner;
 };
 } // namespace
 
-struct SignalingClient::Trampolines {
+struct SignalingClient::Trampolines
+{
     static void connected(GObject *source, GAsyncResult *result, gpointer data) noexcept
     {
         std::unique_ptr<ConnectRequest> request(static_cast<ConnectRequest *>(data));
         GError *rawError = nullptr;
-        auto connection = adopt(soup_session_websocket_connect_finish(SOUP_SESSION(source), result,
-                                                                      &rawError));
+        auto connection
+            = adopt(soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &rawError));
         auto error = adopt(rawError);
         auto owner = request->owner.lock();
         if (!owner || !*owner)
@@ -75,10 +77,11 @@ struct SignalingClient::Trampolines {
 };
 
 SignalingClient::SignalingClient(GMainContext *context, Options options, Callbacks callbacks)
-    : context_(context), options_(std::move(options)), callbacks_(std::move(callbacks)),
-      self_(std::make_shared<SignalingClient *>(this))
-{
-}
+    : context_(context)
+    , options_(std::move(options))
+    , callbacks_(std::move(callbacks))
+    , self_(std::make_shared<SignalingClient *>(this))
+{ }
 
 SignalingClient::~SignalingClient()
 {
@@ -114,8 +117,8 @@ void SignalingClient::connect()
     }
     g_main_context_push_thread_default(context_);
     soup_session_websocket_connect_async(session_.get(), msg.get(), nullptr, nullptr,
-                                         G_PRIORITY_DEFAULT, cancellable_.get(),
-                                         Trampolines::connected, new ConnectRequest{self_});
+        G_PRIORITY_DEFAULT, cancellable_.get(), Trampolines::connected,
+        new ConnectRequest { self_ });
     g_main_context_pop_thread_default(context_);
 }
 
@@ -126,13 +129,12 @@ void SignalingClient::onConnected(GPtr<SoupWebsocketConnection> connection)
     connection_ = std::move(connection);
     soup_websocket_connection_set_max_incoming_payload_size(connection_.get(), kIncomingLimit);
     soup_websocket_connection_set_keepalive_interval(connection_.get(), 10);
-    messageHandler_ = SignalConnection(
-        connection_.get(), g_signal_connect(connection_.get(), "message",
-                                            G_CALLBACK(Trampolines::message), this));
-    closedHandler_ = SignalConnection(
-        connection_.get(),
+    messageHandler_ = SignalConnection(connection_.get(),
+        g_signal_connect(connection_.get(), "message", G_CALLBACK(Trampolines::message), this));
+    closedHandler_ = SignalConnection(connection_.get(),
         g_signal_connect(connection_.get(), "closed", G_CALLBACK(Trampolines::closed), this));
-    soup_websocket_connection_send_text(connection_.get(), protocol::encodeJoin(options_.join).c_str());
+    soup_websocket_connection_send_text(
+        connection_.get(), protocol::encodeJoin(options_.join).c_str());
 }
 
 void SignalingClient::onConnectFailed(const std::string &reason)
@@ -161,7 +163,7 @@ void SignalingClient::onText(const std::string &text)
     if (auto *err = std::get_if<protocol::ServerError>(&*message)) {
         if (err->code == "unauthorized" || err->code == "room-full") {
             RC_LOG_ERROR("signaling: room %s refused us: %s (%s)", options_.join.room.c_str(),
-                         err->code.c_str(), err->message.c_str());
+                err->code.c_str(), err->message.c_str());
             setState(State::stopped);
             dropConnection();
             if (callbacks_.onFatal)
@@ -201,7 +203,7 @@ void SignalingClient::scheduleReconnect(const std::string &reason)
     delay = std::min(delay, options_.maxBackoff);
     ++attempt_;
     RC_LOG_WARN("signaling: %s; reconnecting to room %s in %lld ms", reason.c_str(),
-                options_.join.room.c_str(), static_cast<long long>(delay.count()));
+        options_.join.room.c_str(), static_cast<long long>(delay.count()));
     std::weak_ptr<SignalingClient *> weak = self_;
     reconnectTimer_ = addTimeout(context_, delay, [weak] {
         if (auto owner = weak.lock(); owner && *owner) {
@@ -223,8 +225,8 @@ void SignalingClient::stop()
 {
     if (state_ == State::stopped)
         return;
-    if (state_ == State::joined && connection_ &&
-        soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+    if (state_ == State::joined && connection_
+        && soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_send_text(connection_.get(), protocol::encodeLeave().c_str());
     setState(State::stopped);
     reconnectTimer_.reset();
@@ -235,8 +237,8 @@ void SignalingClient::stop()
 
 bool SignalingClient::send(const std::string &text)
 {
-    if (state_ != State::joined || !connection_ ||
-        soup_websocket_connection_get_state(connection_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
+    if (state_ != State::joined || !connection_
+        || soup_websocket_connection_get_state(connection_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
         return false;
     soup_websocket_connection_send_text(connection_.get(), text.c_str());
     return true;
@@ -269,7 +271,7 @@ void SignalingClient::setState(State state) noexcept
 
 SignalingClient::Totals SignalingClient::totals() noexcept
 {
-    return Totals{gReconnects.load(), gActive.load(), gJoined.load()};
+    return Totals { gReconnects.load(), gActive.load(), gJoined.load() };
 }
 
 } // namespace rc

@@ -11,9 +11,9 @@
 #pragma once
 
 #include "common/base/gptr.h"
+#include "common/base/soup_ptr.h"
 #include "common/protocol/room_link.h"
 #include "common/protocol/room_protocol.h"
-#include "common/base/soup_ptr.h"
 
 #include <chrono>
 #include <cstdint>
@@ -22,7 +22,6 @@
 #include <optional>
 #include <string>
 
-
 namespace rc {
 
 class SignalingClient final : public RoomLink
@@ -30,12 +29,13 @@ class SignalingClient final : public RoomLink
 public:
     enum class State { idle, connecting, joined, waitingToReconnect, stopped };
 
-    struct Options {
+    struct Options
+    {
         std::string url; // ws://host:port/ws or wss://
         protocol::Join join;
         bool reconnect = true;
-        std::chrono::milliseconds minBackoff{250};
-        std::chrono::milliseconds maxBackoff{8000};
+        std::chrono::milliseconds minBackoff { 250 };
+        std::chrono::milliseconds maxBackoff { 8000 };
     };
 
     using Callbacks = RoomLink::Callbacks;
@@ -65,7 +65,8 @@ public:
     // private to their owners (room sessions): reconnect attempts of every
     // client so far, and how many live clients are joined / trying to be.
     // Thread-safe.
-    struct Totals {
+    struct Totals
+    {
         uint64_t reconnects = 0;
         size_t clients = 0; // started and not stopped
         size_t joined = 0;

@@ -1,10 +1,11 @@
-// Loads and proves every active pipeline template at start-up (and for --check-config); see config_check.h.
+// Loads and proves every active pipeline template at start-up (and for --check-config); see
+// config_check.h.
 #include "gateway/app/config_check.h"
 
 #include "common/base/exit_codes.h"
+#include "common/base/startup_error.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/templates/output_plan.h"
-#include "common/base/startup_error.h"
 #include "gateway/templates/template_instance.h"
 
 #include <algorithm>
@@ -51,10 +52,12 @@ bool padAccepts(GstElement *bin, const char *padName, const std::string &codec)
 
 void checkTemplate(const PipelineTemplate &tpl)
 {
-    TemplateVariables dummy{"room", "participant", "20000101T000000Z", "/nonexistent"};
+    TemplateVariables dummy { "room", "participant", "20000101T000000Z", "/nonexistent" };
     std::string error;
     // The location is never opened: the bin stays in NULL state.
-    auto instance = instantiateTemplate(tpl, dummy, "/nonexistent/check." + (tpl.extension.empty() ? std::string("out") : tpl.extension), error);
+    auto instance = instantiateTemplate(tpl, dummy,
+        "/nonexistent/check." + (tpl.extension.empty() ? std::string("out") : tpl.extension),
+        error);
     // A template naming an element that is not installed is a missing
     // plugin (69, like the gateway's own elements), not a bad config (78);
     // instantiateTemplate names the elements GStreamer reported missing.
@@ -86,18 +89,24 @@ void checkTemplate(const PipelineTemplate &tpl)
             return caps && gst_caps_can_intersect(caps.get(), wanted.get());
         };
         if (instance->hasVideo && !takesRaw("video", "video/x-raw"))
-            fail(tpl, "is a room template but its 'video' element cannot take raw video (video/x-raw)");
+            fail(tpl,
+                "is a room template but its 'video' element cannot take raw video (video/x-raw)");
         if (instance->hasAudio && !takesRaw("audio", "audio/x-raw"))
-            fail(tpl, "is a room template but its 'audio' element cannot take raw audio (audio/x-raw)");
+            fail(tpl,
+                "is a room template but its 'audio' element cannot take raw audio (audio/x-raw)");
         return;
     }
     for (const auto &codec : tpl.videoCodecs) {
         if (!padAccepts(instance->bin.get(), "video", codec))
-            fail(tpl, "lists video codec " + codec + " but its 'video' element cannot take " + mediaTypeOf(codec));
+            fail(tpl,
+                "lists video codec " + codec + " but its 'video' element cannot take "
+                    + mediaTypeOf(codec));
     }
     for (const auto &codec : tpl.audioCodecs) {
         if (!padAccepts(instance->bin.get(), "audio", codec))
-            fail(tpl, "lists audio codec " + codec + " but its 'audio' element cannot take " + mediaTypeOf(codec));
+            fail(tpl,
+                "lists audio codec " + codec + " but its 'audio' element cannot take "
+                    + mediaTypeOf(codec));
     }
 }
 

@@ -1,4 +1,5 @@
-// --check-config and start-up: validates options and loads every --pipeline template, proving each instantiates.
+// --check-config and start-up: validates options and loads every --pipeline template, proving each
+// instantiates.
 //
 // Start-up code only; call after gst_init on the main thread. Throws rc::StartupError(78).
 #pragma once

@@ -2,22 +2,22 @@
 // shutdown; see gateway.h (the control API's side is in gateway_control.cpp).
 #include "gateway/app/gateway.h"
 
-#include "gateway/app/config_check.h"
 #include "common/base/exit_codes.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "gateway/ops/output_params.h"
-#include "common/protocol/signaling_client.h"
 #include "common/base/startup_error.h"
+#include "common/protocol/signaling_client.h"
+#include "gateway/app/config_check.h"
 #include "gateway/app/status_json.h"
 #include "gateway/media/stream_linker.h"
+#include "gateway/ops/output_params.h"
 
 #include <algorithm>
-#include <set>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 namespace rc::gateway {
 namespace {
@@ -220,9 +220,11 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
     if (running_) {
         // Joined later (API, reload): a session of its own, stamped with the
         // join time, so that rejoining never overwrites an earlier manifest.
-        auto start = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        auto start
+            = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
         std::error_code ec;
-        while (std::filesystem::exists(RecordingLayout(options_.recordingsDir, room, start).sessionDir(), ec))
+        while (std::filesystem::exists(
+            RecordingLayout(options_.recordingsDir, room, start).sessionDir(), ec))
             start += std::chrono::seconds(1);
         settings.sessionStart = start;
     }
@@ -252,8 +254,8 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
     Room &r = rooms_[room];
     r.session = std::move(session);
     r.configured = configured;
-    RC_LOG_INFO("gateway: joining room %s%s", room.c_str(),
-        configured ? "" : " (for the control API)");
+    RC_LOG_INFO(
+        "gateway: joining room %s%s", room.c_str(), configured ? "" : " (for the control API)");
     updateStatus();
     return true;
 }
@@ -289,7 +291,8 @@ RoomSession::Events Gateway::eventsFor(const std::string &room)
     e.outputFinished = [this, room](const OutputInfo &o) {
         RC_LOG_INFO("gateway: room %s: output %s (%s) finished", room.c_str(), o.id.c_str(),
             o.templateName.c_str());
-        metrics_.outputBytes.with({ room, o.id, o.templateName }).mirror(static_cast<double>(o.bytes));
+        metrics_.outputBytes.with({ room, o.id, o.templateName })
+            .mirror(static_cast<double>(o.bytes));
         if (webhooks_)
             webhooks_->enqueue(ops::webhook_event::outputFinished, outputJson(room, o));
         updateStatus();
@@ -303,9 +306,8 @@ RoomSession::Events Gateway::eventsFor(const std::string &room)
             webhooks_->enqueue(ops::webhook_event::outputFailed, std::move(node));
         updateStatus();
     };
-    e.outputRestarted = [this](const OutputInfo &o) {
-        metrics_.outputRestarts.with({ o.templateName }).inc();
-    };
+    e.outputRestarted
+        = [this](const OutputInfo &o) { metrics_.outputRestarts.with({ o.templateName }).inc(); };
     e.keyframeRequested = [this, room] { metrics_.keyframeRequests.with({ room }).inc(); };
     return e;
 }
@@ -339,7 +341,8 @@ void Gateway::onRoomLeft(const std::string &room)
     auto waiters = std::move(it->second.onLeft);
     // Final byte counts before the session goes.
     for (const auto &o : outputs)
-        metrics_.outputBytes.with({ room, o.id, o.templateName }).mirror(static_cast<double>(o.bytes));
+        metrics_.outputBytes.with({ room, o.id, o.templateName })
+            .mirror(static_cast<double>(o.bytes));
     // Destroyed from a fresh dispatch, never inside the session's own call chain.
     std::unique_ptr<RoomSession> session = std::move(it->second.session);
     rooms_.erase(it);
@@ -380,7 +383,8 @@ void Gateway::reloadTokens()
         if (!readTokenFile(options_.apiTokenFile, token, why) || !api_->setToken(token))
             RC_LOG_ERROR("gateway: reload: keeping the current API token: %s", why.c_str());
         else
-            RC_LOG_INFO("gateway: reload: API token re-read from %s", options_.apiTokenFile.c_str());
+            RC_LOG_INFO(
+                "gateway: reload: API token re-read from %s", options_.apiTokenFile.c_str());
     }
 }
 
@@ -402,8 +406,8 @@ void Gateway::reload()
         params = resolveStartupParams(active, next.templateParams);
         available = loadAvailable(next);
     } catch (const std::exception &e) {
-        RC_LOG_ERROR("gateway: reload rejected, the current configuration stays in force: %s",
-            e.what());
+        RC_LOG_ERROR(
+            "gateway: reload rejected, the current configuration stays in force: %s", e.what());
         reloadTokens();
         return;
     }
@@ -520,7 +524,8 @@ void Gateway::finishStop()
     drainTimer_ = addTimeout(context_.get(), std::chrono::milliseconds(50), [this, deadline] {
         if (webhooks_->idle() || g_get_monotonic_time() >= deadline) {
             if (!webhooks_->idle())
-                RC_LOG_WARN("gateway: %zu webhook event(s) undelivered at exit", webhooks_->queued());
+                RC_LOG_WARN(
+                    "gateway: %zu webhook event(s) undelivered at exit", webhooks_->queued());
             quit();
             return false;
         }

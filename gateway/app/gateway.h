@@ -9,17 +9,17 @@
 // from the main loop (so a wedged loop gets the service restarted).
 #pragma once
 
+#include "common/base/gptr.h"
+#include "common/ops/sd_notifier.h"
+#include "gateway/app/gateway_options.h"
 #include "gateway/ops/control_api.h"
 #include "gateway/ops/control_backend.h"
 #include "gateway/ops/gateway_metrics.h"
-#include "gateway/app/gateway_options.h"
-#include "common/base/gptr.h"
 #include "gateway/ops/metrics_registry.h"
+#include "gateway/ops/webhook_dispatcher.h"
+#include "gateway/room/room_session.h"
 #include "gateway/templates/output_plan.h"
 #include "gateway/templates/pipeline_template.h"
-#include "gateway/room/room_session.h"
-#include "common/ops/sd_notifier.h"
-#include "gateway/ops/webhook_dispatcher.h"
 
 #include <functional>
 #include <map>
@@ -69,8 +69,7 @@ private:
         std::vector<PipelineTemplate> available);
     std::optional<std::string> readRoomToken() const;
     bool joinRoom(const std::string &room, bool configured, std::string &error);
-    void leave(const std::string &room,
-        std::function<void(const std::vector<OutputInfo> &)> done);
+    void leave(const std::string &room, std::function<void(const std::vector<OutputInfo> &)> done);
     void onRoomLeft(const std::string &room);
     RoomSession::Events eventsFor(const std::string &room);
     void stop(const char *why, int exitCode);
@@ -85,7 +84,7 @@ private:
 
     GatewayOptions options_;
     std::vector<PipelineTemplate> templates_; // active (--pipeline), in order
-    std::vector<ParamMap> templateParams_;    // their resolved values
+    std::vector<ParamMap> templateParams_; // their resolved values
     std::map<std::string, PipelineTemplate> available_; // startable from the API
     PeerReceiver::Settings receiver_;
     std::chrono::system_clock::time_point sessionStart_ = std::chrono::system_clock::now();
@@ -104,7 +103,7 @@ private:
     std::vector<GPtr<GSource>> signalSources_;
     GPtr<GSource> stopDeadline_;
     GPtr<GSource> drainTimer_;
-    SdNotifier notifier_;  // no-op unless started by systemd
+    SdNotifier notifier_; // no-op unless started by systemd
     GPtr<GSource> ticker_; // STATUS= and metrics polling
     bool running_ = false; // start-up is over: rooms joined from now on get their own session
     bool stopping_ = false;

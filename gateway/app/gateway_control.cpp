@@ -6,9 +6,9 @@
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "gateway/ops/output_params.h"
 #include "common/protocol/signaling_client.h"
 #include "gateway/app/status_json.h"
+#include "gateway/ops/output_params.h"
 
 #include <set>
 
@@ -69,16 +69,16 @@ void Gateway::startOutput(const std::string &room, const std::string &pipeline,
             ops::ApiError::unavailable("the gateway is shutting down", "shutting_down")));
     auto tpl = available_.find(pipeline);
     if (tpl == available_.end())
-        return reply(ops::BackendResult::failure(ops::ApiError::badRequest(
-            "unknown pipeline '" + pipeline + "'", "unknown_pipeline")));
+        return reply(ops::BackendResult::failure(
+            ops::ApiError::badRequest("unknown pipeline '" + pipeline + "'", "unknown_pipeline")));
     ParamMap resolved;
     std::string why;
     // Only declared, validated values reach here; defaults fill the rest.
     if (!resolveParams(tpl->second, params, resolved, why))
         return reply(ops::BackendResult::failure(ops::ApiError::badRequest(why, "invalid_param")));
     if (!isValidRoomName(room))
-        return reply(ops::BackendResult::failure(
-            ops::ApiError::notFound("no such room", "room_not_found")));
+        return reply(
+            ops::BackendResult::failure(ops::ApiError::notFound("no such room", "room_not_found")));
 
     bool joinedNow = false;
     auto it = rooms_.find(room);
@@ -112,22 +112,23 @@ void Gateway::startOutput(const std::string &room, const std::string &pipeline,
     reply(ops::BackendResult::success(outputJson(room, started)));
 }
 
-void Gateway::stopOutput(const std::string &room, const std::string &outputId, ops::BackendReply reply)
+void Gateway::stopOutput(
+    const std::string &room, const std::string &outputId, ops::BackendReply reply)
 {
     auto it = rooms_.find(room);
     if (it == rooms_.end())
-        return reply(ops::BackendResult::failure(
-            ops::ApiError::notFound("the gateway is not in room '" + room + "'", "room_not_found")));
+        return reply(ops::BackendResult::failure(ops::ApiError::notFound(
+            "the gateway is not in room '" + room + "'", "room_not_found")));
     auto current = it->second.session->output(outputId);
     if (!current)
-        return reply(ops::BackendResult::failure(
-            ops::ApiError::notFound("no output '" + outputId + "' in room '" + room + "'",
-                "output_not_found")));
+        return reply(ops::BackendResult::failure(ops::ApiError::notFound(
+            "no output '" + outputId + "' in room '" + room + "'", "output_not_found")));
     if (isFinalOutput(*current))
         return reply(ops::BackendResult::success(outputJson(room, *current)));
-    RC_LOG_INFO("gateway: room %s: stopping output %s (control API)", room.c_str(), outputId.c_str());
-    it->second.session->stopOutput(outputId,
-        [room, outputId, reply = std::move(reply)](std::optional<OutputInfo> final) {
+    RC_LOG_INFO(
+        "gateway: room %s: stopping output %s (control API)", room.c_str(), outputId.c_str());
+    it->second.session->stopOutput(
+        outputId, [room, outputId, reply = std::move(reply)](std::optional<OutputInfo> final) {
             if (!final)
                 return reply(ops::BackendResult::failure(ops::ApiError::notFound(
                     "no output '" + outputId + "' in room '" + room + "'", "output_not_found")));
@@ -138,8 +139,8 @@ void Gateway::stopOutput(const std::string &room, const std::string &outputId, o
 void Gateway::leaveRoom(const std::string &room, ops::BackendReply reply)
 {
     if (!rooms_.count(room))
-        return reply(ops::BackendResult::failure(
-            ops::ApiError::notFound("the gateway is not in room '" + room + "'", "room_not_found")));
+        return reply(ops::BackendResult::failure(ops::ApiError::notFound(
+            "the gateway is not in room '" + room + "'", "room_not_found")));
     leave(room, [room, reply = std::move(reply)](const std::vector<OutputInfo> &outputs) {
         reply(ops::BackendResult::success(json::ObjectBuilder()
                                               .set("room", room)

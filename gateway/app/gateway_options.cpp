@@ -1,4 +1,5 @@
-// roomcast's command line and config layering, with every bad value traced to its file:line; see gateway_options.h.
+// roomcast's command line and config layering, with every bad value traced to its file:line; see
+// gateway_options.h.
 #include "gateway/app/gateway_options.h"
 
 #include "common/base/config_loader.h"
@@ -6,11 +7,11 @@
 #include "common/base/gptr.h"
 #include "common/base/listen_address.h"
 #include "common/base/log.h"
-#include "roomcast-config.h"
 #include "common/base/startup_error.h"
+#include "roomcast-config.h"
 
-#include <arpa/inet.h>
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +52,8 @@ public:
             throw StartupError(exitcode::usage, "--" + key + ": " + message);
         const auto &entries = files_.at(key);
         const config::Entry *e = entries[std::min(index, entries.size() - 1)];
-        throw StartupError(exitcode::config, e->file + ":" + std::to_string(e->line) + ": " + key + ": " + message);
+        throw StartupError(exitcode::config,
+            e->file + ":" + std::to_string(e->line) + ": " + key + ": " + message);
     }
 
 private:
@@ -63,27 +65,44 @@ po::options_description fileOptions()
 {
     po::options_description d("Options (also valid as 'key = value' in the config file)");
     auto add = d.add_options();
-    add("signaling-url", po::value<std::string>(), "room server WebSocket URL, ws:// or wss:// (default ws://127.0.0.1:8080/ws)");
-    add("token-file", po::value<std::string>(), "file holding the join token (JWT); trailing whitespace is removed");
-    add("room", po::value<std::vector<std::string>>(), "room to record; repeatable (optional: the control API can join rooms; SIGHUP joins added ones and leaves removed ones)");
-    add("pipeline", po::value<std::vector<std::string>>(), "pipeline template to run per participant; repeatable (default record-mkv)");
-    add("pipelines-dir", po::value<std::vector<std::string>>(), "folder searched for NAME.pipeline before the built-in ones; repeatable");
-    add("recordings-dir", po::value<std::string>(), "where recordings go (default $STATE_DIRECTORY, else ./recordings)");
-    add("ice-local-address", po::value<std::vector<std::string>>(), "only gather ICE candidates on this IP address; repeatable");
+    add("signaling-url", po::value<std::string>(),
+        "room server WebSocket URL, ws:// or wss:// (default ws://127.0.0.1:8080/ws)");
+    add("token-file", po::value<std::string>(),
+        "file holding the join token (JWT); trailing whitespace is removed");
+    add("room", po::value<std::vector<std::string>>(),
+        "room to record; repeatable (optional: the control API can join rooms; SIGHUP joins added "
+        "ones and leaves removed ones)");
+    add("pipeline", po::value<std::vector<std::string>>(),
+        "pipeline template to run per participant; repeatable (default record-mkv)");
+    add("pipelines-dir", po::value<std::vector<std::string>>(),
+        "folder searched for NAME.pipeline before the built-in ones; repeatable");
+    add("recordings-dir", po::value<std::string>(),
+        "where recordings go (default $STATE_DIRECTORY, else ./recordings)");
+    add("ice-local-address", po::value<std::vector<std::string>>(),
+        "only gather ICE candidates on this IP address; repeatable");
     add("stun-server", po::value<std::string>(), "stun://host:port");
     add("turn-server", po::value<std::string>(), "turn://user:pass@host:port or turns://...");
     add("video-min-bitrate", po::value<int>(), "kbit/s hint in the offer (default 300)");
     add("video-start-bitrate", po::value<int>(), "kbit/s hint in the offer (default 1500)");
     add("video-max-bitrate", po::value<int>(), "kbit/s hint in the offer (default 4000)");
-    add("finalize-timeout", po::value<int>(), "ms to wait for a file to finalize after EOS (default 5000)");
+    add("finalize-timeout", po::value<int>(),
+        "ms to wait for a file to finalize after EOS (default 5000)");
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
-    add("param", po::value<std::vector<std::string>>(), "NAME=VALUE for every active template declaring parameter NAME; repeatable");
-    add("rtmp-url", po::value<std::string>(), "the RTMP URL of the rtmp templates (same as --param rtmp_url=URL)");
-    add("api-listen", po::value<std::string>(), "control API address HOST:PORT, or 'none' (default 127.0.0.1:8081)");
-    add("api-token-file", po::value<std::string>(), "file holding the control API's bearer token (required unless the API listens on loopback)");
-    add("webhook-url", po::value<std::vector<std::string>>(), "http(s) URL that receives event webhooks; repeatable");
-    add("webhook-secret-file", po::value<std::string>(), "file holding the HMAC-SHA256 key that signs webhooks (required with webhook-url)");
-    add("webhook-queue", po::value<int>(), "events queued per webhook receiver before new ones are dropped (default 1000)");
+    add("param", po::value<std::vector<std::string>>(),
+        "NAME=VALUE for every active template declaring parameter NAME; repeatable");
+    add("rtmp-url", po::value<std::string>(),
+        "the RTMP URL of the rtmp templates (same as --param rtmp_url=URL)");
+    add("api-listen", po::value<std::string>(),
+        "control API address HOST:PORT, or 'none' (default 127.0.0.1:8081)");
+    add("api-token-file", po::value<std::string>(),
+        "file holding the control API's bearer token (required unless the API listens on "
+        "loopback)");
+    add("webhook-url", po::value<std::vector<std::string>>(),
+        "http(s) URL that receives event webhooks; repeatable");
+    add("webhook-secret-file", po::value<std::string>(),
+        "file holding the HMAC-SHA256 key that signs webhooks (required with webhook-url)");
+    add("webhook-queue", po::value<int>(),
+        "events queued per webhook receiver before new ones are dropped (default 1000)");
     return d;
 }
 
@@ -91,7 +110,8 @@ po::options_description commandLineOnly()
 {
     po::options_description d("Command line only");
     d.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
-        "config", po::value<std::string>(), "config file (default " ROOMCAST_SYSCONFDIR "/roomcast.conf if present)")(
+        "config", po::value<std::string>(),
+        "config file (default " ROOMCAST_SYSCONFDIR "/roomcast.conf if present)")(
         "check-config", "validate options and pipeline templates, then exit");
     return d;
 }
@@ -115,8 +135,8 @@ std::string firstStateDirectory()
 
 // Parses a URL and checks scheme, host, port and the absence of what the
 // caller forbids. why says what is wrong.
-bool checkUri(const std::string &url, const std::set<std::string> &schemes, bool needUser, bool allowPath,
-              std::string &why)
+bool checkUri(const std::string &url, const std::set<std::string> &schemes, bool needUser,
+    bool allowPath, std::string &why)
 {
     GError *raw = nullptr;
     GPtr<GUri> uri = adopt(g_uri_parse(url.c_str(), G_URI_FLAGS_HAS_PASSWORD, &raw));
@@ -167,7 +187,8 @@ bool isValidRoomName(const std::string &room) noexcept
     if (room.empty() || room.size() > 64)
         return false;
     for (char c : room) {
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+                || c == '-'))
             return false;
     }
     return true;
@@ -176,29 +197,39 @@ bool isValidRoomName(const std::string &room) noexcept
 bool isValidIpAddress(const std::string &address) noexcept
 {
     unsigned char buf[16];
-    return inet_pton(AF_INET, address.c_str(), buf) == 1 || inet_pton(AF_INET6, address.c_str(), buf) == 1;
+    return inet_pton(AF_INET, address.c_str(), buf) == 1
+        || inet_pton(AF_INET6, address.c_str(), buf) == 1;
 }
 
 bool isValidSignalingUrl(const std::string &url, std::string &why)
 {
-    return checkUri(url, {"ws", "wss"}, false, true, why);
+    return checkUri(url, { "ws", "wss" }, false, true, why);
 }
 
-bool isValidStunUrl(const std::string &url, std::string &why) { return checkUri(url, {"stun"}, false, false, why); }
+bool isValidStunUrl(const std::string &url, std::string &why)
+{
+    return checkUri(url, { "stun" }, false, false, why);
+}
 
 bool isValidTurnUrl(const std::string &url, std::string &why)
 {
-    return checkUri(url, {"turn", "turns"}, true, false, why);
+    return checkUri(url, { "turn", "turns" }, true, false, why);
 }
 
 bool isValidWebhookUrl(const std::string &url, std::string &why)
 {
-    return checkUri(url, {"http", "https"}, false, true, why);
+    return checkUri(url, { "http", "https" }, false, true, why);
 }
 
-std::string defaultConfigFile() { return ROOMCAST_SYSCONFDIR "/roomcast.conf"; }
+std::string defaultConfigFile()
+{
+    return ROOMCAST_SYSCONFDIR "/roomcast.conf";
+}
 
-std::string dropInDirFor(const std::string &configFile) { return configFile + ".d"; }
+std::string dropInDirFor(const std::string &configFile)
+{
+    return configFile + ".d";
+}
 
 std::vector<std::string> defaultPipelinesDirs()
 {
@@ -237,7 +268,8 @@ bool readTokenFile(const std::string &path, std::string &token, std::string &err
 std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const argv[])
 {
     po::options_description fileDesc = fileOptions();
-    po::options_description cliDesc("Usage: roomcast [OPTION]...\nJoins WebRTC rooms as a hidden peer and records every participant.");
+    po::options_description cliDesc("Usage: roomcast [OPTION]...\nJoins WebRTC rooms as a hidden "
+                                    "peer and records every participant.");
     cliDesc.add(commandLineOnly()).add(fileDesc);
 
     po::parsed_options cli = config::parseCommandLine(argc, argv, cliDesc);
@@ -249,8 +281,10 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
             configFile = opt.value.back();
     }
     if (given.count("help")) {
-        std::cout << cliDesc << "\nConfig drop-ins: <config>.d/*.conf, read in lexical order after the config file;\n"
-                                "later files override earlier ones and the command line overrides them all.\n";
+        std::cout << cliDesc
+                  << "\nConfig drop-ins: <config>.d/*.conf, read in lexical order after the config "
+                     "file;\n"
+                     "later files override earlier ones and the command line overrides them all.\n";
         return std::nullopt;
     }
     if (given.count("version")) {
@@ -288,14 +322,15 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
             out = vm[key].as<std::string>();
     };
     auto list = [&](const char *key) {
-        return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+        return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string> {};
     };
     auto integer = [&](const char *key, int &out, int lo, int hi) {
         if (!vm.count(key))
             return;
         out = vm[key].as<int>();
         if (out < lo || out > hi)
-            origins.fail(key, 0, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            origins.fail(
+                key, 0, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     };
 
     o.checkConfig = given.count("check-config") > 0;
@@ -313,22 +348,25 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     std::set<std::string> seen;
     for (size_t i = 0; i < o.rooms.size(); ++i) {
         if (!isValidRoomName(o.rooms[i]))
-            origins.fail("room", i, "'" + o.rooms[i] + "' is not a room name (1 to 64 characters of [A-Za-z0-9_-])");
+            origins.fail("room", i,
+                "'" + o.rooms[i] + "' is not a room name (1 to 64 characters of [A-Za-z0-9_-])");
         if (!seen.insert(o.rooms[i]).second)
             origins.fail("room", i, "room '" + o.rooms[i] + "' given twice");
     }
 
     o.pipelines = list("pipeline");
     if (o.pipelines.empty())
-        o.pipelines = {defaultPipeline};
+        o.pipelines = { defaultPipeline };
     seen.clear();
     for (size_t i = 0; i < o.pipelines.size(); ++i) {
         const auto &p = o.pipelines[i];
-        bool ok = !p.empty() && p.size() <= 64 && p[0] != '.' &&
-                  p.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-                      std::string::npos;
+        bool ok = !p.empty() && p.size() <= 64 && p[0] != '.'
+            && p.find_first_not_of(
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+                == std::string::npos;
         if (!ok)
-            origins.fail("pipeline", i, "'" + p + "' is not a template name (1 to 64 characters of [A-Za-z0-9._-])");
+            origins.fail("pipeline", i,
+                "'" + p + "' is not a template name (1 to 64 characters of [A-Za-z0-9._-])");
         if (!seen.insert(p).second)
             origins.fail("pipeline", i, "pipeline '" + p + "' given twice");
     }
@@ -352,7 +390,8 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     o.iceLocalAddresses = list("ice-local-address");
     for (size_t i = 0; i < o.iceLocalAddresses.size(); ++i) {
         if (!isValidIpAddress(o.iceLocalAddresses[i]))
-            origins.fail("ice-local-address", i, "'" + o.iceLocalAddresses[i] + "' is not an IPv4 or IPv6 address");
+            origins.fail("ice-local-address", i,
+                "'" + o.iceLocalAddresses[i] + "' is not an IPv4 or IPv6 address");
     }
 
     str("stun-server", o.stunServer);
@@ -365,14 +404,16 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     integer("video-min-bitrate", o.videoMinBitrateKbps, 30, 100000);
     integer("video-start-bitrate", o.videoStartBitrateKbps, 30, 100000);
     integer("video-max-bitrate", o.videoMaxBitrateKbps, 30, 100000);
-    if (o.videoMinBitrateKbps > o.videoStartBitrateKbps || o.videoStartBitrateKbps > o.videoMaxBitrateKbps) {
+    if (o.videoMinBitrateKbps > o.videoStartBitrateKbps
+        || o.videoStartBitrateKbps > o.videoMaxBitrateKbps) {
         const char *key = vm.count("video-start-bitrate") ? "video-start-bitrate"
-                          : vm.count("video-min-bitrate") ? "video-min-bitrate"
+            : vm.count("video-min-bitrate")               ? "video-min-bitrate"
                                                           : "video-max-bitrate";
         origins.fail(key, 0,
-                     "video bitrates must satisfy min <= start <= max (got " + std::to_string(o.videoMinBitrateKbps) +
-                         " / " + std::to_string(o.videoStartBitrateKbps) + " / " +
-                         std::to_string(o.videoMaxBitrateKbps) + ")");
+            "video bitrates must satisfy min <= start <= max (got "
+                + std::to_string(o.videoMinBitrateKbps) + " / "
+                + std::to_string(o.videoStartBitrateKbps) + " / "
+                + std::to_string(o.videoMaxBitrateKbps) + ")");
     }
 
     int finalizeMs = static_cast<int>(o.finalizeTimeout.count());
@@ -384,9 +425,12 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
         auto eq = params[i].find('=');
         std::string name = eq == std::string::npos ? std::string() : params[i].substr(0, eq);
         bool nameOk = !name.empty() && name.size() <= 32
-                      && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+            && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-")
+                == std::string::npos;
         if (!nameOk)
-            origins.fail("param", i, "expected NAME=VALUE with NAME of [a-z0-9_-], got '" + params[i].substr(0, 40) + "'");
+            origins.fail("param", i,
+                "expected NAME=VALUE with NAME of [a-z0-9_-], got '" + params[i].substr(0, 40)
+                    + "'");
         if (!o.templateParams.emplace(name, params[i].substr(eq + 1)).second)
             origins.fail("param", i, "parameter '" + name + "' given twice");
     }
@@ -401,7 +445,8 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
         if (listen == "none") {
             o.apiEnabled = false;
         } else if (!parseListenAddress(listen, o.apiHost, o.apiPort)) {
-            origins.fail("api-listen", 0, "'" + listen + "' is not HOST:PORT (an IP address or localhost), or none");
+            origins.fail("api-listen", 0,
+                "'" + listen + "' is not HOST:PORT (an IP address or localhost), or none");
         }
     }
     str("api-token-file", o.apiTokenFile);
@@ -425,13 +470,15 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     if (vm.count("webhook-secret-file") && o.webhookSecretFile.empty())
         origins.fail("webhook-secret-file", 0, "empty file name");
     if (!o.webhookUrls.empty() && o.webhookSecretFile.empty())
-        origins.fail("webhook-url", 0, "webhooks need webhook-secret-file (the key that signs them)");
+        origins.fail(
+            "webhook-url", 0, "webhooks need webhook-secret-file (the key that signs them)");
     integer("webhook-queue", o.webhookQueue, 1, 1000000);
 
     str("log-level", o.logLevel);
     log::Level level;
     if (!log::parseLevel(o.logLevel, level))
-        origins.fail("log-level", 0, "'" + o.logLevel + "' is not one of debug, info, warning, error");
+        origins.fail(
+            "log-level", 0, "'" + o.logLevel + "' is not one of debug, info, warning, error");
     return o;
 }
 
@@ -445,11 +492,14 @@ void validateGatewayOptions(const GatewayOptions &options)
     std::string secret, error;
     if (!options.apiTokenFile.empty() && !readTokenFile(options.apiTokenFile, secret, error))
         throw StartupError(exitcode::config, "api-token-file: " + error);
-    if (!options.webhookSecretFile.empty() && !readTokenFile(options.webhookSecretFile, secret, error))
+    if (!options.webhookSecretFile.empty()
+        && !readTokenFile(options.webhookSecretFile, secret, error))
         throw StartupError(exitcode::config, "webhook-secret-file: " + error);
     std::error_code ec;
-    if (std::filesystem::exists(options.recordingsDir, ec) && !std::filesystem::is_directory(options.recordingsDir, ec))
-        throw StartupError(exitcode::config, options.recordingsDir + ": recordings-dir is not a folder");
+    if (std::filesystem::exists(options.recordingsDir, ec)
+        && !std::filesystem::is_directory(options.recordingsDir, ec))
+        throw StartupError(
+            exitcode::config, options.recordingsDir + ": recordings-dir is not a folder");
 }
 
 } // namespace rc::gateway

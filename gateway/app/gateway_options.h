@@ -1,4 +1,5 @@
-// roomcast's options: command line over drop-ins over the config file (Boost.Program_options via config_loader).
+// roomcast's options: command line over drop-ins over the config file (Boost.Program_options via
+// config_loader).
 //
 // Start-up code only: throws rc::StartupError (64 usage, 78 config).
 #pragma once
@@ -12,23 +13,26 @@
 
 namespace rc::gateway {
 
-struct GatewayOptions {
-    std::string configFile;                       // --config FILE ("" = none found)
-    std::vector<std::string> configFiles;         // every file read, in order (config, then drop-ins)
-    std::string signalingUrl;                     // --signaling-url URL (ws:// or wss://)
-    std::string tokenFile;                        // --token-file PATH ("" = no token; see readTokenFile)
-    std::vector<std::string> rooms;               // --room NAME, repeatable (room-protocol names)
-    std::vector<std::string> pipelines;           // --pipeline NAME, repeatable (default {"record-mkv"})
-    std::vector<std::string> pipelinesDirs;       // search order: every --pipelines-dir, then the defaults
-    std::string recordingsDir;                    // --recordings-dir DIR (default $STATE_DIRECTORY or ./recordings)
-    std::vector<std::string> iceLocalAddresses;   // --ice-local-address ADDR, repeatable (IPv4/IPv6 literal)
-    std::string stunServer, turnServer;           // stun://host[:port]; turn(s)://user:pass@host[:port]
-    int videoMinBitrateKbps = 300;                // --video-min-bitrate KBPS
-    int videoStartBitrateKbps = 1500;             // --video-start-bitrate KBPS
-    int videoMaxBitrateKbps = 4000;               // --video-max-bitrate KBPS
-    std::chrono::milliseconds finalizeTimeout{5000}; // --finalize-timeout MS
-    std::string logLevel = "info";                // --log-level debug|info|warning|error
-    bool checkConfig = false;                     // --check-config
+struct GatewayOptions
+{
+    std::string configFile; // --config FILE ("" = none found)
+    std::vector<std::string> configFiles; // every file read, in order (config, then drop-ins)
+    std::string signalingUrl; // --signaling-url URL (ws:// or wss://)
+    std::string tokenFile; // --token-file PATH ("" = no token; see readTokenFile)
+    std::vector<std::string> rooms; // --room NAME, repeatable (room-protocol names)
+    std::vector<std::string> pipelines; // --pipeline NAME, repeatable (default {"record-mkv"})
+    std::vector<std::string>
+        pipelinesDirs; // search order: every --pipelines-dir, then the defaults
+    std::string recordingsDir; // --recordings-dir DIR (default $STATE_DIRECTORY or ./recordings)
+    std::vector<std::string>
+        iceLocalAddresses; // --ice-local-address ADDR, repeatable (IPv4/IPv6 literal)
+    std::string stunServer, turnServer; // stun://host[:port]; turn(s)://user:pass@host[:port]
+    int videoMinBitrateKbps = 300; // --video-min-bitrate KBPS
+    int videoStartBitrateKbps = 1500; // --video-start-bitrate KBPS
+    int videoMaxBitrateKbps = 4000; // --video-max-bitrate KBPS
+    std::chrono::milliseconds finalizeTimeout { 5000 }; // --finalize-timeout MS
+    std::string logLevel = "info"; // --log-level debug|info|warning|error
+    bool checkConfig = false; // --check-config
     // Template parameters by name ("--param NAME=VALUE", repeatable; "--rtmp-url URL" is
     // short for "--param rtmp_url=URL"). Each applies to every active template that
     // declares NAME and is checked against that declaration when the template is
@@ -36,14 +40,14 @@ struct GatewayOptions {
     std::map<std::string, std::string> templateParams;
 
     // Control API (docs/openapi.yaml).
-    bool apiEnabled = true;                       // --api-listen none: off
-    std::string apiHost = "127.0.0.1";            // --api-listen HOST:PORT (default 127.0.0.1:8081)
+    bool apiEnabled = true; // --api-listen none: off
+    std::string apiHost = "127.0.0.1"; // --api-listen HOST:PORT (default 127.0.0.1:8081)
     uint16_t apiPort = 8081;
-    std::string apiTokenFile;                     // --api-token-file PATH; required off loopback
+    std::string apiTokenFile; // --api-token-file PATH; required off loopback
     // Webhooks (see ops/webhook_dispatcher.h).
-    std::vector<std::string> webhookUrls;         // --webhook-url URL, repeatable, http(s)
-    std::string webhookSecretFile;                // --webhook-secret-file PATH (required with URLs)
-    int webhookQueue = 1000;                      // --webhook-queue N events per receiver
+    std::vector<std::string> webhookUrls; // --webhook-url URL, repeatable, http(s)
+    std::string webhookSecretFile; // --webhook-secret-file PATH (required with URLs)
+    int webhookQueue = 1000; // --webhook-queue N events per receiver
     // The command line as given, so that SIGHUP re-reads the config with it.
     std::vector<std::string> argv;
 };
@@ -76,8 +80,8 @@ void validateGatewayOptions(const GatewayOptions &options);
 bool readTokenFile(const std::string &path, std::string &token, std::string &error);
 
 // Syntax checks, exposed for tests and for the room server's sake.
-bool isValidRoomName(const std::string &room) noexcept;          // [A-Za-z0-9_-]{1,64}
-bool isValidIpAddress(const std::string &address) noexcept;      // IPv4 or IPv6 literal
+bool isValidRoomName(const std::string &room) noexcept; // [A-Za-z0-9_-]{1,64}
+bool isValidIpAddress(const std::string &address) noexcept; // IPv4 or IPv6 literal
 bool isValidSignalingUrl(const std::string &url, std::string &why);
 bool isValidStunUrl(const std::string &url, std::string &why);
 bool isValidTurnUrl(const std::string &url, std::string &why);

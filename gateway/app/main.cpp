@@ -1,13 +1,13 @@
 // roomcast: options, --check-config, GStreamer plugin check, then the Gateway; maps failures to
 // sysexits codes.
-#include "gateway/app/config_check.h"
 #include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/startup_error.h"
+#include "gateway/app/config_check.h"
 #include "gateway/app/gateway.h"
 #include "gateway/app/gateway_options.h"
-#include "common/base/log.h"
-#include "gateway/participant/sdp_tuning.h"
-#include "common/base/startup_error.h"
 #include "gateway/media/stream_linker.h"
+#include "gateway/participant/sdp_tuning.h"
 
 #include <gst/gst.h>
 
@@ -38,9 +38,9 @@ void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &tem
     const bool roomScope = std::any_of(templates.begin(), templates.end(),
         [](const PipelineTemplate &t) { return t.scope == TemplateScope::room; });
     if (roomScope) {
-        for (const char *factory : { "compositor", "audiomixer", "videoconvert", "audioconvert",
-                 "audioresample", "capsfilter", "appsrc", "appsink", "videotestsrc",
-                 "audiotestsrc", "opusdec" })
+        for (const char *factory :
+            { "compositor", "audiomixer", "videoconvert", "audioconvert", "audioresample",
+                "capsfilter", "appsrc", "appsink", "videotestsrc", "audiotestsrc", "opusdec" })
             needed.emplace_back(factory, "gst-plugins-base/good (room composite)");
     }
     for (const auto &[factory, where] : needed) {
@@ -103,8 +103,8 @@ int main(int argc, char *argv[])
         }
         checkRequiredElements(templates);
         if (options->rooms.empty() && !options->apiEnabled)
-            throw rc::StartupError(rc::exitcode::usage,
-                "no --room given and --api-listen none: nothing to record");
+            throw rc::StartupError(
+                rc::exitcode::usage, "no --room given and --api-listen none: nothing to record");
 
         int code = 0;
         {

@@ -10,7 +10,8 @@ namespace rc::gateway {
 
 std::string isoTime(std::chrono::system_clock::time_point t)
 {
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    const auto us
+        = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
     GDateTime *dt = g_date_time_new_from_unix_utc(us / 1000000);
     if (!dt)
         return {};

@@ -17,7 +17,8 @@ GridShape gridShape(size_t tiles) noexcept
         return { 2, 1 };
     int columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(tiles))));
     // sqrt of a perfect square can come out a hair above the integer.
-    while (columns > 1 && static_cast<size_t>(columns - 1) * static_cast<size_t>(columns - 1) >= tiles)
+    while (
+        columns > 1 && static_cast<size_t>(columns - 1) * static_cast<size_t>(columns - 1) >= tiles)
         --columns;
     const int rows = static_cast<int>((tiles + columns - 1) / columns);
     return { columns, rows };

@@ -25,7 +25,7 @@ struct TileSource
 
 struct TileLayout
 {
-    LayoutRect cell;  // the tile's whole grid cell
+    LayoutRect cell; // the tile's whole grid cell
     LayoutRect video; // the picture inside it, aspect kept and centred; empty without video
 };
 

@@ -1,8 +1,8 @@
 // One participant's way into the room composite: decode branches and the lanes into the mixer.
 #include "gateway/composite/mix_feed.h"
 
-#include "common/gst/gst_helpers.h"
 #include "common/base/log.h"
+#include "common/gst/gst_helpers.h"
 #include "gateway/composite/room_mixer.h"
 
 #include <gst/app/gstappsink.h>
@@ -41,9 +41,15 @@ GstFlowReturn newSample(GstAppSink *sink, gpointer data) noexcept
     return GST_FLOW_OK;
 }
 
-void sinkEos(GstAppSink *, gpointer data) noexcept { static_cast<SinkJob *>(data)->lane->end(); }
+void sinkEos(GstAppSink *, gpointer data) noexcept
+{
+    static_cast<SinkJob *>(data)->lane->end();
+}
 
-void deleteSinkJob(gpointer data) noexcept { delete static_cast<SinkJob *>(data); }
+void deleteSinkJob(gpointer data) noexcept
+{
+    delete static_cast<SinkJob *>(data);
+}
 
 } // namespace
 
@@ -65,7 +71,8 @@ void MixLane::push(GstSample *sample) noexcept
                 // The tile keeps the display aspect: apply the pixel aspect ratio.
                 int width = info.width;
                 if (info.par_n > 0 && info.par_d > 0 && info.par_n != info.par_d)
-                    width = static_cast<int>(gst_util_uint64_scale_int(info.width, info.par_n, info.par_d));
+                    width = static_cast<int>(
+                        gst_util_uint64_scale_int(info.width, info.par_n, info.par_d));
                 if (onVideoSize_)
                     onVideoSize_(width, info.height);
             }
@@ -172,13 +179,13 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
 {
     const std::string decoder = decoderFor(kind, codec);
     if (decoder.empty()) {
-        error = "the room composite cannot decode " + std::string(mediaKindName(kind)) + " "
-            + codec;
+        error
+            = "the room composite cannot decode " + std::string(mediaKindName(kind)) + " " + codec;
         return nullptr;
     }
     static std::atomic<unsigned> serial { 0 };
-    const std::string name = std::string("mixfeed-") + mediaKindName(kind) + "-"
-        + std::to_string(serial.fetch_add(1));
+    const std::string name
+        = std::string("mixfeed-") + mediaKindName(kind) + "-" + std::to_string(serial.fetch_add(1));
     GPtr<GstElement> bin = refSink(gst_bin_new(name.c_str()));
 
     // Created floating; the bin sinks each one as it is added. Until then a
@@ -243,8 +250,8 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     if (auto m = mixer_.lock(); m && *m)
         (*m)->attachLane(participant_, lane);
     else
-        RC_LOG_DEBUG("gateway: mix feed %s: the mixer is gone; decoding for nothing",
-            participant_.c_str());
+        RC_LOG_DEBUG(
+            "gateway: mix feed %s: the mixer is gone; decoding for nothing", participant_.c_str());
     return bin;
 }
 

@@ -28,7 +28,9 @@ class RoomMixer;
 // attached/detached by the RoomMixer on the main context.
 struct MixLane
 {
-    explicit MixLane(MediaKind k) : kind(k) { }
+    explicit MixLane(MediaKind k)
+        : kind(k)
+    { }
     const MediaKind kind;
 
     // Streaming thread: hands a decoded sample to the mixer (dropped when
@@ -82,8 +84,8 @@ public:
     // (the receiver finishing) releases its mixer side: the participant's
     // tile turns dark grey / its audio leaves the mix until a new branch
     // comes or RoomMixer::removeParticipant drops the tile.
-    GPtr<GstElement> createDecodeBranch(MediaKind kind, const std::string &codec,
-        std::string &error);
+    GPtr<GstElement> createDecodeBranch(
+        MediaKind kind, const std::string &codec, std::string &error);
 
     // The decoder factory for an RTP encoding name ("" = none).
     static std::string decoderFor(MediaKind kind, const std::string &codec);

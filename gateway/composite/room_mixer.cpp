@@ -1,10 +1,9 @@
 // One room's composite: grid of decoded participants + mixed audio, fed to room-scope outputs.
 #include "gateway/composite/room_mixer.h"
 
-#include "common/gst/gst_helpers.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-
+#include "common/gst/gst_helpers.h"
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +11,8 @@
 namespace rc::gateway {
 namespace {
 
-constexpr const char *kAudioCaps = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2";
+constexpr const char *kAudioCaps
+    = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2";
 // Dark grey (ARGB) for a participant without a picture.
 constexpr guint kTileColour = 0xff303030;
 // An output's queue: raw video is 1.4 MB a frame at 720p, so hold at most a
@@ -24,7 +24,10 @@ GstElement *make(const char *factory, const std::string &name, std::string &erro
     return makeElement(factory, name.empty() ? nullptr : name.c_str(), error);
 }
 
-GPtr<GstCaps> capsFrom(const std::string &text) { return adopt(gst_caps_from_string(text.c_str())); }
+GPtr<GstCaps> capsFrom(const std::string &text)
+{
+    return adopt(gst_caps_from_string(text.c_str()));
+}
 
 void setCaps(GstElement *capsfilter, const std::string &text)
 {
@@ -95,7 +98,10 @@ GstFlowReturn guardedChainList(GstPad *pad, GstObject *parent, GstBufferList *li
     return GST_FLOW_OK;
 }
 
-void deleteGuard(gpointer data) noexcept { delete static_cast<std::shared_ptr<OutputGuard> *>(data); }
+void deleteGuard(gpointer data) noexcept
+{
+    delete static_cast<std::shared_ptr<OutputGuard> *>(data);
+}
 
 // A sink that prerolls (async) inside a playing pipeline takes the whole
 // pipeline's state with it; outputs join a running composite.
@@ -166,8 +172,7 @@ struct RoomMixer::Trampolines
         // at once; GLib keeps the source alive until this dispatch ends.
         try {
             static_cast<RoomMixer *>(data)->onBusMessage(message);
-        } catch (...) {
-        }
+        } catch (...) { }
         return G_SOURCE_CONTINUE;
     }
 };
@@ -197,8 +202,8 @@ bool RoomMixer::start(std::string &error)
     }
     GPtr<GstElement> pipeline = refSink(gst_pipeline_new(("mixer-" + settings_.room).c_str()));
     const std::string videoCaps = "video/x-raw,format=I420,width=" + std::to_string(settings_.width)
-        + ",height=" + std::to_string(settings_.height) + ",framerate="
-        + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1";
+        + ",height=" + std::to_string(settings_.height)
+        + ",framerate=" + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1";
 
     struct Spec
     {
@@ -217,8 +222,7 @@ bool RoomMixer::start(std::string &error)
         gst_bin_add(GST_BIN(pipeline.get()), e);
         made.push_back(e);
     }
-    GstElement *background = made[0], *compositor = made[2], *silence = made[5],
-               *mixer = made[7];
+    GstElement *background = made[0], *compositor = made[2], *silence = made[5], *mixer = made[7];
     g_object_set(background, "is-live", TRUE, nullptr);
     gst_util_set_object_arg(G_OBJECT(background), "pattern", "black");
     setCaps(made[1], videoCaps);
@@ -243,8 +247,8 @@ bool RoomMixer::start(std::string &error)
         return false;
     }
     // The background is the bottom layer, whatever the participants' pads do.
-    GPtr<GstPad> backgroundPad = adopt(gst_pad_get_peer(
-        adopt(gst_element_get_static_pad(made[1], "src")).get()));
+    GPtr<GstPad> backgroundPad
+        = adopt(gst_pad_get_peer(adopt(gst_element_get_static_pad(made[1], "src")).get()));
     if (backgroundPad)
         g_object_set(backgroundPad.get(), "zorder", 0u, nullptr);
     // Forwarded EOS messages tell when each output's bin has finished.
@@ -351,8 +355,8 @@ std::shared_ptr<MixFeed> RoomMixer::addParticipant(const std::string &id)
 
 void RoomMixer::removeParticipant(const std::string &id)
 {
-    auto it = std::find_if(participants_.begin(), participants_.end(),
-        [&id](const auto &p) { return p->id == id; });
+    auto it = std::find_if(
+        participants_.begin(), participants_.end(), [&id](const auto &p) { return p->id == id; });
     if (it == participants_.end())
         return;
     std::unique_ptr<Participant> p = std::move(*it);
@@ -436,7 +440,8 @@ void RoomMixer::attachLane(const std::string &participant, const std::shared_ptr
     relayout();
 }
 
-bool RoomMixer::buildBranch(Participant &p, const std::shared_ptr<MixLane> &lane, std::string &error)
+bool RoomMixer::buildBranch(
+    Participant &p, const std::shared_ptr<MixLane> &lane, std::string &error)
 {
     auto &slot = lane->kind == MediaKind::video ? p.video : p.audio;
     const bool video = lane->kind == MediaKind::video;
@@ -473,7 +478,8 @@ bool RoomMixer::buildBranch(Participant &p, const std::shared_ptr<MixLane> &lane
     GstElement *aggregator = video ? compositor_.get() : audiomixer_.get();
     slot->aggregatorPad = adopt(gst_element_request_pad_simple(aggregator, "sink_%u"));
     GPtr<GstPad> src = adopt(gst_element_get_static_pad(slot->elements.back().get(), "src"));
-    if (!slot->aggregatorPad || gst_pad_link(src.get(), slot->aggregatorPad.get()) != GST_PAD_LINK_OK) {
+    if (!slot->aggregatorPad
+        || gst_pad_link(src.get(), slot->aggregatorPad.get()) != GST_PAD_LINK_OK) {
         error = "cannot link the mixing branch into the aggregator";
         return false;
     }
@@ -576,8 +582,8 @@ void RoomMixer::relayout()
         const bool picture = !t.video.empty();
         if (p.tilePad)
             // Hidden under a picture: the compositor skips fully transparent pads.
-            g_object_set(p.tilePad.get(), "xpos", t.cell.x, "ypos", t.cell.y, "width",
-                t.cell.width, "height", t.cell.height, "alpha", picture ? 0.0 : 1.0, nullptr);
+            g_object_set(p.tilePad.get(), "xpos", t.cell.x, "ypos", t.cell.y, "width", t.cell.width,
+                "height", t.cell.height, "alpha", picture ? 0.0 : 1.0, nullptr);
         if (p.video && p.video->aggregatorPad) {
             if (picture)
                 g_object_set(p.video->aggregatorPad.get(), "xpos", t.video.x, "ypos", t.video.y,
@@ -635,7 +641,8 @@ bool RoomMixer::addOutput(GstElement *bin, std::string &error)
     for (auto *entry : { &o->video, &o->audio }) {
         if (!entry->ghost)
             continue;
-        if (!GST_IS_GHOST_PAD(entry->ghost.get()) || GST_PAD_DIRECTION(entry->ghost.get()) != GST_PAD_SINK)
+        if (!GST_IS_GHOST_PAD(entry->ghost.get())
+            || GST_PAD_DIRECTION(entry->ghost.get()) != GST_PAD_SINK)
             return fail("the output's entry pads must be ghost sink pads", error);
         GstElement *queue = make("queue", base + (entry == &o->video ? "-video" : "-audio"), error);
         if (!queue)

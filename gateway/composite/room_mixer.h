@@ -6,10 +6,10 @@
 // and every callback comes from there (the bus watch). Its own GstPipeline:
 //
 //   videotestsrc(black, live) ─┐
-//   per participant: grey tile ┼► compositor ► capsfilter WxH@fps I420 ► tee ─► queue ► output bin "video"
-//   per participant: appsrc ───┘                                          (one queue per output)
-//   audiotestsrc(silence, live) ┐
-//   per participant: appsrc ►   ┴► audiomixer ► capsfilter 48 kHz S16LE stereo ► tee ─► queue ► "audio"
+//   per participant: grey tile ┼► compositor ► capsfilter WxH@fps I420 ► tee ─► queue ► output bin
+//   "video" per participant: appsrc ───┘                                          (one queue per
+//   output) audiotestsrc(silence, live) ┐ per participant: appsrc ►   ┴► audiomixer ► capsfilter 48
+//   kHz S16LE stereo ► tee ─► queue ► "audio"
 //     audioconvert ► audioresample
 //
 // The live background sources keep black and silence flowing while the room
@@ -24,8 +24,8 @@
 // outputError callback; the mixer and the other outputs keep running.
 #pragma once
 
-#include "gateway/composite/composite_layout.h"
 #include "common/gst/gst_ptr.h"
+#include "gateway/composite/composite_layout.h"
 #include "gateway/composite/mix_feed.h"
 
 #include <chrono>

@@ -2,8 +2,8 @@
 // stream_linker.h.
 #include "gateway/media/stream_linker.h"
 
-#include "common/gst/gst_helpers.h"
 #include "common/base/log.h"
+#include "common/gst/gst_helpers.h"
 
 #include <gst/video/video.h>
 

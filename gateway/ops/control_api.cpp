@@ -2,11 +2,11 @@
 #include "gateway/ops/control_api.h"
 
 #include "common/base/exit_codes.h"
-#include "common/ops/http_json.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
+#include "common/ops/http_json.h"
 
 #include <gio/gio.h>
 
@@ -83,7 +83,6 @@ std::string resolveHost(const std::string &host)
 }
 
 } // namespace
-
 
 struct ControlApi::Pending
 {

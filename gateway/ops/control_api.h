@@ -6,11 +6,11 @@
 // on that context; a backend's slow answer pauses the request, never the loop.
 #pragma once
 
-#include "common/base/listen_address.h"
-#include "gateway/ops/control_backend.h"
 #include "common/base/gptr.h"
-#include "gateway/ops/metrics_registry.h"
+#include "common/base/listen_address.h"
 #include "common/base/soup_ptr.h"
+#include "gateway/ops/control_backend.h"
+#include "gateway/ops/metrics_registry.h"
 
 #include <chrono>
 #include <cstdint>

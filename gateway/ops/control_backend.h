@@ -6,8 +6,8 @@
 // (the reply is dropped).
 #pragma once
 
-#include "gateway/ops/api_errors.h"
 #include "common/base/gptr.h"
+#include "gateway/ops/api_errors.h"
 #include "gateway/ops/output_params.h"
 
 #include <functional>

@@ -5,12 +5,12 @@
 #include "roomcast-config.h"
 
 #include "common/base/exit_codes.h"
-#include "common/ops/http_json.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "gateway/ops/output_params.h"
 #include "common/base/startup_error.h"
+#include "common/ops/http_json.h"
+#include "gateway/ops/output_params.h"
 
 #include <algorithm>
 

@@ -9,8 +9,8 @@
 #pragma once
 
 #include "common/base/gptr.h"
-#include "gateway/ops/metrics_registry.h"
 #include "common/base/soup_ptr.h"
+#include "gateway/ops/metrics_registry.h"
 
 #include <chrono>
 #include <cstdint>

@@ -119,7 +119,8 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
     }
 
     // Before the time base: a delta frame that is dropped must not fix the file's t=0.
-    if (probe->video && probe->needKeyframe && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    if (probe->video && probe->needKeyframe
+        && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
         return GST_PAD_PROBE_DROP;
     bool first = false;
     {
@@ -271,7 +272,8 @@ bool ParticipantOutput::connectFeed(
     gst_pad_add_probe(src,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
             | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-        feedProbe, new FeedProbe { timing_, kind == MediaKind::video, false, kind == MediaKind::video },
+        feedProbe,
+        new FeedProbe { timing_, kind == MediaKind::video, false, kind == MediaKind::video },
         deleteFeedProbe);
     GstPadLinkReturn ret = gst_pad_link(src, e.pad.get());
     if (ret != GST_PAD_LINK_OK) {
@@ -303,7 +305,8 @@ void ParticipantOutput::expectCodec(MediaKind kind, const std::string &codec)
         // mislead: this template is not used for this participant at all.
         // A stream has no path: name the output instead.
         RC_LOG_INFO("gateway: %s: template %s does not take %s; not using it for this participant",
-            (outputPath_.empty() ? outputId_ : outputPath_).c_str(), tpl_.name.c_str(), codec.c_str());
+            (outputPath_.empty() ? outputId_ : outputPath_).c_str(), tpl_.name.c_str(),
+            codec.c_str());
         disabled_ = true;
         sendEos(video_);
         sendEos(audio_);

@@ -8,8 +8,8 @@
 #pragma once
 
 #include "common/gst/gst_ptr.h"
-#include "gateway/templates/pipeline_template.h"
 #include "gateway/media/media_kind.h"
+#include "gateway/templates/pipeline_template.h"
 #include "gateway/templates/template_variables.h"
 
 #include <chrono>

@@ -2,11 +2,11 @@
 // peer_receiver.h (its outputs and composite feeds are in peer_receiver_outputs.cpp).
 #include "gateway/participant/peer_receiver.h"
 
-#include "common/gst/gst_helpers.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "gateway/participant/offer_builder.h"
+#include "common/gst/gst_helpers.h"
 #include "gateway/ops/output_params.h"
+#include "gateway/participant/offer_builder.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>

@@ -11,11 +11,11 @@
 #pragma once
 
 #include "common/gst/gst_ptr.h"
-#include "gateway/composite/mix_feed.h"
-#include "gateway/output/participant_output.h"
 #include "common/protocol/room_protocol.h"
-#include "gateway/participant/sdp_tuning.h"
+#include "gateway/composite/mix_feed.h"
 #include "gateway/media/stream_linker.h"
+#include "gateway/output/participant_output.h"
+#include "gateway/participant/sdp_tuning.h"
 
 #include <chrono>
 #include <functional>

@@ -182,8 +182,8 @@ void PeerReceiver::finishOutput(const std::string &outputId, std::function<void(
             post(context_, std::move(done));
         return;
     }
-    outputFinishes_.push_back(
-        { outputId, std::move(done), g_get_monotonic_time() + settings_.finalizeTimeout.count() * 1000 });
+    outputFinishes_.push_back({ outputId, std::move(done),
+        g_get_monotonic_time() + settings_.finalizeTimeout.count() * 1000 });
     if (!outputFinishTimer_)
         outputFinishTimer_ = addTimeout(context_, std::chrono::milliseconds(100), [this] {
             checkOutputFinishes(false);
@@ -212,8 +212,9 @@ void PeerReceiver::checkOutputFinishes(bool force)
             continue;
         }
         if (!ready)
-            RC_LOG_WARN("gateway: participant %s: output %s did not finish within %lld ms; closing it "
-                        "as it is",
+            RC_LOG_WARN(
+                "gateway: participant %s: output %s did not finish within %lld ms; closing it "
+                "as it is",
                 peerId_.c_str(), f.outputId.c_str(),
                 static_cast<long long>(settings_.finalizeTimeout.count()));
         auto done = std::move(f.done);

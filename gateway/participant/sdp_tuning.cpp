@@ -151,8 +151,9 @@ std::vector<std::string> offeredCodecs(
         return std::find(list.begin(), list.end(), c) != list.end();
     };
     auto strictSubset = [&](const std::vector<std::string> &a, const std::vector<std::string> &b) {
-        return a.size() < b.size()
-            && std::all_of(a.begin(), a.end(), [&](const std::string &c) { return contains(b, c); });
+        return a.size() < b.size() && std::all_of(a.begin(), a.end(), [&](const std::string &c) {
+            return contains(b, c);
+        });
     };
     std::vector<const std::vector<std::string> *> demanding, others;
     for (const auto &list : lists) {

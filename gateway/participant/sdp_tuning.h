@@ -13,7 +13,6 @@
 
 namespace rc::gateway {
 
-
 // The codecs to offer for one kind: every codec the participant-scope
 // templates accept, in the order of first mention (the first template's
 // preferences come first), except that a template whose codecs are a strict

@@ -35,7 +35,7 @@ std::string isoTime(std::chrono::system_clock::time_point t)
         seconds -= 1;
     }
     std::time_t tt = static_cast<std::time_t>(seconds);
-    std::tm utc{};
+    std::tm utc {};
     gmtime_r(&tt, &utc);
     char buf[48];
     size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
@@ -43,7 +43,10 @@ std::string isoTime(std::chrono::system_clock::time_point t)
     return buf;
 }
 
-double rounded(double seconds) { return std::round(seconds * 1000.0) / 1000.0; }
+double rounded(double seconds)
+{
+    return std::round(seconds * 1000.0) / 1000.0;
+}
 
 void addOptionalDouble(JsonBuilder *b, const char *name, const std::optional<double> &v)
 {
@@ -76,20 +79,22 @@ bool writeAll(int fd, const std::string &data)
 
 } // namespace
 
-Manifest::Manifest(std::string path, std::string room, std::chrono::system_clock::time_point sessionStart)
-    : path_(std::move(path)), room_(std::move(room)), sessionStart_(sessionStart)
-{
-}
+Manifest::Manifest(
+    std::string path, std::string room, std::chrono::system_clock::time_point sessionStart)
+    : path_(std::move(path))
+    , room_(std::move(room))
+    , sessionStart_(sessionStart)
+{ }
 
 double Manifest::offsetOf(std::chrono::system_clock::time_point t) const
 {
     return std::chrono::duration<double>(t - sessionStart_).count();
 }
 
-void Manifest::participantJoined(const std::string &id, const std::optional<std::string> &displayName,
-                                 std::chrono::system_clock::time_point at)
+void Manifest::participantJoined(const std::string &id,
+    const std::optional<std::string> &displayName, std::chrono::system_clock::time_point at)
 {
-    presences_.push_back({id, displayName, offsetOf(at), std::nullopt});
+    presences_.push_back({ id, displayName, offsetOf(at), std::nullopt });
     autoWrite();
 }
 
@@ -106,11 +111,11 @@ void Manifest::participantLeft(const std::string &id, std::chrono::system_clock:
 }
 
 void Manifest::fileStarted(const std::string &participantId, const std::string &relativePath,
-                           const std::string &templateName, const std::string &videoCodec,
-                           const std::string &audioCodec, double startOffsetSeconds)
+    const std::string &templateName, const std::string &videoCodec, const std::string &audioCodec,
+    double startOffsetSeconds)
 {
-    files_.push_back({relativePath, participantId, templateName, videoCodec, audioCodec, startOffsetSeconds,
-                      std::nullopt, std::nullopt});
+    files_.push_back({ relativePath, participantId, templateName, videoCodec, audioCodec,
+        startOffsetSeconds, std::nullopt, std::nullopt });
     autoWrite();
 }
 
@@ -197,7 +202,8 @@ bool Manifest::write(std::string &error)
 {
     const std::string text = toJson();
     std::filesystem::path target(path_);
-    std::filesystem::path dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    std::filesystem::path dir
+        = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
     std::string tmpl = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) {

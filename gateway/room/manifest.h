@@ -1,4 +1,5 @@
-// The session manifest (manifest.json): who was there, which files, on one session clock; written atomically.
+// The session manifest (manifest.json): who was there, which files, on one session clock; written
+// atomically.
 //
 // Owned by one room session; thread-bound to the gateway's main context.
 #pragma once
@@ -14,18 +15,20 @@ namespace rc::gateway {
 class Manifest
 {
 public:
-    Manifest(std::string path, std::string room, std::chrono::system_clock::time_point sessionStart);
+    Manifest(
+        std::string path, std::string room, std::chrono::system_clock::time_point sessionStart);
 
     // Each mutator updates the document and then writes it (see write());
     // a failed write is logged and kept in lastError(), never thrown.
     void participantJoined(const std::string &id, const std::optional<std::string> &displayName,
-                           std::chrono::system_clock::time_point at);
+        std::chrono::system_clock::time_point at);
     void participantLeft(const std::string &id, std::chrono::system_clock::time_point at);
     // A file started for a participant ("" for a room-scope output): its name
     // relative to the manifest's folder, template, codecs ("" if none), and its
     // start offset on the common session clock (seconds since session start).
-    void fileStarted(const std::string &participantId, const std::string &relativePath, const std::string &templateName,
-                     const std::string &videoCodec, const std::string &audioCodec, double startOffsetSeconds);
+    void fileStarted(const std::string &participantId, const std::string &relativePath,
+        const std::string &templateName, const std::string &videoCodec,
+        const std::string &audioCodec, double startOffsetSeconds);
     void fileFinished(const std::string &relativePath, double durationSeconds, uint64_t bytes);
     // Marks the session as ended (sets "ended").
     void sessionEnded(std::chrono::system_clock::time_point at);
@@ -42,13 +45,15 @@ public:
     double offsetOf(std::chrono::system_clock::time_point t) const;
 
 private:
-    struct Presence {
+    struct Presence
+    {
         std::string id;
         std::optional<std::string> name;
         double joined = 0;
         std::optional<double> left;
     };
-    struct File {
+    struct File
+    {
         std::string path, participant, templateName, videoCodec, audioCodec;
         double start = 0;
         std::optional<double> duration;

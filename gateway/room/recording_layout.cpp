@@ -12,22 +12,25 @@ namespace rc::gateway {
 std::string sessionStamp(std::chrono::system_clock::time_point t)
 {
     std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm utc{};
+    std::tm utc {};
     gmtime_r(&seconds, &utc);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &utc);
     return buf;
 }
 
-RecordingLayout::RecordingLayout(std::string recordingsDir, std::string room,
-                                 std::chrono::system_clock::time_point sessionStart)
+RecordingLayout::RecordingLayout(
+    std::string recordingsDir, std::string room, std::chrono::system_clock::time_point sessionStart)
 {
     std::filesystem::path base(recordingsDir.empty() ? std::string(".") : recordingsDir);
     sessionDir_ = (base / sanitizeFileComponent(room) / sessionStamp(sessionStart)).string();
     handedOut_.insert(manifestPath());
 }
 
-const std::string &RecordingLayout::sessionDir() const { return sessionDir_; }
+const std::string &RecordingLayout::sessionDir() const
+{
+    return sessionDir_;
+}
 
 bool RecordingLayout::ensureSessionDir(std::string &error)
 {
@@ -41,10 +44,13 @@ bool RecordingLayout::ensureSessionDir(std::string &error)
         if (::mkdir(partial.c_str(), 0750) == 0)
             continue;
         int err = errno;
-        struct stat st{};
+        struct stat st
+        {
+        };
         if (err == EEXIST && ::stat(partial.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             continue;
-        error = "cannot create " + partial.string() + ": " + std::strerror(err == EEXIST ? ENOTDIR : err);
+        error = "cannot create " + partial.string() + ": "
+            + std::strerror(err == EEXIST ? ENOTDIR : err);
         return false;
     }
     return true;
@@ -58,14 +64,16 @@ std::string RecordingLayout::freshPath(const std::string &stem, const std::strin
         std::string name = n == 1 ? base + "." + ext : base + "-" + std::to_string(n) + "." + ext;
         std::string path = (std::filesystem::path(sessionDir_) / name).string();
         std::error_code ec;
-        if (handedOut_.count(path) || std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
+        if (handedOut_.count(path)
+            || std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
             continue;
         handedOut_.insert(path);
         return path;
     }
 }
 
-std::string RecordingLayout::participantFile(const std::string &participantId, const std::string &extension)
+std::string RecordingLayout::participantFile(
+    const std::string &participantId, const std::string &extension)
 {
     return freshPath(participantId, extension);
 }

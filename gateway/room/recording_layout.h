@@ -21,9 +21,11 @@ using rc::sanitizeFileComponent;
 class RecordingLayout
 {
 public:
-    RecordingLayout(std::string recordingsDir, std::string room, std::chrono::system_clock::time_point sessionStart);
+    RecordingLayout(std::string recordingsDir, std::string room,
+        std::chrono::system_clock::time_point sessionStart);
 
-    const std::string &sessionDir() const; // <recordingsDir>/<room>/<stamp>; not created by this call
+    const std::string &
+    sessionDir() const; // <recordingsDir>/<room>/<stamp>; not created by this call
     // mkdir -p the session folder (mode 0750); false with error on failure.
     bool ensureSessionDir(std::string &error);
     // A fresh path, never an existing file nor one handed out before by this

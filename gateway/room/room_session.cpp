@@ -285,8 +285,9 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
         std::string error;
         auto output = makeParticipantInstance(*o, peerId, error);
         if (!output) {
-            RC_LOG_ERROR("gateway: room %s: %s: output %s (template %s): %s", settings_.room.c_str(),
-                peerId.c_str(), o->id.c_str(), o->tpl.name.c_str(), error.c_str());
+            RC_LOG_ERROR("gateway: room %s: %s: output %s (template %s): %s",
+                settings_.room.c_str(), peerId.c_str(), o->id.c_str(), o->tpl.name.c_str(),
+                error.c_str());
             continue;
         }
         outputs.push_back(std::move(output));
@@ -307,32 +308,31 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
     callbacks.sendCandidate = [this, peerId](const protocol::Candidate &c) {
         signaling_->send(protocol::encodeCandidate(peerId, c));
     };
-    callbacks.outputStarted
-        = [this, peerId](ParticipantOutput &out, std::chrono::system_clock::time_point at) {
-              if (auto it = members_.find(peerId); it != members_.end())
-                  it->second.failures = 0;
-              if (Output *o = findOutput(out.outputId())) {
-                  if (o->state == "starting" || o->state == "retrying")
-                      o->state = "running";
-                  if (!o->startedAt) {
-                      o->startedAt = at;
-                      if (events_.outputStarted)
-                          events_.outputStarted(infoOf(*o));
-                  }
-              }
-              if (out.outputPath().empty()) {
-                  RC_LOG_INFO("gateway: room %s: %s: output %s streaming to %s",
-                      settings_.room.c_str(), peerId.c_str(), out.outputId().c_str(),
-                      rc::ops::redactUrl(out.url()).c_str());
-                  return;
-              }
-              manifest_.fileStarted(peerId, layout_.relativeToSession(out.outputPath()),
-                  out.pipelineTemplate().name, out.codec(MediaKind::video),
-                  out.codec(MediaKind::audio), manifest_.offsetOf(at));
-              RC_LOG_INFO("gateway: room %s: %s started (%s %s)", settings_.room.c_str(),
-                  out.outputPath().c_str(), out.codec(MediaKind::video).c_str(),
-                  out.codec(MediaKind::audio).c_str());
-          };
+    callbacks.outputStarted = [this, peerId](ParticipantOutput &out,
+                                  std::chrono::system_clock::time_point at) {
+        if (auto it = members_.find(peerId); it != members_.end())
+            it->second.failures = 0;
+        if (Output *o = findOutput(out.outputId())) {
+            if (o->state == "starting" || o->state == "retrying")
+                o->state = "running";
+            if (!o->startedAt) {
+                o->startedAt = at;
+                if (events_.outputStarted)
+                    events_.outputStarted(infoOf(*o));
+            }
+        }
+        if (out.outputPath().empty()) {
+            RC_LOG_INFO("gateway: room %s: %s: output %s streaming to %s", settings_.room.c_str(),
+                peerId.c_str(), out.outputId().c_str(), rc::ops::redactUrl(out.url()).c_str());
+            return;
+        }
+        manifest_.fileStarted(peerId, layout_.relativeToSession(out.outputPath()),
+            out.pipelineTemplate().name, out.codec(MediaKind::video), out.codec(MediaKind::audio),
+            manifest_.offsetOf(at));
+        RC_LOG_INFO("gateway: room %s: %s started (%s %s)", settings_.room.c_str(),
+            out.outputPath().c_str(), out.codec(MediaKind::video).c_str(),
+            out.codec(MediaKind::audio).c_str());
+    };
     callbacks.outputFinished = [this, peerId](ParticipantOutput &out) {
         if (!out.started()) {
             // Never got a buffer: an empty shell is not a recording.
@@ -506,7 +506,8 @@ void RoomSession::checkStopped()
     for (auto &[key, mixer] : mixers_)
         mixer->stop();
     // Destroyed from a later dispatch: we may be inside one of its callbacks.
-    auto doomed = std::make_shared<std::map<std::string, std::unique_ptr<RoomMixer>>>(std::move(mixers_));
+    auto doomed
+        = std::make_shared<std::map<std::string, std::unique_ptr<RoomMixer>>>(std::move(mixers_));
     mixers_.clear();
     feeds_.clear();
     post(context_, [doomed] { doomed->clear(); });

@@ -35,12 +35,12 @@
 // started later.
 #pragma once
 
-#include "gateway/room/manifest.h"
-#include "gateway/participant/peer_receiver.h"
-#include "gateway/templates/pipeline_template.h"
-#include "gateway/room/recording_layout.h"
-#include "gateway/composite/room_mixer.h"
 #include "common/protocol/room_link.h"
+#include "gateway/composite/room_mixer.h"
+#include "gateway/participant/peer_receiver.h"
+#include "gateway/room/manifest.h"
+#include "gateway/room/recording_layout.h"
+#include "gateway/templates/pipeline_template.h"
 
 #include <chrono>
 #include <functional>
@@ -58,7 +58,7 @@ namespace rc::gateway {
 // composite. Plain value.
 struct OutputFile
 {
-    std::string path;        // absolute path of a file ("" for a network stream)
+    std::string path; // absolute path of a file ("" for a network stream)
     std::string participant; // "" for a room-scope output
     double durationSeconds = 0;
     uint64_t bytes = 0;
@@ -66,18 +66,18 @@ struct OutputFile
 
 struct OutputInfo
 {
-    std::string id;           // unique within the room, e.g. "record-mkv-1"
+    std::string id; // unique within the room, e.g. "record-mkv-1"
     std::string templateName; // e.g. "rtmp"
     TemplateScope scope = TemplateScope::participant;
     // "starting" (no buffer yet), "running", "retrying" (network output
     // reconnecting), "finishing", "finished", "failed"
     std::string state = "starting";
-    std::string url;          // redacted URL of a network output (ops::redactUrl), "" if none
+    std::string url; // redacted URL of a network output (ops::redactUrl), "" if none
     std::vector<OutputFile> files; // so far (while running) or final
-    uint64_t bytes = 0;       // written or sent so far
+    uint64_t bytes = 0; // written or sent so far
     std::optional<std::chrono::system_clock::time_point> startedAt; // first buffer
-    std::string failure;      // why, when state == "failed"
-    unsigned restarts = 0;    // reconnects of a network output
+    std::string failure; // why, when state == "failed"
+    unsigned restarts = 0; // reconnects of a network output
     std::string manifestPath; // the room session's manifest.json
 };
 
@@ -87,7 +87,7 @@ struct ParticipantInfo
     std::optional<std::string> name;
     std::chrono::system_clock::time_point joinedAt;
     std::vector<std::string> codecs; // negotiated RTP encoding names, e.g. {"VP8", "OPUS"}
-    uint64_t receiveBitrateBps = 0;  // over the last stats interval
+    uint64_t receiveBitrateBps = 0; // over the last stats interval
     uint64_t packetsReceived = 0;
     uint64_t packetsLost = 0;
 };
@@ -101,7 +101,7 @@ public:
     {
         std::function<void(const ParticipantInfo &)> participantJoined;
         std::function<void(const ParticipantInfo &)> participantLeft;
-        std::function<void(const OutputInfo &)> outputStarted;  // first buffer written/sent
+        std::function<void(const OutputInfo &)> outputStarted; // first buffer written/sent
         std::function<void(const OutputInfo &)> outputFinished; // finalized; files complete
         std::function<void(const OutputInfo &, const std::string &reason)> outputFailed;
         std::function<void(const OutputInfo &)> outputRestarted; // network output reconnected
@@ -188,7 +188,8 @@ private:
         std::vector<OutputFile> files; // closed participant instances
         bool stopping = false;
         bool ended = false; // finished or failed
-        bool awaitingParticipant = false; // room scope: its composite starts with the first participant
+        bool awaitingParticipant
+            = false; // room scope: its composite starts with the first participant
         unsigned pending = 0; // receivers still closing it (stopOutput)
         std::vector<std::function<void(std::optional<OutputInfo>)>> waiters;
         std::map<unsigned, Retry> retries; // participant scope, by receiver serial
@@ -206,12 +207,13 @@ private:
     };
 
     bool network(const PipelineTemplate &tpl) const;
-    Output &createOutput(const PipelineTemplate &tpl, const std::map<std::string, std::string> &params);
+    Output &createOutput(
+        const PipelineTemplate &tpl, const std::map<std::string, std::string> &params);
     bool startRoomOutput(Output &o, std::string &error);
     void startAwaitingRoomOutputs();
     bool buildRoomInstance(Output &o, std::string &error);
-    RoomMixer *ensureMixer(const std::map<std::string, std::string> &params, std::string &key,
-        std::string &error);
+    RoomMixer *ensureMixer(
+        const std::map<std::string, std::string> &params, std::string &key, std::string &error);
     void onRoomOutputEos(GstElement *bin);
     void onRoomOutputError(GstElement *bin, const std::string &message);
     void retryRoomOutput(const std::string &id);
@@ -221,7 +223,8 @@ private:
     void releaseMixerIfUnused(const std::string &key);
     std::unique_ptr<ParticipantOutput> makeParticipantInstance(
         const Output &o, const std::string &peerId, std::string &error);
-    void onParticipantOutputError(unsigned serial, ParticipantOutput &out, const std::string &message);
+    void onParticipantOutputError(
+        unsigned serial, ParticipantOutput &out, const std::string &message);
     void scheduleRetry(Output &o, Retry &retry, std::function<void()> rebuild);
     void completeOutput(Output &o, const std::string &failure = {});
     Output *findOutput(const std::string &id);

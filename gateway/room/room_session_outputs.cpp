@@ -92,11 +92,14 @@ struct RoomSession::RoomTap
     {
         auto *tap = static_cast<std::shared_ptr<RoomTap> *>(data)->get();
         if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-            tap->bytes.fetch_add(gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)),
-                std::memory_order_relaxed);
+            tap->bytes.fetch_add(
+                gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)), std::memory_order_relaxed);
         return GST_PAD_PROBE_OK;
     }
-    static void release(gpointer data) noexcept { delete static_cast<std::shared_ptr<RoomTap> *>(data); }
+    static void release(gpointer data) noexcept
+    {
+        delete static_cast<std::shared_ptr<RoomTap> *>(data);
+    }
     double seconds() const
     {
         const gint64 first = firstUs.load(std::memory_order_relaxed);
@@ -104,7 +107,6 @@ struct RoomSession::RoomTap
         return first && last > first ? static_cast<double>(last - first) / G_USEC_PER_SEC : 0.0;
     }
 };
-
 
 bool RoomSession::network(const PipelineTemplate &tpl) const
 {
@@ -259,7 +261,8 @@ bool RoomSession::buildRoomInstance(Output &o, std::string &error)
     tap->owner = self_;
     tap->outputId = o.id;
     GstElement *bin = instance->bin.get();
-    GPtr<GstPad> entry = adopt(gst_element_get_static_pad(bin, instance->hasVideo ? "video" : "audio"));
+    GPtr<GstPad> entry
+        = adopt(gst_element_get_static_pad(bin, instance->hasVideo ? "video" : "audio"));
     if (entry)
         gst_pad_add_probe(entry.get(), GST_PAD_PROBE_TYPE_BUFFER, RoomTap::entryProbe,
             new std::shared_ptr<RoomTap>(tap), RoomTap::release);
@@ -282,7 +285,8 @@ bool RoomSession::buildRoomInstance(Output &o, std::string &error)
     return true;
 }
 
-void RoomSession::onRoomOutputStarted(const std::string &id, std::chrono::system_clock::time_point at)
+void RoomSession::onRoomOutputStarted(
+    const std::string &id, std::chrono::system_clock::time_point at)
 {
     Output *o = findOutput(id);
     if (!o || o->ended)
@@ -348,8 +352,8 @@ void RoomSession::closeRoomInstance(Output &o)
     if (o.tap) {
         o.finalDuration = o.tap->seconds();
         o.finalBytes = o.path.empty() ? o.tap->bytes.load()
-            : o.hlsDir.empty()          ? fileSize(o.path)
-                                        : folderSize(o.hlsDir);
+            : o.hlsDir.empty()        ? fileSize(o.path)
+                                      : folderSize(o.hlsDir);
     }
 }
 
@@ -448,10 +452,11 @@ void RoomSession::onParticipantOutputError(
     }
     o->state = "retrying";
     if (out.started())
-        o->files.push_back({ "", [&] {
-                                auto it = receivers_.find(serial);
-                                return it == receivers_.end() ? std::string() : it->second.peerId;
-                            }(),
+        o->files.push_back({ "",
+            [&] {
+                auto it = receivers_.find(serial);
+                return it == receivers_.end() ? std::string() : it->second.peerId;
+            }(),
             out.durationSeconds(), out.bytesIn() });
     const std::string id = o->id;
     Retry &retry = o->retries[serial];
@@ -494,8 +499,8 @@ void RoomSession::completeOutput(Output &o, const std::string &failure)
         o.state = "finished";
     }
     OutputInfo info = infoOf(o);
-    RC_LOG_INFO("gateway: room %s: output %s %s", settings_.room.c_str(), o.id.c_str(),
-        o.state.c_str());
+    RC_LOG_INFO(
+        "gateway: room %s: output %s %s", settings_.room.c_str(), o.id.c_str(), o.state.c_str());
     if (o.state == "failed") {
         if (events_.outputFailed)
             events_.outputFailed(info, failure);
@@ -522,7 +527,8 @@ void RoomSession::releaseMixerIfUnused(const std::string &key)
     auto it = mixers_.find(key);
     if (it == mixers_.end())
         return;
-    RC_LOG_INFO("gateway: room %s: composite %s no longer needed", settings_.room.c_str(), key.c_str());
+    RC_LOG_INFO(
+        "gateway: room %s: composite %s no longer needed", settings_.room.c_str(), key.c_str());
     it->second->stop();
     // Nobody watches this composite any more: stop decoding for it (a later
     // room output creates a new composite and new branches).
@@ -634,7 +640,8 @@ bool RoomSession::startOutput(const PipelineTemplate &tpl,
     for (const auto &o : outputs_) {
         if (!o->ended && !o->stopping && o->tpl.name == tpl.name && o->params == params) {
             errorCode = "conflict";
-            error = "output " + o->id + " already runs template " + tpl.name + " with these parameters";
+            error = "output " + o->id + " already runs template " + tpl.name
+                + " with these parameters";
             return false;
         }
     }
@@ -681,7 +688,8 @@ bool RoomSession::startOutput(const PipelineTemplate &tpl,
     return true;
 }
 
-void RoomSession::stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done)
+void RoomSession::stopOutput(
+    const std::string &id, std::function<void(std::optional<OutputInfo>)> done)
 {
     Output *o = findOutput(id);
     if (!o || o->ended) {

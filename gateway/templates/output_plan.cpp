@@ -17,8 +17,8 @@ constexpr size_t kMaxUrl = 2048;
 bool isSafeToken(const std::string &v)
 {
     return !v.empty() && v.size() <= kMaxString && v[0] != '.'
-           && v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-                  == std::string::npos;
+        && v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+        == std::string::npos;
 }
 
 } // namespace
@@ -61,7 +61,8 @@ bool checkParamValue(const TemplateParam &param, const std::string &value, std::
     return false;
 }
 
-bool resolveParams(const PipelineTemplate &tpl, const ParamMap &given, ParamMap &out, std::string &why)
+bool resolveParams(
+    const PipelineTemplate &tpl, const ParamMap &given, ParamMap &out, std::string &why)
 {
     out.clear();
     for (const auto &p : tpl.params) {
@@ -79,8 +80,8 @@ bool resolveParams(const PipelineTemplate &tpl, const ParamMap &given, ParamMap 
         if (!checkParamValue(p, value, bad)) {
             // A URL may carry a stream key: never echo it.
             why = "template " + tpl.name + ": parameter " + p.name + " "
-                  + (p.kind == TemplateParamKind::url ? std::string("is not an allowed URL: ") + bad
-                                                      : bad);
+                + (p.kind == TemplateParamKind::url ? std::string("is not an allowed URL: ") + bad
+                                                    : bad);
             return false;
         }
         out[p.name] = value;

@@ -25,7 +25,8 @@ bool checkParamValue(const TemplateParam &param, const std::string &value, std::
 // given[name] when present. Names given that tpl does not declare are
 // ignored (--param applies to every template declaring the name). False with
 // why when a value is invalid or a required one is missing.
-bool resolveParams(const PipelineTemplate &tpl, const ParamMap &given, ParamMap &out, std::string &why);
+bool resolveParams(
+    const PipelineTemplate &tpl, const ParamMap &given, ParamMap &out, std::string &why);
 
 // Start-up form for the active templates and the options' --param values:
 // throws StartupError(78) naming the template and parameter, also for a

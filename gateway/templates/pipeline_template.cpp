@@ -42,7 +42,7 @@ std::string upper(std::string s)
 }
 
 std::vector<std::string> parseCodecList(const std::string &path, int line, const std::string &value,
-                                        const std::vector<std::string> &known, const char *kind)
+    const std::vector<std::string> &known, const char *kind)
 {
     std::vector<std::string> out;
     std::stringstream in(value);
@@ -55,7 +55,8 @@ std::vector<std::string> parseCodecList(const std::string &path, int line, const
             std::string list;
             for (const auto &k : known)
                 list += (list.empty() ? "" : ", ") + k;
-            fail(path, line, std::string("unknown ") + kind + " codec '" + item + "' (known: " + list + ")");
+            fail(path, line,
+                std::string("unknown ") + kind + " codec '" + item + "' (known: " + list + ")");
         }
         if (std::find(out.begin(), out.end(), item) != out.end())
             fail(path, line, std::string(kind) + " codec '" + item + "' listed twice");
@@ -73,15 +74,17 @@ bool isExtension(const std::string &s)
 {
     if (s.empty() || s.size() > 8)
         return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+    return std::all_of(s.begin(), s.end(),
+        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
 }
 
 bool isParamName(const std::string &s)
 {
     if (s.empty() || s.size() > 32)
         return false;
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
 }
 
 std::vector<std::string> splitWords(const std::string &s)
@@ -111,7 +114,8 @@ bool parseInteger(const std::string &text, long long &out)
 bool isElementName(const std::string &s)
 {
     return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '_' || c == '-';
     });
 }
 
@@ -138,18 +142,22 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
     const size_t nameEnd = value.find_first_of(" \t=");
     param.name = value.substr(0, nameEnd);
     if (!isParamName(param.name))
-        fail(path, lineNo, "parameter name must be 1 to 32 characters of [a-z0-9_-], got '" + param.name + "'");
+        fail(path, lineNo,
+            "parameter name must be 1 to 32 characters of [a-z0-9_-], got '" + param.name + "'");
     for (const auto &builtin : templateVariableNames())
         if (param.name == builtin)
-            fail(path, lineNo, "parameter name '" + param.name + "' is reserved for the gateway's own variable");
+            fail(path, lineNo,
+                "parameter name '" + param.name + "' is reserved for the gateway's own variable");
     if (param.name == "recordings_dir")
         fail(path, lineNo, "parameter name 'recordings_dir' is reserved");
-    const std::string rest = nameEnd == std::string::npos ? std::string() : trim(value.substr(nameEnd));
+    const std::string rest
+        = nameEnd == std::string::npos ? std::string() : trim(value.substr(nameEnd));
     if (rest.empty() || rest[0] == '=') {
         // Old form: a string parameter with a default.
         const std::string def = rest.empty() ? std::string() : trim(rest.substr(1));
         if (!def.empty() && !isSafeVariableValue(def))
-            fail(path, lineNo, "default of parameter '" + param.name + "' must be characters of [A-Za-z0-9._-]");
+            fail(path, lineNo,
+                "default of parameter '" + param.name + "' must be characters of [A-Za-z0-9._-]");
         param.kind = TemplateParamKind::string;
         param.defaultValue = def;
         return param;
@@ -163,7 +171,8 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
     else if (kind == "url")
         param.kind = TemplateParamKind::url;
     else
-        fail(path, lineNo, "parameter '" + param.name + "': kind must be string, int or url, got '" + kind + "'");
+        fail(path, lineNo,
+            "parameter '" + param.name + "': kind must be string, int or url, got '" + kind + "'");
     bool hasMin = false, hasMax = false, hasDefault = false, hasSchemes = false;
     std::set<std::string> given;
     for (size_t i = 1; i < words.size(); ++i) {
@@ -177,8 +186,9 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
         if (w == "required") {
             param.required = true;
         } else if (eq == std::string::npos) {
-            fail(path, lineNo, what + "unknown attribute '" + w +
-                                   "' (known: required, default=, min=, max=, schemes=, set=)");
+            fail(path, lineNo,
+                what + "unknown attribute '" + w
+                    + "' (known: required, default=, min=, max=, schemes=, set=)");
         } else if (key == "default") {
             if (val.empty())
                 fail(path, lineNo, what + "empty default=");
@@ -199,9 +209,11 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             std::string scheme;
             while (std::getline(in, scheme, ',')) {
                 if (scheme.empty() || !std::all_of(scheme.begin(), scheme.end(), [](char c) {
-                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
+                            || c == '-' || c == '.';
                     }))
-                    fail(path, lineNo, what + "schemes= must be a comma-separated list of lower-case URL schemes");
+                    fail(path, lineNo,
+                        what + "schemes= must be a comma-separated list of lower-case URL schemes");
                 param.schemes.push_back(scheme);
             }
             hasSchemes = !param.schemes.empty();
@@ -209,16 +221,19 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
                 fail(path, lineNo, what + "empty schemes=");
         } else if (key == "set") {
             if (param.kind != TemplateParamKind::url)
-                fail(path, lineNo, what + "set= applies to url parameters only (string and int ones are ${" +
-                                       param.name + "} in the body)");
+                fail(path, lineNo,
+                    what + "set= applies to url parameters only (string and int ones are ${"
+                        + param.name + "} in the body)");
             const size_t dot = val.find('.');
-            if (dot == std::string::npos || !isElementName(val.substr(0, dot)) || !isPropertyName(val.substr(dot + 1)))
+            if (dot == std::string::npos || !isElementName(val.substr(0, dot))
+                || !isPropertyName(val.substr(dot + 1)))
                 fail(path, lineNo, what + "set= must be ELEMENT.PROPERTY, got '" + val + "'");
             param.setElement = val.substr(0, dot);
             param.setProperty = val.substr(dot + 1);
         } else {
-            fail(path, lineNo, what + "unknown attribute '" + key +
-                                   "' (known: required, default=, min=, max=, schemes=, set=)");
+            fail(path, lineNo,
+                what + "unknown attribute '" + key
+                    + "' (known: required, default=, min=, max=, schemes=, set=)");
         }
     }
     if (param.kind == TemplateParamKind::integer) {
@@ -232,10 +247,12 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
     }
     if (param.kind == TemplateParamKind::url) {
         if (param.setElement.empty())
-            fail(path, lineNo, "url parameter '" + param.name +
-                                   "' needs set=ELEMENT.PROPERTY (a URL is never pasted into the description)");
+            fail(path, lineNo,
+                "url parameter '" + param.name
+                    + "' needs set=ELEMENT.PROPERTY (a URL is never pasted into the description)");
         if (!hasSchemes)
-            fail(path, lineNo, "url parameter '" + param.name + "' needs schemes=a,b (the URL schemes it allows)");
+            fail(path, lineNo,
+                "url parameter '" + param.name + "' needs schemes=a,b (the URL schemes it allows)");
     }
     if (hasDefault) {
         std::string why;
@@ -259,13 +276,13 @@ bool PipelineTemplate::acceptsAudioCodec(const std::string &codec) const
 
 const std::vector<std::string> &knownVideoCodecs()
 {
-    static const std::vector<std::string> codecs{"VP8", "VP9", "H264", "AV1"};
+    static const std::vector<std::string> codecs { "VP8", "VP9", "H264", "AV1" };
     return codecs;
 }
 
 const std::vector<std::string> &knownAudioCodecs()
 {
-    static const std::vector<std::string> codecs{"OPUS"};
+    static const std::vector<std::string> codecs { "OPUS" };
     return codecs;
 }
 
@@ -280,7 +297,8 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
     tpl.path = path;
     tpl.name = std::filesystem::path(path).stem().string();
     if (!isSafeStem(tpl.name))
-        fail(path, 0, "template name '" + tpl.name + "' must be 1 to 64 characters of [A-Za-z0-9._-]");
+        fail(path, 0,
+            "template name '" + tpl.name + "' must be 1 to 64 characters of [A-Za-z0-9._-]");
     if (text.size() > maxTemplateBytes)
         fail(path, 0, "template larger than 64 KiB");
     if (text.find('\0') != std::string::npos)
@@ -308,17 +326,21 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
                         // A URL may carry a stream key and any character: code sets it on
                         // the element property named by set=, never as description text.
                         if (p->kind == TemplateParamKind::url)
-                            fail(path, lineNo, "url parameter '" + name + "' may not be used as ${" + name +
-                                                   "}: the gateway sets it on " + p->setElement + "." +
-                                                   p->setProperty + " itself");
+                            fail(path, lineNo,
+                                "url parameter '" + name + "' may not be used as ${" + name
+                                    + "}: the gateway sets it on " + p->setElement + "."
+                                    + p->setProperty + " itself");
                         continue;
                     }
                     if (std::find(known.begin(), known.end(), name) == known.end()) {
                         if (name == "recordings_dir")
-                            fail(path, lineNo, "${recordings_dir} may not be used: the gateway sets the location "
-                                               "of the element named 'file' itself");
-                        fail(path, lineNo, "unknown variable '${" + name +
-                                               "}' (known: ${room}, ${participant}, ${session_start} and the declared string/int parameters)");
+                            fail(path, lineNo,
+                                "${recordings_dir} may not be used: the gateway sets the location "
+                                "of the element named 'file' itself");
+                        fail(path, lineNo,
+                            "unknown variable '${" + name
+                                + "}' (known: ${room}, ${participant}, ${session_start} and the "
+                                  "declared string/int parameters)");
                     }
                 }
             } catch (const std::invalid_argument &e) {
@@ -340,7 +362,8 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
         }
         auto colon = line.find(':');
         if (colon == std::string::npos)
-            fail(path, lineNo, "expected 'key: value' or '---' before the pipeline, got '" + line + "'");
+            fail(path, lineNo,
+                "expected 'key: value' or '---' before the pipeline, got '" + line + "'");
         std::string key = trim(line.substr(0, colon));
         std::string value = trim(line.substr(colon + 1));
         if (key != "param" && !seen.insert(key).second)
@@ -359,7 +382,8 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
             tpl.audioCodecs = parseCodecList(path, lineNo, value, knownAudioCodecs(), "audio");
         } else if (key == "extension") {
             if (!isExtension(value))
-                fail(path, lineNo, "extension must be 1 to 8 characters of [a-z0-9], got '" + value + "'");
+                fail(path, lineNo,
+                    "extension must be 1 to 8 characters of [a-z0-9], got '" + value + "'");
             tpl.extension = value;
         } else if (key == "description") {
             tpl.description = value;
@@ -372,11 +396,14 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
             tpl.params.push_back(std::move(param));
         } else {
             fail(path, lineNo,
-                 "unknown key '" + key + "' (known: scope, video-codecs, audio-codecs, extension, description, param)");
+                "unknown key '" + key
+                    + "' (known: scope, video-codecs, audio-codecs, extension, description, "
+                      "param)");
         }
     }
     if (!sawScope)
-        fail(path, inBody ? separatorLine : lineNo, "missing 'scope: participant|room' in the header");
+        fail(path, inBody ? separatorLine : lineNo,
+            "missing 'scope: participant|room' in the header");
     if (!inBody)
         fail(path, lineNo, "missing '---' line and pipeline description after the header");
     if (tpl.launchLine == 0)
@@ -406,8 +433,9 @@ PipelineTemplate findTemplate(const std::vector<std::string> &dirs, const std::s
 {
     if (!isSafeStem(name))
         throw StartupError(exitcode::config,
-                           "pipeline name '" + name + "' must be 1 to 64 characters of [A-Za-z0-9._-], not starting "
-                           "with '.'");
+            "pipeline name '" + name
+                + "' must be 1 to 64 characters of [A-Za-z0-9._-], not starting "
+                  "with '.'");
     std::string searched;
     for (const auto &dir : dirs) {
         std::filesystem::path candidate = std::filesystem::path(dir) / (name + ".pipeline");
@@ -416,8 +444,9 @@ PipelineTemplate findTemplate(const std::vector<std::string> &dirs, const std::s
             return loadTemplate(candidate.string());
         searched += (searched.empty() ? "" : ", ") + dir;
     }
-    throw StartupError(exitcode::config, "pipeline template '" + name + "' not found (searched: " +
-                                             (searched.empty() ? std::string("no folders") : searched) + ")");
+    throw StartupError(exitcode::config,
+        "pipeline template '" + name + "' not found (searched: "
+            + (searched.empty() ? std::string("no folders") : searched) + ")");
 }
 
 } // namespace rc::gateway

@@ -1,4 +1,5 @@
-// A pipeline template: one *.pipeline file (a key: value header, then a gst-launch body) and its lookup.
+// A pipeline template: one *.pipeline file (a key: value header, then a gst-launch body) and its
+// lookup.
 //
 // Start-up code: loading throws rc::StartupError(exitcode::config, "FILE:LINE: ...").
 // A PipelineTemplate is a plain value; copy it freely to any thread.
@@ -24,27 +25,30 @@ enum class TemplateParamKind { string, integer, url };
 // the default, then --param / --rtmp-url, then the control API's request.
 // Room-scope templates may declare width, height and framerate (int): the
 // size and rate of the composite they receive (default 1280x720@30).
-struct TemplateParam {
+struct TemplateParam
+{
     std::string name;
     TemplateParamKind kind = TemplateParamKind::string;
     bool required = false;
-    std::string defaultValue;              // "" = none
-    std::vector<std::string> schemes;      // url: allowed lower-case schemes
-    long long minValue = 0, maxValue = 0;  // int: inclusive range (both 0 = any non-negative int)
-    std::string setElement, setProperty;   // url: where code puts the value
+    std::string defaultValue; // "" = none
+    std::vector<std::string> schemes; // url: allowed lower-case schemes
+    long long minValue = 0, maxValue = 0; // int: inclusive range (both 0 = any non-negative int)
+    std::string setElement, setProperty; // url: where code puts the value
 };
 
-struct PipelineTemplate {
-    std::string name;                      // file stem, e.g. "record-mkv"
-    std::string path;                      // the file it was read from
+struct PipelineTemplate
+{
+    std::string name; // file stem, e.g. "record-mkv"
+    std::string path; // the file it was read from
     TemplateScope scope = TemplateScope::participant;
-    std::vector<std::string> videoCodecs;  // preference order; RTP encoding names: "VP8","VP9","H264","AV1"
-    std::vector<std::string> audioCodecs;  // e.g. "OPUS"
-    std::string extension;                 // file extension of its output, e.g. "mkv", "webm", "mp4"
-    std::string description;               // one line for humans ("description:" header)
-    std::string launch;                    // gst-launch text with ${variable} placeholders
-    int launchLine = 0;                    // line of the file where the body starts (for messages)
-    std::vector<TemplateParam> params;     // declared parameters, in file order
+    std::vector<std::string>
+        videoCodecs; // preference order; RTP encoding names: "VP8","VP9","H264","AV1"
+    std::vector<std::string> audioCodecs; // e.g. "OPUS"
+    std::string extension; // file extension of its output, e.g. "mkv", "webm", "mp4"
+    std::string description; // one line for humans ("description:" header)
+    std::string launch; // gst-launch text with ${variable} placeholders
+    int launchLine = 0; // line of the file where the body starts (for messages)
+    std::vector<TemplateParam> params; // declared parameters, in file order
 
     bool acceptsVideoCodec(const std::string &codec) const;
     bool acceptsAudioCodec(const std::string &codec) const;

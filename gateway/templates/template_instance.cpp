@@ -17,7 +17,8 @@
 namespace rc::gateway {
 namespace {
 
-struct ParseContextDeleter {
+struct ParseContextDeleter
+{
     void operator()(GstParseContext *c) const noexcept { gst_parse_context_free(c); }
 };
 
@@ -60,12 +61,14 @@ bool ghostEntry(GstBin *bin, const char *name, bool &present, std::string &error
         return true;
     GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(entry.get())));
     if (parent.get() != GST_OBJECT(bin)) {
-        error = std::string("the element named '") + name + "' must be at the top level of the description";
+        error = std::string("the element named '") + name
+            + "' must be at the top level of the description";
         return false;
     }
     GPtr<GstPad> target = freeSinkPad(entry.get());
     if (!target) {
-        error = std::string("the element named '") + name + "' has no free sink pad to receive the stream";
+        error = std::string("the element named '") + name
+            + "' has no free sink pad to receive the stream";
         return false;
     }
     GstPad *ghost = gst_ghost_pad_new(name, target.get());
@@ -81,8 +84,9 @@ bool ghostEntry(GstBin *bin, const char *name, bool &present, std::string &error
 // gateway sets: a template never chooses a path itself.
 bool checkFileWriters(GstBin *bin, std::string &error)
 {
-    static const char *writers[] = {"filesink", "multifilesink", "splitmuxsink", "hlssink", "hlssink2", "hlssink3"};
-    static const char *hlsWriters[] = {"hlssink2", "hlssink3"};
+    static const char *writers[]
+        = { "filesink", "multifilesink", "splitmuxsink", "hlssink", "hlssink2", "hlssink3" };
+    static const char *hlsWriters[] = { "hlssink2", "hlssink3" };
     bool ok = true;
     forEachElement(bin, [&](GstElement *element) {
         GstElementFactory *factory = gst_element_get_factory(element);
@@ -95,7 +99,8 @@ bool checkFileWriters(GstBin *bin, std::string &error)
         GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(element)));
         bool insideHls = false;
         for (GstObject *p = parent.get(); p && !insideHls; p = GST_OBJECT_PARENT(p)) {
-            GstElementFactory *pf = GST_IS_ELEMENT(p) ? gst_element_get_factory(GST_ELEMENT(p)) : nullptr;
+            GstElementFactory *pf
+                = GST_IS_ELEMENT(p) ? gst_element_get_factory(GST_ELEMENT(p)) : nullptr;
             for (const char *w : hlsWriters)
                 insideHls = insideHls || (pf && g_str_equal(GST_OBJECT_NAME(pf), w));
         }
@@ -104,11 +109,13 @@ bool checkFileWriters(GstBin *bin, std::string &error)
                 continue;
             if (g_str_equal(GST_OBJECT_NAME(element), "file"))
                 continue;
-            if (isHls && g_str_equal(GST_OBJECT_NAME(element), "hls") && parent.get() == GST_OBJECT(bin))
+            if (isHls && g_str_equal(GST_OBJECT_NAME(element), "hls")
+                && parent.get() == GST_OBJECT(bin))
                 continue;
-            error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName +
-                    ") writes files but is not named 'file' (or 'hls' for an HLS sink); name it so and "
-                    "leave its location to the gateway";
+            error = std::string("element '") + GST_OBJECT_NAME(element) + "' (" + factoryName
+                + ") writes files but is not named 'file' (or 'hls' for an HLS sink); name it so "
+                  "and "
+                  "leave its location to the gateway";
             ok = false;
         }
         return true;
@@ -118,10 +125,10 @@ bool checkFileWriters(GstBin *bin, std::string &error)
 
 std::string instanceName(const PipelineTemplate &tpl, const TemplateVariables &vars)
 {
-    static std::atomic<unsigned> counter{0};
+    static std::atomic<unsigned> counter { 0 };
     std::string who = vars.participant.empty() ? vars.room : vars.participant;
-    return sanitizeFileComponent(tpl.name) + "-" + sanitizeFileComponent(who) + "-" +
-           std::to_string(counter.fetch_add(1) + 1);
+    return sanitizeFileComponent(tpl.name) + "-" + sanitizeFileComponent(who) + "-"
+        + std::to_string(counter.fetch_add(1) + 1);
 }
 
 bool mkdirs(const std::string &dir, std::string &error)
@@ -140,7 +147,8 @@ bool mkdirs(const std::string &dir, std::string &error)
 }
 
 bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariables &vars,
-                  const std::map<std::string, std::string> &params, TemplateInstance &instance, std::string &error)
+    const std::map<std::string, std::string> &params, TemplateInstance &instance,
+    std::string &error)
 {
     for (const auto &p : tpl.params) {
         if (p.kind != TemplateParamKind::url)
@@ -148,14 +156,15 @@ bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariab
         // The target is checked even without a value (--check-config).
         GPtr<GstElement> target = adopt(gst_bin_get_by_name(bin, p.setElement.c_str()));
         if (!target) {
-            error = "parameter " + p.name + ": no element named '" + p.setElement + "' (set=" + p.setElement + "." +
-                    p.setProperty + ")";
+            error = "parameter " + p.name + ": no element named '" + p.setElement
+                + "' (set=" + p.setElement + "." + p.setProperty + ")";
             return false;
         }
-        GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(target.get()), p.setProperty.c_str());
+        GParamSpec *spec
+            = g_object_class_find_property(G_OBJECT_GET_CLASS(target.get()), p.setProperty.c_str());
         if (!spec || spec->value_type != G_TYPE_STRING || !(spec->flags & G_PARAM_WRITABLE)) {
-            error = "parameter " + p.name + ": element '" + p.setElement + "' has no writable string property '" +
-                    p.setProperty + "'";
+            error = "parameter " + p.name + ": element '" + p.setElement
+                + "' has no writable string property '" + p.setProperty + "'";
             return false;
         }
         auto it = params.find(p.name);
@@ -168,32 +177,36 @@ bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariab
     return true;
 }
 
-bool setHlsPaths(GstBin *bin, const std::map<std::string, std::string> &params, const std::string &sessionDir,
-                 TemplateInstance &instance, std::string &error)
+bool setHlsPaths(GstBin *bin, const std::map<std::string, std::string> &params,
+    const std::string &sessionDir, TemplateInstance &instance, std::string &error)
 {
     GPtr<GstElement> hls = adopt(gst_bin_get_by_name(bin, "hls"));
     if (!hls || sessionDir.empty())
         return true;
     GObjectClass *klass = G_OBJECT_GET_CLASS(hls.get());
-    if (!g_object_class_find_property(klass, "location") || !g_object_class_find_property(klass, "playlist-location")) {
-        error = "the element named 'hls' has no 'location' and 'playlist-location' properties (use hlssink2)";
+    if (!g_object_class_find_property(klass, "location")
+        || !g_object_class_find_property(klass, "playlist-location")) {
+        error = "the element named 'hls' has no 'location' and 'playlist-location' properties (use "
+                "hlssink2)";
         return false;
     }
     auto it = params.find("directory");
     // Validated as [A-Za-z0-9._-] already; sanitized again so that it stays one folder.
-    const std::string sub = sanitizeFileComponent(it != params.end() && !it->second.empty() ? it->second : "hls");
+    const std::string sub
+        = sanitizeFileComponent(it != params.end() && !it->second.empty() ? it->second : "hls");
     const std::string dir = (std::filesystem::path(sessionDir) / sub).string();
     if (!mkdirs(dir, error))
         return false;
     g_object_set(hls.get(), "location", (dir + "/segment%05d.ts").c_str(), "playlist-location",
-                 (dir + "/playlist.m3u8").c_str(), nullptr);
+        (dir + "/playlist.m3u8").c_str(), nullptr);
     instance.hlsDir = dir;
     return true;
 }
 
 } // namespace
 
-std::string urlForInstance(const PipelineTemplate &tpl, const std::string &url, const std::string &participant)
+std::string urlForInstance(
+    const PipelineTemplate &tpl, const std::string &url, const std::string &participant)
 {
     if (tpl.scope != TemplateScope::participant || participant.empty())
         return url;
@@ -205,8 +218,8 @@ std::string urlForInstance(const PipelineTemplate &tpl, const std::string &url, 
     return base + "/" + sanitizeFileComponent(participant) + tail;
 }
 
-std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &vars,
-                                                    const std::string &outputPath, std::string &error)
+std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
+    const TemplateVariables &vars, const std::string &outputPath, std::string &error)
 {
     std::map<std::string, std::string> params;
     for (const auto &p : tpl.params) {
@@ -220,10 +233,9 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
     return instantiateTemplate(tpl, vars, params, outputPath, "", error);
 }
 
-std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &varsIn,
-                                                    const std::map<std::string, std::string> &params,
-                                                    const std::string &outputPath, const std::string &sessionDir,
-                                                    std::string &error)
+std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
+    const TemplateVariables &varsIn, const std::map<std::string, std::string> &params,
+    const std::string &outputPath, const std::string &sessionDir, std::string &error)
 {
     TemplateVariables vars = varsIn;
     vars.params.clear();
@@ -238,7 +250,8 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
         for (const auto &name : placeholdersIn(tpl.launch)) {
             for (const auto &p : tpl.params) {
                 if (p.name == name && !vars.params.count(name))
-                    throw std::invalid_argument("parameter '" + name + "' is used as ${" + name + "} but has no value");
+                    throw std::invalid_argument(
+                        "parameter '" + name + "' is used as ${" + name + "} but has no value");
             }
         }
         description = expandVariables(tpl.launch, vars);
@@ -251,12 +264,13 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
     GError *rawError = nullptr;
     // No ghost-pad magic: ghosting unlinked pads would expose whatever the
     // description leaves dangling; the two entry pads are ghosted below.
-    GstElement *parsed = gst_parse_bin_from_description_full(description.c_str(), FALSE, context.get(),
-                                                             GST_PARSE_FLAG_FATAL_ERRORS, &rawError);
+    GstElement *parsed = gst_parse_bin_from_description_full(
+        description.c_str(), FALSE, context.get(), GST_PARSE_FLAG_FATAL_ERRORS, &rawError);
     GPtr<GError> parseError = adopt(rawError);
     GPtr<GstElement> bin = refSink(parsed);
     if (parseError || !bin) {
-        error = tpl.path + ": " + (parseError ? parseError->message : "cannot parse the pipeline description");
+        error = tpl.path + ": "
+            + (parseError ? parseError->message : "cannot parse the pipeline description");
         if (char **names = gst_parse_context_get_missing_elements(context.get())) {
             std::string list;
             for (char **n = names; *n; ++n)
@@ -274,12 +288,14 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
     GstBin *asBin = GST_BIN(bin.get());
 
     TemplateInstance instance;
-    if (!ghostEntry(asBin, "video", instance.hasVideo, error) || !ghostEntry(asBin, "audio", instance.hasAudio, error)) {
+    if (!ghostEntry(asBin, "video", instance.hasVideo, error)
+        || !ghostEntry(asBin, "audio", instance.hasAudio, error)) {
         error = tpl.path + ": " + error;
         return std::nullopt;
     }
     if (!instance.hasVideo && !instance.hasAudio) {
-        error = tpl.path + ": no element named 'video' or 'audio' to receive the participant's streams";
+        error = tpl.path
+            + ": no element named 'video' or 'audio' to receive the participant's streams";
         return std::nullopt;
     }
     if (!checkFileWriters(asBin, error)) {
@@ -300,8 +316,8 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
         g_object_set(file.get(), "location", outputPath.c_str(), nullptr);
         instance.outputPath = outputPath;
     }
-    if (!setUrlParams(asBin, tpl, vars, params, instance, error) ||
-        !setHlsPaths(asBin, params, sessionDir, instance, error)) {
+    if (!setUrlParams(asBin, tpl, vars, params, instance, error)
+        || !setHlsPaths(asBin, params, sessionDir, instance, error)) {
         error = tpl.path + ": " + error;
         return std::nullopt;
     }

@@ -17,19 +17,21 @@ namespace rc::gateway {
 // One instance of a template. Owned by the output/recorder that created it;
 // the bin's floating reference is sunk, so after gst_bin_add() the caller and
 // the pipeline each hold a reference.
-struct TemplateInstance {
-    GPtr<GstElement> bin;          // sink pads "video" and/or "audio" (ghost pads)
+struct TemplateInstance
+{
+    GPtr<GstElement> bin; // sink pads "video" and/or "audio" (ghost pads)
     bool hasVideo = false, hasAudio = false;
-    std::string outputPath;        // "" if the template writes no file
-    std::string url;               // what a url parameter's set= property got ("" if none); a secret
-    std::string hlsDir;            // the folder the element named "hls" writes to ("" if none)
+    std::string outputPath; // "" if the template writes no file
+    std::string url; // what a url parameter's set= property got ("" if none); a secret
+    std::string hlsDir; // the folder the element named "hls" writes to ("" if none)
 };
 
 // Where a participant-scope template publishes a url parameter: the URL with
 // "/" + sanitizeFileComponent(participant) appended to its path (before any
 // "?query"), so that each participant is its own stream
 // (rtmp://host/live -> rtmp://host/live/p1). Room scope: the URL as given.
-std::string urlForInstance(const PipelineTemplate &tpl, const std::string &url, const std::string &participant);
+std::string urlForInstance(
+    const PipelineTemplate &tpl, const std::string &url, const std::string &participant);
 
 // The description is parsed with GST_PARSE_FLAG_FATAL_ERRORS and without
 // ghosting unlinked pads. The elements named "video" and "audio" (either may
@@ -47,14 +49,13 @@ std::string urlForInstance(const PipelineTemplate &tpl, const std::string &url, 
 // location=<dir>/segment%05d.ts and playlist-location=<dir>/playlist.m3u8,
 // dir = <sessionDir>/<value of parameter "directory", default "hls">
 // (created, mode 0750); sessionDir "" leaves it alone (checks only).
-std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &vars,
-                                                    const std::map<std::string, std::string> &params,
-                                                    const std::string &outputPath, const std::string &sessionDir,
-                                                    std::string &error);
+std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
+    const TemplateVariables &vars, const std::map<std::string, std::string> &params,
+    const std::string &outputPath, const std::string &sessionDir, std::string &error);
 
 // For checks and tests: the parameters get their defaults, or a harmless
 // dummy when required without one (urls are then not set), and no hls folder.
-std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl, const TemplateVariables &vars,
-                                                    const std::string &outputPath, std::string &error);
+std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
+    const TemplateVariables &vars, const std::string &outputPath, std::string &error);
 
 } // namespace rc::gateway

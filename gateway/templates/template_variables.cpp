@@ -6,11 +6,14 @@ namespace {
 
 bool isSafeChar(char c) noexcept
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+        || c == '_' || c == '-';
 }
 
-bool isNameChar(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool isNameChar(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 // Visits the text: literal runs go to onText, placeholders to onName.
 template <typename OnText, typename OnName>
@@ -53,7 +56,7 @@ void scan(const std::string &text, OnText &&onText, OnName &&onName)
 
 const std::vector<std::string> &templateVariableNames()
 {
-    static const std::vector<std::string> names{"room", "participant", "session_start"};
+    static const std::vector<std::string> names { "room", "participant", "session_start" };
     return names;
 }
 
@@ -73,7 +76,8 @@ bool isSafeVariableValue(const std::string &value) noexcept
 std::vector<std::string> placeholdersIn(const std::string &launch)
 {
     std::vector<std::string> names;
-    scan(launch, [](std::string_view) {}, [&](const std::string &name) { names.push_back(name); });
+    scan(
+        launch, [](std::string_view) {}, [&](const std::string &name) { names.push_back(name); });
     return names;
 }
 
@@ -94,15 +98,17 @@ std::string expandVariables(const std::string &launch, const TemplateVariables &
             else if (auto it = vars.params.find(name); it != vars.params.end())
                 value = &it->second;
             else if (name == "recordings_dir")
-                throw std::invalid_argument("${recordings_dir} may not be used in a description: the gateway sets "
-                                            "the location of the element named 'file' itself");
+                throw std::invalid_argument(
+                    "${recordings_dir} may not be used in a description: the gateway sets "
+                    "the location of the element named 'file' itself");
             else
-                throw std::invalid_argument("unknown variable '${" + name +
-                                            "}' (known: ${room}, ${participant}, ${session_start})");
+                throw std::invalid_argument("unknown variable '${" + name
+                    + "}' (known: ${room}, ${participant}, ${session_start})");
             if (!isSafeVariableValue(*value))
-                throw std::invalid_argument("value of ${" + name +
-                                            "} is not 1 to 64 characters of [A-Za-z0-9._-] (not starting with '.'); refusing to "
-                                            "substitute it");
+                throw std::invalid_argument("value of ${" + name
+                    + "} is not 1 to 64 characters of [A-Za-z0-9._-] (not starting with '.'); "
+                      "refusing to "
+                      "substitute it");
             out += *value;
         });
     return out;

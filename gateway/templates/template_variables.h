@@ -17,11 +17,12 @@ namespace rc::gateway {
 // substitutable (a template that says ${recordings_dir} is refused): file
 // locations are always set by code on the element named "file".
 // No display name, ever.
-struct TemplateVariables {
-    std::string room;                 // ${room}
-    std::string participant;          // ${participant}  (peer id)
-    std::string sessionStart;         // ${session_start} e.g. 20261124T041500Z
-    std::string recordingsDir;        // never substituted; see above
+struct TemplateVariables
+{
+    std::string room; // ${room}
+    std::string participant; // ${participant}  (peer id)
+    std::string sessionStart; // ${session_start} e.g. 20261124T041500Z
+    std::string recordingsDir; // never substituted; see above
     // The template's declared string and int parameters with their resolved
     // values (${NAME}); held to the same alphabet as the ids. Never a url
     // parameter: those are set on an element property by code.

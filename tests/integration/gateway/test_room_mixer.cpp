@@ -1,8 +1,8 @@
 // The room composite engine without WebRTC: synthetic participants (solid colours, encoded
 // and fed through MixFeed decode branches) into a RoomMixer, read back from output bins.
 #include "common/base/main_context.h"
-#include "gateway/templates/pipeline_template.h"
 #include "gateway/composite/room_mixer.h"
+#include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
 
 #include <gst/app/gstappsink.h>
@@ -83,8 +83,8 @@ struct FakeParticipant
         attach(feed, MediaKind::video, codec, "vout");
         if (audio)
             attach(feed, MediaKind::audio, "OPUS", "aout");
-        REQUIRE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING)
-            != GST_STATE_CHANGE_FAILURE);
+        REQUIRE(
+            gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
     }
     void attach(MixFeed &feed, MediaKind kind, const std::string &codec, const char *from)
     {
@@ -110,8 +110,10 @@ struct ProbeOutput
 {
     GPtr<GstElement> bin;
     GstElement *videoSink = nullptr, *audioSink = nullptr; // borrowed from bin
-    std::shared_ptr<std::atomic<unsigned>> videoBuffers = std::make_shared<std::atomic<unsigned>>(0);
-    std::shared_ptr<std::atomic<unsigned>> audioBuffers = std::make_shared<std::atomic<unsigned>>(0);
+    std::shared_ptr<std::atomic<unsigned>> videoBuffers
+        = std::make_shared<std::atomic<unsigned>>(0);
+    std::shared_ptr<std::atomic<unsigned>> audioBuffers
+        = std::make_shared<std::atomic<unsigned>>(0);
 
     explicit ProbeOutput(const std::string &name, const std::string &videoTail = "")
     {
@@ -140,7 +142,8 @@ struct ProbeOutput
     static void count(GstElement *sink, const std::shared_ptr<std::atomic<unsigned>> &counter)
     {
         GPtr<GstPad> pad = adopt(gst_element_get_static_pad(sink, "sink"));
-        gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        gst_pad_add_probe(
+            pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
             [](GstPad *, GstPadProbeInfo *, gpointer data) noexcept {
                 ++**static_cast<std::shared_ptr<std::atomic<unsigned>> *>(data);
                 return GST_PAD_PROBE_OK;
@@ -239,8 +242,8 @@ struct Fixture
             errors.emplace_back(bin, message);
         };
         cb.failed = [](const std::string &message) { FAIL("mixer failed: " << message); };
-        mixer = std::make_unique<RoomMixer>(context, RoomMixer::Settings { "test", kWidth, kHeight, 30 },
-            std::move(cb));
+        mixer = std::make_unique<RoomMixer>(
+            context, RoomMixer::Settings { "test", kWidth, kHeight, 30 }, std::move(cb));
         std::string error;
         const bool started = mixer->start(error);
         INFO(error);
@@ -257,7 +260,8 @@ struct Fixture
     }
     void spin(std::chrono::milliseconds time)
     {
-        iterateUntil(context, [] { return false; }, time);
+        iterateUntil(
+            context, [] { return false; }, time);
     }
     // Waits until every expected pixel has its colour; on timeout reports what was seen.
     void requireColours(const ProbeOutput &out, const std::vector<Expect> &expected)
@@ -283,8 +287,8 @@ struct Fixture
 
 } // namespace
 
-TEST_CASE("the composite shows each participant's colour in its tile as people join and leave",
-    "[mixer]")
+TEST_CASE(
+    "the composite shows each participant's colour in its tile as people join and leave", "[mixer]")
 {
     Fixture f;
     ProbeOutput out("probe");
@@ -305,8 +309,8 @@ TEST_CASE("the composite shows each participant's colour in its tile as people j
     FakeParticipant blue(*blueFeed, 0xff0000ff, "VP8", false);
 
     // 3 in a 2x2 grid of 160x120 cells; 4:3 pictures fill them.
-    f.requireColours(out, { { 80, 60, kRed }, { 240, 60, kGreen }, { 80, 180, kBlue },
-                              { 240, 180, kBlack } });
+    f.requireColours(
+        out, { { 80, 60, kRed }, { 240, 60, kGreen }, { 80, 180, kBlue }, { 240, 180, kBlack } });
     CHECK(f.mixer->layout().size() == 3);
     // The tone of the red participant is in the mix.
     REQUIRE(f.waitFor([&] { return out.peak() > 3000; }));
@@ -322,8 +326,8 @@ TEST_CASE("the composite shows each participant's colour in its tile as people j
     // Two leave: red and blue side by side, 4:3 in 160x240 cells (160x120 at y=60).
     f.mixer->removeParticipant("green");
     f.mixer->removeParticipant("novideo");
-    f.requireColours(out, { { 80, 120, kRed }, { 240, 120, kBlue }, { 80, 20, kBlack },
-                              { 240, 220, kBlack } });
+    f.requireColours(
+        out, { { 80, 120, kRed }, { 240, 120, kBlue }, { 80, 20, kBlack }, { 240, 220, kBlack } });
     CHECK(f.mixer->layout().size() == 2);
 
     // Everyone leaves: black, still flowing.
@@ -343,7 +347,8 @@ TEST_CASE("the composite shows each participant's colour in its tile as people j
     CHECK(f.errors.empty());
 }
 
-TEST_CASE("finishOutput ends outputs with EOS at their sinks; shipped room templates finish their files",
+TEST_CASE(
+    "finishOutput ends outputs with EOS at their sinks; shipped room templates finish their files",
     "[mixer]")
 {
     Fixture f;
@@ -384,8 +389,9 @@ TEST_CASE("finishOutput ends outputs with EOS at their sinks; shipped room templ
     f.spin(200ms);
 
     std::string probe;
-    REQUIRE(rc::test::runCommand({ "ffprobe", "-v", "error", "-show_entries",
-                                     "stream=codec_name,width,height", "-of", "csv=p=0", dir / "room.mp4" },
+    REQUIRE(rc::test::runCommand(
+        { "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of",
+            "csv=p=0", dir / "room.mp4" },
         probe));
     CHECK(probe == "h264,320,240\naac\n");
     REQUIRE(rc::test::runCommand({ "ffprobe", "-v", "error", "-show_entries", "format=duration",

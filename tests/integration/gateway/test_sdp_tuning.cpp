@@ -57,7 +57,8 @@ TEST_CASE("offered codecs follow the templates' order, deduplicated, known only"
         == std::vector<std::string> { "OPUS" });
 }
 
-TEST_CASE("a room-scope template never reorders, and adds every codec the composite decodes", "[sdp]")
+TEST_CASE(
+    "a room-scope template never reorders, and adds every codec the composite decodes", "[sdp]")
 {
     auto room = tpl({ "VP8", "VP9", "H264" }, { "OPUS" });
     room.scope = TemplateScope::room;
@@ -66,7 +67,8 @@ TEST_CASE("a room-scope template never reorders, and adds every codec the compos
         == std::vector<std::string> { "H264", "VP8", "VP9" });
     CHECK(offeredCodecs(MediaKind::video, { tpl({ "VP8" }, { "OPUS" }), room })
         == std::vector<std::string> { "VP8", "H264", "VP9" });
-    // A template taking a strict subset of another's codecs leads: rtmp-passthrough after record-mkv.
+    // A template taking a strict subset of another's codecs leads: rtmp-passthrough after
+    // record-mkv.
     CHECK(offeredCodecs(MediaKind::video,
               { tpl({ "VP8", "VP9", "H264", "AV1" }, { "OPUS" }), tpl({ "H264" }, { "OPUS" }) })
         == std::vector<std::string> { "H264", "VP8", "VP9", "AV1" });

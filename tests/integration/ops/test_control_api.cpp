@@ -1,12 +1,12 @@
 // The control API over real HTTP on 127.0.0.1 with a fake ControlBackend: every endpoint, every
 // error status, hostile bodies.
-#include "gateway/ops/control_api.h"
 #include "common/base/exit_codes.h"
-#include "exposition_parser.h"
-#include "gateway/ops/gateway_metrics.h"
 #include "common/base/json.h"
-#include "ops_test_support.h"
 #include "common/base/startup_error.h"
+#include "exposition_parser.h"
+#include "gateway/ops/control_api.h"
+#include "gateway/ops/gateway_metrics.h"
+#include "ops_test_support.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,12 +1,12 @@
 // Webhooks against real receivers on 127.0.0.1: order and signatures, a receiver that never
 // answers, overflow, retries.
-#include "exposition_parser.h"
-#include "common/ops/http_json.h"
 #include "common/base/json.h"
 #include "common/base/main_context.h"
-#include "ops_test_support.h"
 #include "common/base/startup_error.h"
+#include "common/ops/http_json.h"
+#include "exposition_parser.h"
 #include "gateway/ops/webhook_dispatcher.h"
+#include "ops_test_support.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,5 @@
-// Hostile input: oversize, fragmented, binary, invalid UTF-8, deep nesting, floods, compression; other rooms keep working.
+// Hostile input: oversize, fragmented, binary, invalid UTF-8, deep nesting, floods, compression;
+// other rooms keep working.
 #include "ws_test_support.h"
 
 #include "common/protocol/room_protocol.h"
@@ -10,13 +11,15 @@ namespace protocol = rc::protocol;
 
 namespace {
 
-struct Fixture {
+struct Fixture
+{
     TestLoop loop;
     InProcessServer srv;
     std::unique_ptr<WsClient> x, y; // a bystander pair in another room
     std::string idY;
 
-    explicit Fixture(rc::signaling::RoomServerConfig config = {}) : srv(loop, std::move(config))
+    explicit Fixture(rc::signaling::RoomServerConfig config = {})
+        : srv(loop, std::move(config))
     {
         x = client();
         y = client();
@@ -157,7 +160,8 @@ TEST_CASE("deep JSON nesting gets bad-message and the connection stays open")
     const int depth = GENERATE(33, 1000, 30000);
     c->send(std::string(depth, '[') + std::string(depth, ']'));
     requireError(*c, "bad-message");
-    c->send(R"({"type":"join","room":"r","x":)" + std::string(depth, '{') + std::string(depth, '}') + "}");
+    c->send(R"({"type":"join","room":"r","x":)" + std::string(depth, '{') + std::string(depth, '}')
+        + "}");
     // Unbalanced braces are still refused for depth before anything is parsed.
     auto m = c->next();
     REQUIRE(m);
@@ -242,7 +246,7 @@ TEST_CASE("permessage-deflate is not negotiated")
     SECTION("a raw client's offer gets no Sec-WebSocket-Extensions")
     {
         RawWsClient raw(f.loop, f.srv.port(),
-                        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
         REQUIRE(raw.upgraded());
         CHECK(raw.responseHead().find("Sec-WebSocket-Extensions") == std::string::npos);
         // A compressed frame anyway is a protocol error (RSV1 without the extension).

@@ -1,4 +1,5 @@
-// Hidden members (the gateway) are invisible from every angle, and visible members are told they are recorded.
+// Hidden members (the gateway) are invisible from every angle, and visible members are told they
+// are recorded.
 #include "ws_test_support.h"
 
 #include "common/protocol/room_protocol.h"
@@ -10,9 +11,10 @@ namespace protocol = rc::protocol;
 
 namespace {
 
-struct Fixture {
+struct Fixture
+{
     TestLoop loop;
-    InProcessServer srv{loop};
+    InProcessServer srv { loop };
     std::unique_ptr<WsClient> client()
     {
         auto c = std::make_unique<WsClient>(loop, srv.port());
@@ -29,7 +31,8 @@ size_t peerCount(const Msg &welcome)
 
 } // namespace
 
-TEST_CASE("a hidden member is never listed or announced, and recording is announced to visible members")
+TEST_CASE(
+    "a hidden member is never listed or announced, and recording is announced to visible members")
 {
     Fixture f;
     auto a = f.client();
@@ -89,7 +92,7 @@ TEST_CASE("a hidden member is never listed or announced, and recording is announ
     CHECK(h->silentFor(10ms));
 
     h->close(1000);
-    for (auto *rx : {a.get(), b.get()}) {
+    for (auto *rx : { a.get(), b.get() }) {
         auto m = rx->next();
         REQUIRE(m);
         CHECK(m->type() == "recording");
@@ -128,7 +131,7 @@ TEST_CASE("hidden members get peer-left of visible members but never 'to'-less m
     SECTION("hidden to everyone: every visible member, marked hidden, no other hidden member")
     {
         h->send(R"({"type":"offer","hidden":false,"offer":{"type":"offer","sdp":"recvonly"}})");
-        for (auto *rx : {a.get(), b.get()}) {
+        for (auto *rx : { a.get(), b.get() }) {
             auto m = rx->next();
             REQUIRE(m);
             CHECK(m->type() == "offer");
@@ -156,7 +159,7 @@ TEST_CASE("hidden members get peer-left of visible members but never 'to'-less m
     SECTION("a visible member leaving is announced to hidden members too")
     {
         b->send(protocol::encodeLeave());
-        for (auto *rx : {a.get(), h.get(), h2.get()}) {
+        for (auto *rx : { a.get(), h.get(), h2.get() }) {
             auto m = rx->next();
             REQUIRE(m);
             CHECK(m->type() == "peer-left");

@@ -1,4 +1,5 @@
-// Load: 20 rooms x 10 members, each sending 200 addressed messages; all arrive once, in order per pair.
+// Load: 20 rooms x 10 members, each sending 200 addressed messages; all arrive once, in order per
+// pair.
 #include "ws_test_support.h"
 
 #include "common/protocol/room_protocol.h"
@@ -16,7 +17,8 @@ TEST_CASE("20 rooms x 10 members x 200 addressed messages: none lost, none dupli
     TestLoop loop;
     InProcessServer srv(loop);
 
-    struct Member {
+    struct Member
+    {
         std::unique_ptr<WsClient> ws;
         std::string id;
         int room = 0;
@@ -37,8 +39,7 @@ TEST_CASE("20 rooms x 10 members x 200 addressed messages: none lost, none dupli
     // Drop the peer-joined announcements.
     loop.runFor(200ms);
     for (auto &m : members)
-        while (m.ws->next(0ms)) {
-        }
+        while (m.ws->next(0ms)) { }
 
     // Member i of a room sends message k to member (i + 1 + k % 9) of its room,
     // with a sequence number per (sender, receiver) pair.
@@ -48,9 +49,9 @@ TEST_CASE("20 rooms x 10 members x 200 addressed messages: none lost, none dupli
             for (int i = 0; i < kMembers; ++i) {
                 Member &from = members[r * kMembers + i];
                 Member &to = members[r * kMembers + (i + 1 + k % (kMembers - 1)) % kMembers];
-                int seq = sentPerPair[{from.id, to.id}]++;
-                from.ws->send(R"({"type":"candidate","to":")" + to.id + R"(","seq":)" +
-                              std::to_string(seq) + R"(,"candidate":null})");
+                int seq = sentPerPair[{ from.id, to.id }]++;
+                from.ws->send(R"({"type":"candidate","to":")" + to.id + R"(","seq":)"
+                    + std::to_string(seq) + R"(,"candidate":null})");
             }
         }
         // Let the server keep up a little (this is well within the burst).
@@ -75,9 +76,10 @@ TEST_CASE("20 rooms x 10 members x 200 addressed messages: none lost, none dupli
                     ok = false;
                     continue;
                 }
-                int &want = nextSeq[{*from, m.id}];
+                int &want = nextSeq[{ *from, m.id }];
                 if (*seq != want) {
-                    UNSCOPED_INFO("pair " << *from << "->" << m.id << " got " << *seq << " want " << want);
+                    UNSCOPED_INFO(
+                        "pair " << *from << "->" << m.id << " got " << *seq << " want " << want);
                     ok = false;
                 }
                 want = static_cast<int>(*seq) + 1;

@@ -14,10 +14,13 @@ namespace protocol = rc::protocol;
 
 namespace {
 
-struct Fixture {
+struct Fixture
+{
     TestLoop loop;
     InProcessServer srv;
-    explicit Fixture(rc::signaling::RoomServerConfig config = {}) : srv(loop, std::move(config)) {}
+    explicit Fixture(rc::signaling::RoomServerConfig config = {})
+        : srv(loop, std::move(config))
+    { }
     std::unique_ptr<WsClient> client()
     {
         auto c = std::make_unique<WsClient>(loop, srv.port());
@@ -96,8 +99,8 @@ TEST_CASE("offer, answer and candidate are forwarded to 'to' with 'from' set and
 
     SECTION("offer")
     {
-        c->send(R"({"type":"offer","to":")" + idA +
-                R"(","offer":{"type":"offer","sdp":"v=0 offer"},"extra":{"k":[1,2]}})");
+        c->send(R"({"type":"offer","to":")" + idA
+            + R"(","offer":{"type":"offer","sdp":"v=0 offer"},"extra":{"k":[1,2]}})");
         auto m = a->next();
         REQUIRE(m);
         CHECK(m->type() == "offer");
@@ -119,12 +122,13 @@ TEST_CASE("offer, answer and candidate are forwarded to 'to' with 'from' set and
         CHECK(m->type() == "answer");
         CHECK(m->str("from") == idA);
         CHECK_FALSE(m->has("to"));
-        CHECK(rc::json::stringMember(rc::json::objectMember(m->object(), "answer"), "sdp") ==
-              "v=0 answer");
+        CHECK(rc::json::stringMember(rc::json::objectMember(m->object(), "answer"), "sdp")
+            == "v=0 answer");
     }
     SECTION("candidate and end-of-candidates")
     {
-        b->send(protocol::encodeCandidate(idA, protocol::Candidate{"candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0}));
+        b->send(protocol::encodeCandidate(
+            idA, protocol::Candidate { "candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0 }));
         b->send(protocol::encodeCandidate(idA, std::nullopt));
         auto m1 = a->next();
         REQUIRE(m1);
@@ -140,14 +144,14 @@ TEST_CASE("offer, answer and candidate are forwarded to 'to' with 'from' set and
     }
     SECTION("client-supplied from and hidden are replaced or removed")
     {
-        b->send(R"({"type":"offer","to":")" + idA +
-                R"(","from":"p999","hidden":true,"offer":{"type":"offer","sdp":"x"}})");
+        b->send(R"({"type":"offer","to":")" + idA
+            + R"(","from":"p999","hidden":true,"offer":{"type":"offer","sdp":"x"}})");
         auto m = a->next();
         REQUIRE(m);
         CHECK(m->str("from") == idB);
         CHECK_FALSE(m->has("hidden"));
         b->send(R"({"type":"candidate","from":")" + idC + R"(","hidden":false,"candidate":null})");
-        for (auto *rx : {a.get(), c.get()}) {
+        for (auto *rx : { a.get(), c.get() }) {
             auto n = rx->next();
             REQUIRE(n);
             CHECK(n->str("from") == idB);
@@ -178,13 +182,13 @@ TEST_CASE("a message without 'to' goes to every other visible member")
     REQUIRE(b->nextOfType("peer-joined"));
 
     a->send(protocol::encodeOffer(std::nullopt, "v=0 broadcast"));
-    for (auto *rx : {b.get(), c.get()}) {
+    for (auto *rx : { b.get(), c.get() }) {
         auto m = rx->next();
         REQUIRE(m);
         CHECK(m->type() == "offer");
         CHECK(m->str("from") == idA);
     }
-    CHECK(a->silentFor(150ms));     // never back to the sender
+    CHECK(a->silentFor(150ms)); // never back to the sender
     CHECK(other->silentFor(50ms)); // never to another room
 }
 
@@ -226,8 +230,8 @@ TEST_CASE("bad-message: not JSON, not an object, no type, unknown type; joined o
     const bool joined = GENERATE(false, true);
     if (joined)
         c->join("r");
-    for (const char *text : {"not json", "[1,2]", "42", "\"join\"", "{}", R"({"type":7})",
-                             R"({"type":"dance"})", R"({"type":null,"room":"r"})", "{\"type\":\"join\""}) {
+    for (const char *text : { "not json", "[1,2]", "42", "\"join\"", "{}", R"({"type":7})",
+             R"({"type":"dance"})", R"({"type":null,"room":"r"})", "{\"type\":\"join\"" }) {
         INFO(text);
         c->send(text);
         requireError(*c, "bad-message");
@@ -242,9 +246,9 @@ TEST_CASE("bad-message: missing or ill-typed fields")
     Fixture f;
     auto c = f.client();
     for (const char *text :
-         {R"({"type":"join"})", R"({"type":"join","room":""})", R"({"type":"join","room":"a b"})",
-          R"({"type":"join","room":5})", R"({"type":"join","room":"r","hidden":"yes"})",
-          R"({"type":"join","room":"r","name":7})", R"({"type":"join","room":"r","token":1})"}) {
+        { R"({"type":"join"})", R"({"type":"join","room":""})", R"({"type":"join","room":"a b"})",
+            R"({"type":"join","room":5})", R"({"type":"join","room":"r","hidden":"yes"})",
+            R"({"type":"join","room":"r","name":7})", R"({"type":"join","room":"r","token":1})" }) {
         INFO(text);
         c->send(text);
         requireError(*c, "bad-message");
@@ -254,13 +258,12 @@ TEST_CASE("bad-message: missing or ill-typed fields")
     requireError(*c, "bad-message");
 
     c->join("r");
-    for (const char *text :
-         {R"({"type":"offer"})", R"({"type":"offer","offer":"sdp"})",
-          R"({"type":"offer","offer":{"type":"answer","sdp":"x"}})",
-          R"({"type":"offer","offer":{"type":"offer"}})", R"({"type":"answer","answer":{}})",
-          R"({"type":"candidate"})", R"({"type":"candidate","candidate":"x"})",
-          R"({"type":"candidate","candidate":{"sdpMid":"0"}})",
-          R"({"type":"offer","to":5,"offer":{"type":"offer","sdp":"x"}})"}) {
+    for (const char *text : { R"({"type":"offer"})", R"({"type":"offer","offer":"sdp"})",
+             R"({"type":"offer","offer":{"type":"answer","sdp":"x"}})",
+             R"({"type":"offer","offer":{"type":"offer"}})", R"({"type":"answer","answer":{}})",
+             R"({"type":"candidate"})", R"({"type":"candidate","candidate":"x"})",
+             R"({"type":"candidate","candidate":{"sdpMid":"0"}})",
+             R"({"type":"offer","to":5,"offer":{"type":"offer","sdp":"x"}})" }) {
         INFO(text);
         c->send(text);
         requireError(*c, "bad-message");
@@ -273,10 +276,10 @@ TEST_CASE("not-joined: anything but join before join, leave included")
     Fixture f;
     auto c = f.client();
     for (const std::string &text :
-         {protocol::encodeOffer("p1", "x"), protocol::encodeAnswer(std::nullopt, "x"),
-          protocol::encodeCandidate(std::nullopt, std::nullopt), protocol::encodeLeave(),
-          // Ill-formed but of a known type: not-joined wins over bad-message.
-          std::string(R"({"type":"offer","offer":42})")}) {
+        { protocol::encodeOffer("p1", "x"), protocol::encodeAnswer(std::nullopt, "x"),
+            protocol::encodeCandidate(std::nullopt, std::nullopt), protocol::encodeLeave(),
+            // Ill-formed but of a known type: not-joined wins over bad-message.
+            std::string(R"({"type":"offer","offer":42})") }) {
         INFO(text);
         c->send(text);
         requireError(*c, "not-joined");
@@ -290,8 +293,8 @@ TEST_CASE("already-joined: a second join, valid or not")
     Fixture f;
     auto c = f.client();
     const std::string id = c->join("r");
-    for (const char *text : {R"({"type":"join","room":"r"})", R"({"type":"join","room":"other"})",
-                             R"({"type":"join","room":"bad room!"})", R"({"type":"join"})"}) {
+    for (const char *text : { R"({"type":"join","room":"r"})", R"({"type":"join","room":"other"})",
+             R"({"type":"join","room":"bad room!"})", R"({"type":"join"})" }) {
         INFO(text);
         c->send(text);
         requireError(*c, "already-joined");
@@ -311,7 +314,7 @@ TEST_CASE("unknown-peer: 'to' names no member of the sender's room")
     auto b = f.client();
     a->join("r1");
     const std::string idB = b->join("r2");
-    for (const std::string &to : {std::string("p424242"), idB, std::string("")}) {
+    for (const std::string &to : { std::string("p424242"), idB, std::string("") }) {
         INFO(to);
         a->send(protocol::encodeOffer(to, "x"));
         requireError(*a, "unknown-peer");
@@ -376,7 +379,7 @@ TEST_CASE("tokens: with a secret every join needs a valid HS256 token")
         CHECK(c->waitClosed() == 4401);
     };
     auto joinText = [](const std::string &room, bool hidden, const std::string &token) {
-        return protocol::encodeJoin({room, std::nullopt, hidden, token});
+        return protocol::encodeJoin({ room, std::nullopt, hidden, token });
     };
 
     SECTION("missing token")
@@ -397,14 +400,18 @@ TEST_CASE("tokens: with a secret every join needs a valid HS256 token")
     SECTION("good tokens")
     {
         auto a = f.client();
-        CHECK_FALSE(a->join("r", "a", false, makeToken(secret, "r", std::nullopt, now + 60)).empty());
+        CHECK_FALSE(
+            a->join("r", "a", false, makeToken(secret, "r", std::nullopt, now + 60)).empty());
         auto b = f.client();
-        CHECK_FALSE(b->join("r", "b", false, makeToken(secret, "*", std::nullopt, now + 60)).empty());
+        CHECK_FALSE(
+            b->join("r", "b", false, makeToken(secret, "*", std::nullopt, now + 60)).empty());
         auto h = f.client();
-        CHECK_FALSE(h->join("r", std::nullopt, true, makeToken(secret, "*", true, now + 60)).empty());
+        CHECK_FALSE(
+            h->join("r", std::nullopt, true, makeToken(secret, "*", true, now + 60)).empty());
         // A hidden grant may still join visibly.
         auto v = f.client();
-        CHECK_FALSE(v->join("r", std::nullopt, false, makeToken(secret, "r", true, now + 60)).empty());
+        CHECK_FALSE(
+            v->join("r", std::nullopt, false, makeToken(secret, "r", true, now + 60)).empty());
     }
     SECTION("a malformed join is bad-message before the token is looked at")
     {

@@ -13,7 +13,8 @@ using namespace rc::test;
 
 namespace {
 
-struct HttpResult {
+struct HttpResult
+{
     guint status = 0;
     std::string body;
     std::string contentType;
@@ -25,7 +26,8 @@ HttpResult httpRequest(TestLoop &loop, const char *method, uint16_t port, const 
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
     auto msg = rc::adopt(soup_message_new(method, url.c_str()));
     REQUIRE(msg);
-    struct Pending {
+    struct Pending
+    {
         bool done = false;
         GBytes *body = nullptr;
     } pending;
@@ -57,7 +59,8 @@ std::string rawHttp(TestLoop &loop, uint16_t port, const std::string &requestLin
 {
     auto client = rc::adopt(g_socket_client_new());
     const std::string host = "127.0.0.1:" + std::to_string(port);
-    auto conn = rc::adopt(g_socket_client_connect_to_host(client.get(), host.c_str(), port, nullptr, nullptr));
+    auto conn = rc::adopt(
+        g_socket_client_connect_to_host(client.get(), host.c_str(), port, nullptr, nullptr));
     REQUIRE(conn);
     GSocket *sock = g_socket_connection_get_socket(conn.get());
     const std::string req = requestLine + "\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
@@ -80,33 +83,34 @@ std::string rawHttp(TestLoop &loop, uint16_t port, const std::string &requestLin
 
 TEST_CASE("--help and --version exit 0")
 {
-    auto help = runBinary({"--help"});
+    auto help = runBinary({ "--help" });
     CHECK(help.status == 0);
     CHECK(help.out.find("--listen") != std::string::npos);
     CHECK(help.out.find("--secret-file") != std::string::npos);
-    auto version = runBinary({"--version"});
+    auto version = runBinary({ "--version" });
     CHECK(version.status == 0);
     CHECK(version.out.find("roomcast-signal") != std::string::npos);
 }
 
 TEST_CASE("bad options exit 64 with one message naming the option")
 {
-    struct Case {
+    struct Case
+    {
         std::vector<std::string> args;
         const char *mentions;
     };
-    for (const Case &c : std::vector<Case>{
-             {{"--no-such-option"}, "--no-such-option"},
-             {{"--listen", "nowhere"}, "--listen"},
-             {{"--listen", "127.0.0.1:70000"}, "--listen"},
-             {{"--listen"}, "--listen"},
-             {{"--max-peers-per-room", "-3"}, "--max-peers-per-room"},
-             {{"--max-peers-per-room", "many"}, "--max-peers-per-room"},
-             {{"--log-level", "loud"}, "--log-level"},
-             {{"--static", "/nonexistent/dir"}, "--static"},
-             {{"--secret-file", "/nonexistent/secret"}, "--secret-file"},
-             {{"--ping-interval", "10", "--peer-timeout", "5"}, "peer-timeout"},
-             {{"stray-positional"}, ""},
+    for (const Case &c : std::vector<Case> {
+             { { "--no-such-option" }, "--no-such-option" },
+             { { "--listen", "nowhere" }, "--listen" },
+             { { "--listen", "127.0.0.1:70000" }, "--listen" },
+             { { "--listen" }, "--listen" },
+             { { "--max-peers-per-room", "-3" }, "--max-peers-per-room" },
+             { { "--max-peers-per-room", "many" }, "--max-peers-per-room" },
+             { { "--log-level", "loud" }, "--log-level" },
+             { { "--static", "/nonexistent/dir" }, "--static" },
+             { { "--secret-file", "/nonexistent/secret" }, "--secret-file" },
+             { { "--ping-interval", "10", "--peer-timeout", "5" }, "peer-timeout" },
+             { { "stray-positional" }, "" },
          }) {
         auto r = runBinary(c.args);
         INFO(c.args.front() << ": " << r.err);
@@ -119,25 +123,26 @@ TEST_CASE("bad options exit 64 with one message naming the option")
 TEST_CASE("a bad config file exits 78 naming file and line")
 {
     TempDir dir;
-    struct Case {
+    struct Case
+    {
         std::string content;
         int line;
     };
-    for (const Case &c : std::vector<Case>{
-             {"# comment\nlisten = 127.0.0.1:0\nno-such-key = 1\n", 3},
-             {"listen = 127.0.0.1:0\n\nmax-peers-per-room = lots\n", 3},
-             {"listen = here\n", 1},
-             {"log-level = info\nthis line has no equals sign\n", 2},
-             {"\n\n\n\nsecret-file = /nonexistent/secret\n", 5},
+    for (const Case &c : std::vector<Case> {
+             { "# comment\nlisten = 127.0.0.1:0\nno-such-key = 1\n", 3 },
+             { "listen = 127.0.0.1:0\n\nmax-peers-per-room = lots\n", 3 },
+             { "listen = here\n", 1 },
+             { "log-level = info\nthis line has no equals sign\n", 2 },
+             { "\n\n\n\nsecret-file = /nonexistent/secret\n", 5 },
          }) {
         const std::string path = dir.write("bad.conf", c.content);
-        auto r = runBinary({"--config", path, "--check-config"});
+        auto r = runBinary({ "--config", path, "--check-config" });
         INFO(c.content << r.err);
         CHECK(r.status == 78);
         CHECK(r.err.find(path + ":" + std::to_string(c.line)) != std::string::npos);
     }
     // A missing config file is a config error too.
-    auto r = runBinary({"--config", dir.path() + "/absent.conf"});
+    auto r = runBinary({ "--config", dir.path() + "/absent.conf" });
     CHECK(r.status == 78);
     CHECK(r.err.find("absent.conf") != std::string::npos);
 }
@@ -147,23 +152,24 @@ TEST_CASE("the command line wins over the config file, drop-ins over the file")
     TempDir dir;
     const std::string conf = dir.write("signal.conf", "listen = bogus\nmax-peers-per-room = 5\n");
     // The bad listen value in the file is never used: the command line replaces it.
-    auto r = runBinary({"--config", conf, "--listen", "127.0.0.1:0", "--check-config"});
+    auto r = runBinary({ "--config", conf, "--listen", "127.0.0.1:0", "--check-config" });
     CHECK(r.status == 0);
     CHECK(r.out == "OK\n");
     dir.write("signal.conf.d/10-fix.conf", "listen = 127.0.0.1:0\n");
-    r = runBinary({"--config", conf, "--check-config"});
+    r = runBinary({ "--config", conf, "--check-config" });
     CHECK(r.status == 0);
     dir.write("signal.conf.d/20-break.conf", "log-level = chatty\n");
-    r = runBinary({"--config", conf, "--check-config"});
+    r = runBinary({ "--config", conf, "--check-config" });
     CHECK(r.status == 78);
     CHECK(r.err.find("20-break.conf:1") != std::string::npos);
 }
 
-TEST_CASE("the binary listens on an ephemeral port, logs it, and stops on SIGTERM closing clients with 1001")
+TEST_CASE("the binary listens on an ephemeral port, logs it, and stops on SIGTERM closing clients "
+          "with 1001")
 {
     TestLoop loop;
     const int signum = GENERATE(SIGTERM, SIGINT);
-    ServerProcess proc(loop, {"--listen", "127.0.0.1:0"});
+    ServerProcess proc(loop, { "--listen", "127.0.0.1:0" });
     const uint16_t port = proc.waitListening();
     REQUIRE(port != 0);
     CHECK(proc.log().find("development mode") != std::string::npos);
@@ -191,15 +197,17 @@ TEST_CASE("the binary loads its secret and checks tokens")
     TestLoop loop;
     TempDir dir;
     const std::string secretFile = dir.write("secret", "binary-secret \n\t\n");
-    ServerProcess proc(loop, {"--listen", "127.0.0.1:0", "--secret-file", secretFile});
+    ServerProcess proc(loop, { "--listen", "127.0.0.1:0", "--secret-file", secretFile });
     const uint16_t port = proc.waitListening();
     REQUIRE(port != 0);
     CHECK(proc.log().find("development mode") == std::string::npos);
     const int64_t exp = static_cast<int64_t>(time(nullptr)) + 60;
     WsClient ok(loop, port);
-    CHECK_FALSE(ok.join("r", std::nullopt, true, makeToken("binary-secret", "r", true, exp)).empty());
+    CHECK_FALSE(
+        ok.join("r", std::nullopt, true, makeToken("binary-secret", "r", true, exp)).empty());
     WsClient bad(loop, port);
-    bad.send(rc::protocol::encodeJoin({"r", std::nullopt, false, makeToken("binary-secret \n", "r", {}, exp)}));
+    bad.send(rc::protocol::encodeJoin(
+        { "r", std::nullopt, false, makeToken("binary-secret \n", "r", {}, exp) }));
     auto m = bad.next();
     REQUIRE(m);
     CHECK(m->str("code") == "unauthorized");
@@ -224,7 +232,7 @@ TEST_CASE("--static serves the web client and nothing outside it")
     dir.write("outside.html", "<p>secret</p>");
     std::filesystem::create_directory_symlink(dir.path(), dir.path() + "/site/escape");
 
-    ServerProcess proc(loop, {"--listen", "127.0.0.1:0", "--static", dir.path() + "/site"});
+    ServerProcess proc(loop, { "--listen", "127.0.0.1:0", "--static", dir.path() + "/site" });
     const uint16_t port = proc.waitListening();
     REQUIRE(port != 0);
 
@@ -235,10 +243,14 @@ TEST_CASE("--static serves the web client and nothing outside it")
     CHECK(httpRequest(loop, "GET", port, "/index.html").status == 200);
 
     const std::vector<std::pair<std::string, std::string>> types = {
-        {"/assets/app.js", "text/javascript"}, {"/assets/style.css", "text/css"},
-        {"/assets/logo.svg", "image/svg+xml"}, {"/config.json", "application/json"},
-        {"/app.wasm", "application/wasm"},     {"/app.js.map", "application/json"},
-        {"/favicon.ico", "image/x-icon"},      {"/img.png", "image/png"},
+        { "/assets/app.js", "text/javascript" },
+        { "/assets/style.css", "text/css" },
+        { "/assets/logo.svg", "image/svg+xml" },
+        { "/config.json", "application/json" },
+        { "/app.wasm", "application/wasm" },
+        { "/app.js.map", "application/json" },
+        { "/favicon.ico", "image/x-icon" },
+        { "/img.png", "image/png" },
     };
     for (const auto &[path, type] : types) {
         auto r = httpRequest(loop, "GET", port, path);
@@ -251,17 +263,18 @@ TEST_CASE("--static serves the web client and nothing outside it")
     CHECK(head.status == 200);
     CHECK(head.body.empty());
     CHECK(httpRequest(loop, "POST", port, "/index.html").status == 405);
-    for (const char *path : {"/missing.html", "/.env", "/notes.xyz", "/escape/outside.html",
-                             "/assets/%2e%2e/%2e%2e/outside.html", "/assets%2f..%2f..%2foutside.html",
-                             "/%00index.html", "/assets/"}) {
+    for (const char *path : { "/missing.html", "/.env", "/notes.xyz", "/escape/outside.html",
+             "/assets/%2e%2e/%2e%2e/outside.html", "/assets%2f..%2f..%2foutside.html",
+             "/%00index.html", "/assets/" }) {
         INFO(path);
         // libsoup itself answers 400 to some of these before we see them.
         auto r = httpRequest(loop, "GET", port, path);
         CHECK((r.status == 404 || r.status == 400));
         CHECK(r.body.find("secret") == std::string::npos);
     }
-    for (const char *line : {"GET /../outside.html HTTP/1.1", "GET /assets/../../outside.html HTTP/1.1",
-                             "GET /..%2foutside.html HTTP/1.1", "GET ../outside.html HTTP/1.1"}) {
+    for (const char *line :
+        { "GET /../outside.html HTTP/1.1", "GET /assets/../../outside.html HTTP/1.1",
+            "GET /..%2foutside.html HTTP/1.1", "GET ../outside.html HTTP/1.1" }) {
         INFO(line);
         const std::string response = rawHttp(loop, port, line);
         CHECK(response.find("secret") == std::string::npos);
@@ -276,14 +289,15 @@ TEST_CASE("IPv6 loopback listen address")
 {
     TestLoop loop;
     // Skip quietly where the machine has no IPv6 loopback.
-    auto probe = rc::adopt(g_socket_new(G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr));
+    auto probe = rc::adopt(
+        g_socket_new(G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr));
     auto any = rc::adopt(g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV6));
     auto addr = rc::adopt(g_inet_socket_address_new(any.get(), 0));
     if (!probe || !g_socket_bind(probe.get(), addr.get(), TRUE, nullptr)) {
         WARN("no IPv6 loopback here");
         return;
     }
-    ServerProcess proc(loop, {"--listen", "[::1]:0"});
+    ServerProcess proc(loop, { "--listen", "[::1]:0" });
     const uint16_t port = proc.waitListening();
     REQUIRE(port != 0);
     CHECK(proc.log().find("listening on [::1]:") != std::string::npos);

@@ -18,7 +18,8 @@ namespace rc::test {
 
 // ---- TestLoop ---------------------------------------------------------------
 
-TestLoop::TestLoop() : ctx_(adopt(g_main_context_new()))
+TestLoop::TestLoop()
+    : ctx_(adopt(g_main_context_new()))
 {
     g_main_context_push_thread_default(ctx_.get());
 }
@@ -26,8 +27,7 @@ TestLoop::TestLoop() : ctx_(adopt(g_main_context_new()))
 TestLoop::~TestLoop()
 {
     // Let pending closes and idles run so that nothing leaks into the next test.
-    for (int i = 0; i < 100 && g_main_context_iteration(ctx_.get(), FALSE); ++i) {
-    }
+    for (int i = 0; i < 100 && g_main_context_iteration(ctx_.get(), FALSE); ++i) { }
     g_main_context_pop_thread_default(ctx_.get());
 }
 
@@ -38,7 +38,8 @@ bool TestLoop::until(const std::function<bool()> &pred, std::chrono::millisecond
 
 void TestLoop::runFor(std::chrono::milliseconds duration)
 {
-    iterateUntil(ctx_.get(), [] { return false; }, duration);
+    iterateUntil(
+        ctx_.get(), [] { return false; }, duration);
 }
 
 // ---- Msg --------------------------------------------------------------------
@@ -47,10 +48,22 @@ JsonObject *Msg::object() const
 {
     return root && JSON_NODE_HOLDS_OBJECT(root.get()) ? json_node_get_object(root.get()) : nullptr;
 }
-std::string Msg::type() const { return str("type").value_or(""); }
-std::optional<std::string> Msg::str(const char *field) const { return json::stringMember(object(), field); }
-std::optional<bool> Msg::boolean(const char *field) const { return json::boolMember(object(), field); }
-bool Msg::has(const char *field) const { return json::hasMember(object(), field); }
+std::string Msg::type() const
+{
+    return str("type").value_or("");
+}
+std::optional<std::string> Msg::str(const char *field) const
+{
+    return json::stringMember(object(), field);
+}
+std::optional<bool> Msg::boolean(const char *field) const
+{
+    return json::boolMember(object(), field);
+}
+bool Msg::has(const char *field) const
+{
+    return json::hasMember(object(), field);
+}
 
 namespace {
 Msg toMsg(std::string text)
@@ -66,11 +79,13 @@ Msg toMsg(std::string text)
 // ---- WsClient ---------------------------------------------------------------
 
 WsClient::WsClient(TestLoop &loop, uint16_t port, const std::string &host)
-    : loop_(loop), session_(adopt(soup_session_new()))
+    : loop_(loop)
+    , session_(adopt(soup_session_new()))
 {
     std::string url = "ws://" + host + ":" + std::to_string(port) + "/ws";
     auto msg = adopt(soup_message_new("GET", url.c_str()));
-    struct Pending {
+    struct Pending
+    {
         bool done = false;
         SoupWebsocketConnection *conn = nullptr;
     } pending;
@@ -88,10 +103,10 @@ WsClient::WsClient(TestLoop &loop, uint16_t port, const std::string &host)
     conn_ = adopt(pending.conn);
     // Large enough for the oversize echo tests' answers; the default is 128 KiB.
     soup_websocket_connection_set_max_incoming_payload_size(conn_.get(), 1 << 20);
-    messageHandler_ = SignalConnection(
-        conn_.get(), g_signal_connect(conn_.get(), "message", G_CALLBACK(&WsClient::onMessage), this));
-    closedHandler_ = SignalConnection(
-        conn_.get(), g_signal_connect(conn_.get(), "closed", G_CALLBACK(&WsClient::onClosed), this));
+    messageHandler_ = SignalConnection(conn_.get(),
+        g_signal_connect(conn_.get(), "message", G_CALLBACK(&WsClient::onMessage), this));
+    closedHandler_ = SignalConnection(conn_.get(),
+        g_signal_connect(conn_.get(), "closed", G_CALLBACK(&WsClient::onClosed), this));
 }
 
 WsClient::~WsClient()
@@ -172,9 +187,9 @@ std::optional<int> WsClient::waitClosed(std::chrono::milliseconds timeout)
 }
 
 std::string WsClient::join(const std::string &room, const std::optional<std::string> &name,
-                           bool hidden, const std::optional<std::string> &token)
+    bool hidden, const std::optional<std::string> &token)
 {
-    protocol::Join j{room, name, hidden, token};
+    protocol::Join j { room, name, hidden, token };
     send(protocol::encodeJoin(j));
     auto m = next();
     if (!m || m->type() != "welcome")
@@ -188,7 +203,8 @@ RawWsClient::RawWsClient(TestLoop &loop, uint16_t port, const std::string &extra
     : loop_(loop)
 {
     GError *error = nullptr;
-    socket_ = adopt(g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error));
+    socket_ = adopt(
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error));
     if (!socket_)
         throw std::runtime_error(error->message);
     auto inet = adopt(g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4));
@@ -198,10 +214,10 @@ RawWsClient::RawWsClient(TestLoop &loop, uint16_t port, const std::string &extra
     if (!g_socket_connect(socket_.get(), addr.get(), nullptr, &error))
         throw std::runtime_error(error->message);
     g_socket_set_blocking(socket_.get(), FALSE);
-    writeAll("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-             extraHeaders + "\r\n");
+    writeAll("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port)
+        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        + extraHeaders + "\r\n");
     fill(5s, [&] { return buffer_.find("\r\n\r\n") != std::string::npos; });
     auto end = buffer_.find("\r\n\r\n");
     if (end == std::string::npos)
@@ -223,7 +239,8 @@ void RawWsClient::writeAll(const std::string &bytes)
     const gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     while (off < bytes.size() && g_get_monotonic_time() < deadline) {
         GError *error = nullptr;
-        gssize n = g_socket_send(socket_.get(), bytes.data() + off, bytes.size() - off, nullptr, &error);
+        gssize n
+            = g_socket_send(socket_.get(), bytes.data() + off, bytes.size() - off, nullptr, &error);
         if (n > 0) {
             off += static_cast<size_t>(n);
             continue;
@@ -240,23 +257,27 @@ void RawWsClient::writeAll(const std::string &bytes)
 bool RawWsClient::fill(std::chrono::milliseconds timeout, const std::function<bool()> &enough)
 {
     return loop_.until(
-        [&] {
-            char chunk[65536];
-            while (!eof_) {
-                GError *error = nullptr;
-                gssize n = g_socket_receive(socket_.get(), chunk, sizeof chunk, nullptr, &error);
-                auto err = adopt(error);
-                if (n > 0) {
-                    buffer_.append(chunk, static_cast<size_t>(n));
-                    continue;
-                }
-                if (n == 0 || (err && !g_error_matches(err.get(), G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
-                    eof_ = true;
-                break;
-            }
-            return enough() || eof_;
-        },
-        timeout) && enough();
+               [&] {
+                   char chunk[65536];
+                   while (!eof_) {
+                       GError *error = nullptr;
+                       gssize n
+                           = g_socket_receive(socket_.get(), chunk, sizeof chunk, nullptr, &error);
+                       auto err = adopt(error);
+                       if (n > 0) {
+                           buffer_.append(chunk, static_cast<size_t>(n));
+                           continue;
+                       }
+                       if (n == 0
+                           || (err
+                               && !g_error_matches(err.get(), G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+                           eof_ = true;
+                       break;
+                   }
+                   return enough() || eof_;
+               },
+               timeout)
+        && enough();
 }
 
 void RawWsClient::sendFrame(int opcode, const std::string &payload, bool fin, bool rsv1)
@@ -275,7 +296,7 @@ void RawWsClient::sendFrame(int opcode, const std::string &payload, bool fin, bo
         for (int shift = 56; shift >= 0; shift -= 8)
             frame += static_cast<char>((static_cast<uint64_t>(len) >> shift) & 0xff);
     }
-    const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    const unsigned char mask[4] = { 0x12, 0x34, 0x56, 0x78 };
     frame.append(reinterpret_cast<const char *>(mask), 4);
     std::string masked = payload;
     for (size_t i = 0; i < masked.size(); ++i)
@@ -305,7 +326,7 @@ std::optional<RawWsClient::Frame> RawWsClient::parseFrame()
     }
     if (buffer_.size() < header + len)
         return std::nullopt;
-    Frame f{(b[0] & 0x80) != 0, b[0] & 0x0f, buffer_.substr(header, len)};
+    Frame f { (b[0] & 0x80) != 0, b[0] & 0x0f, buffer_.substr(header, len) };
     buffer_.erase(0, header + len);
     return f;
 }
@@ -350,8 +371,8 @@ std::optional<int> RawWsClient::waitClosed(std::chrono::milliseconds timeout)
         if (f && f->opcode == 0x8) {
             if (f->payload.size() < 2)
                 return 1005;
-            return (static_cast<unsigned char>(f->payload[0]) << 8) |
-                   static_cast<unsigned char>(f->payload[1]);
+            return (static_cast<unsigned char>(f->payload[0]) << 8)
+                | static_cast<unsigned char>(f->payload[1]);
         }
         if (!f && eof_)
             return 1006;
@@ -384,7 +405,7 @@ namespace {
 std::vector<const char *> argvOf(const std::vector<std::string> &args, std::string &binary)
 {
     binary = signalBinary();
-    std::vector<const char *> argv{binary.c_str()};
+    std::vector<const char *> argv { binary.c_str() };
     for (const auto &a : args)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
@@ -400,7 +421,8 @@ std::string readFile(const std::string &path)
 }
 } // namespace
 
-ServerProcess::ServerProcess(TestLoop &loop, const std::vector<std::string> &args) : loop_(loop)
+ServerProcess::ServerProcess(TestLoop &loop, const std::vector<std::string> &args)
+    : loop_(loop)
 {
     GPtr<char> tmpl(g_build_filename(g_get_tmp_dir(), "roomcast-signal-XXXXXX.log", nullptr));
     int fd = g_mkstemp(tmpl.get());
@@ -452,7 +474,10 @@ uint16_t ServerProcess::waitListening(std::chrono::milliseconds timeout)
     return port;
 }
 
-void ServerProcess::signal(int signum) { g_subprocess_send_signal(process_.get(), signum); }
+void ServerProcess::signal(int signum)
+{
+    g_subprocess_send_signal(process_.get(), signum);
+}
 
 std::optional<int> ServerProcess::waitExit(std::chrono::milliseconds timeout)
 {
@@ -463,7 +488,10 @@ std::optional<int> ServerProcess::waitExit(std::chrono::milliseconds timeout)
     return 128 + g_subprocess_get_term_sig(process_.get());
 }
 
-std::string ServerProcess::log() const { return readFile(logPath_); }
+std::string ServerProcess::log() const
+{
+    return readFile(logPath_);
+}
 
 RunResult runBinary(const std::vector<std::string> &args)
 {
@@ -471,9 +499,9 @@ RunResult runBinary(const std::vector<std::string> &args)
     auto argv = argvOf(args, binary);
     GError *error = nullptr;
     auto process = adopt(g_subprocess_newv(argv.data(),
-                                           static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                                         G_SUBPROCESS_FLAGS_STDERR_PIPE),
-                                           &error));
+        static_cast<GSubprocessFlags>(
+            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE),
+        &error));
     if (!process)
         throw std::runtime_error(error->message);
     char *out = nullptr, *err = nullptr;
@@ -481,7 +509,9 @@ RunResult runBinary(const std::vector<std::string> &args)
     RunResult r;
     r.out = takeString(out);
     r.err = takeString(err);
-    r.status = g_subprocess_get_if_exited(process.get()) ? g_subprocess_get_exit_status(process.get()) : -1;
+    r.status = g_subprocess_get_if_exited(process.get())
+        ? g_subprocess_get_exit_status(process.get())
+        : -1;
     return r;
 }
 
@@ -512,8 +542,8 @@ std::string TempDir::write(const std::string &relative, const std::string &conte
 
 // ---- tokens --------------------------------------------------------------------
 
-std::string makeToken(const std::string &secret, const std::string &room, std::optional<bool> hidden,
-                      int64_t exp, const char *alg)
+std::string makeToken(const std::string &secret, const std::string &room,
+    std::optional<bool> hidden, int64_t exp, const char *alg)
 {
     jwt_t *jwt = nullptr;
     jwt_new(&jwt);
@@ -526,7 +556,7 @@ std::string makeToken(const std::string &secret, const std::string &room, std::o
         jwt_set_alg(jwt, JWT_ALG_NONE, nullptr, 0);
     else
         jwt_set_alg(jwt, a, reinterpret_cast<const unsigned char *>(secret.data()),
-                    static_cast<int>(secret.size()));
+            static_cast<int>(secret.size()));
     char *encoded = jwt_encode_str(jwt);
     std::string token = encoded ? encoded : "";
     std::free(encoded);

@@ -7,8 +7,8 @@
 
 #include "common/base/gptr.h"
 #include "common/base/json.h"
-#include "signaling/room_server.h"
 #include "common/base/soup_ptr.h"
+#include "signaling/room_server.h"
 
 #include <chrono>
 #include <cstdint>
@@ -43,7 +43,8 @@ private:
 };
 
 // One received JSON message.
-struct Msg {
+struct Msg
+{
     std::string text;
     GPtr<JsonNode> root;
     JsonObject *object() const;
@@ -81,7 +82,7 @@ public:
 
     // join and wait for the welcome; returns the assigned id ("" on failure).
     std::string join(const std::string &room, const std::optional<std::string> &name = std::nullopt,
-                     bool hidden = false, const std::optional<std::string> &token = std::nullopt);
+        bool hidden = false, const std::optional<std::string> &token = std::nullopt);
 
 private:
     static void onMessage(SoupWebsocketConnection *, gint, GBytes *, gpointer) noexcept;
@@ -102,7 +103,8 @@ private:
 class RawWsClient
 {
 public:
-    struct Frame {
+    struct Frame
+    {
         bool fin = true;
         int opcode = 0;
         std::string payload;
@@ -178,7 +180,8 @@ private:
 std::string signalBinary();
 
 // Runs the binary to completion: exit status, stdout and stderr.
-struct RunResult {
+struct RunResult
+{
     int status = -1;
     std::string out;
     std::string err;
@@ -199,7 +202,7 @@ private:
 };
 
 // HS256 token through libjwt (tests only).
-std::string makeToken(const std::string &secret, const std::string &room, std::optional<bool> hidden,
-                      int64_t exp, const char *alg = "HS256");
+std::string makeToken(const std::string &secret, const std::string &room,
+    std::optional<bool> hidden, int64_t exp, const char *alg = "HS256");
 
 } // namespace rc::test

@@ -1,4 +1,5 @@
-// Child processes, log files and the loopback-only namespace for process-level tests; see process_fixture.h.
+// Child processes, log files and the loopback-only namespace for process-level tests; see
+// process_fixture.h.
 #include "process_fixture.h"
 
 #include "common/base/main_context.h"
@@ -37,9 +38,8 @@ int spawnAndWait(const std::vector<std::string> &argv, const std::vector<std::st
     gint status = 0;
     GError *raw = nullptr;
     gboolean ok = g_spawn_sync(nullptr, cargv.data(), env,
-                               static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH |
-                                                        G_SPAWN_CHILD_INHERITS_STDIN),
-                               nullptr, nullptr, nullptr, nullptr, &status, &raw);
+        static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN), nullptr,
+        nullptr, nullptr, nullptr, &status, &raw);
     g_strfreev(env);
     auto error = adopt(raw);
     if (!ok)
@@ -55,7 +55,7 @@ void onChildExited(GObject *source, GAsyncResult *result, gpointer data) noexcep
     g_subprocess_wait_finish(G_SUBPROCESS(source), result, nullptr);
     GSubprocess *p = G_SUBPROCESS(source);
     child->exitStatus = g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p)
-                                                       : 128 + g_subprocess_get_term_sig(p);
+                                                      : 128 + g_subprocess_get_term_sig(p);
     child->exited = true;
 }
 
@@ -65,7 +65,7 @@ std::optional<int> runInLoopbackNamespace(const char *envFlag)
 {
     if (std::getenv(envFlag)) {
         // Inside: bring loopback up, the namespace's only interface.
-        if (spawnAndWait({"ip", "link", "set", "lo", "up"}, {}) != 0)
+        if (spawnAndWait({ "ip", "link", "set", "lo", "up" }, {}) != 0)
             return 1;
         return std::nullopt;
     }
@@ -78,11 +78,11 @@ std::optional<int> runInLoopbackNamespace(const char *envFlag)
     GPtr<char> self(g_file_read_link("/proc/self/exe", nullptr));
     if (!self)
         return 1;
-    std::vector<std::string> argv{"unshare", "-n", "--", self.get()};
+    std::vector<std::string> argv { "unshare", "-n", "--", self.get() };
     auto own = ownCommandLine();
     for (size_t i = 1; i < own.size(); ++i)
         argv.push_back(own[i]);
-    return spawnAndWait(argv, {std::string(envFlag) + "=1"});
+    return spawnAndWait(argv, { std::string(envFlag) + "=1" });
 }
 
 std::string Child::log() const
@@ -93,7 +93,8 @@ std::string Child::log() const
     return s.str();
 }
 
-ProcessFixture::ProcessFixture(const std::string &name) : context_(g_main_context_new())
+ProcessFixture::ProcessFixture(const std::string &name)
+    : context_(g_main_context_new())
 {
     g_main_context_push_thread_default(context_.get());
     const char *artifacts = std::getenv("ROOMCAST_ARTIFACTS_DIR");

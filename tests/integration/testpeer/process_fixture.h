@@ -1,4 +1,5 @@
-// Test fixture: child processes with logs in files, a private main context, and a loopback-only network namespace.
+// Test fixture: child processes with logs in files, a private main context, and a loopback-only
+// network namespace.
 #pragma once
 
 #include "common/base/gptr.h"
@@ -12,8 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace rc {
-}
+namespace rc { }
 
 namespace rc::test {
 
@@ -25,7 +25,8 @@ std::optional<int> runInLoopbackNamespace(const char *envFlag);
 
 // One child process, its stdout and stderr in one log file. Owned by a
 // ProcessFixture; thread-bound to the fixture's context.
-struct Child {
+struct Child
+{
     std::string name;
     std::string logPath;
     GPtr<GObject> process; // a GSubprocess

@@ -1,4 +1,5 @@
-// Two real roomcast-testpeer processes (VP8 and H264) mesh through the real room server on loopback and see each other's video.
+// Two real roomcast-testpeer processes (VP8 and H264) mesh through the real room server on loopback
+// and see each other's video.
 #include "process_fixture.h"
 
 #include <catch2/catch.hpp>
@@ -20,21 +21,12 @@ const char *requireEnv(const char *name)
 }
 
 std::vector<std::string> peerArgs(const std::string &url, const std::string &name,
-                                  const std::string &codec, const std::string &pattern,
-                                  const std::string &duration)
+    const std::string &codec, const std::string &pattern, const std::string &duration)
 {
-    return {requireEnv("ROOMCAST_TESTPEER_BIN"),
-            "--signaling-url", url,
-            "--room", "mesh-room",
-            "--name", name,
-            "--codec", codec,
-            "--pattern", pattern,
-            "--width", "320",
-            "--height", "240",
-            "--fps", "30",
-            "--bitrate", "300",
-            "--ice-local-address", "127.0.0.1",
-            "--duration", duration};
+    return { requireEnv("ROOMCAST_TESTPEER_BIN"), "--signaling-url", url, "--room", "mesh-room",
+        "--name", name, "--codec", codec, "--pattern", pattern, "--width", "320", "--height", "240",
+        "--fps", "30", "--bitrate", "300", "--ice-local-address", "127.0.0.1", "--duration",
+        duration };
 }
 
 long receivedFrom(const std::string &log, const std::string &peerId)
@@ -46,7 +38,7 @@ long receivedFrom(const std::string &log, const std::string &peerId)
 } // namespace
 
 TEST_CASE("a VP8 and an H264 test peer mesh on loopback, connect and exchange video",
-          "[integration][testpeer]")
+    "[integration][testpeer]")
 {
     if (auto status = runInLoopbackNamespace("ROOMCAST_TESTPEER_IN_NETNS")) {
         if (*status == 77)
@@ -56,13 +48,15 @@ TEST_CASE("a VP8 and an H264 test peer mesh on loopback, connect and exchange vi
     }
 
     ProcessFixture fx("testpeer-mesh");
-    Child &server = fx.spawn("signal", {requireEnv("ROOMCAST_SIGNAL_BIN"), "--listen",
-                                        "127.0.0.1:0"});
+    Child &server
+        = fx.spawn("signal", { requireEnv("ROOMCAST_SIGNAL_BIN"), "--listen", "127.0.0.1:0" });
     std::string port;
-    fx.waitFor([&] {
-        port = firstMatch(server.log(), "listening on 127\\.0\\.0\\.1:([0-9]+)");
-        return !port.empty() || server.exited;
-    }, 10s);
+    fx.waitFor(
+        [&] {
+            port = firstMatch(server.log(), "listening on 127\\.0\\.0\\.1:([0-9]+)");
+            return !port.empty() || server.exited;
+        },
+        10s);
     INFO(fx.allLogs());
     REQUIRE_FALSE(port.empty());
     std::string url = "ws://127.0.0.1:" + port + "/ws";
@@ -72,10 +66,12 @@ TEST_CASE("a VP8 and an H264 test peer mesh on loopback, connect and exchange vi
     // slow machine only stretches the test instead of failing it.
     Child &a = fx.spawn("peer-a-vp8", peerArgs(url, "alice", "vp8", "red", "0"));
     std::string aId;
-    fx.waitFor([&] {
-        aId = firstMatch(a.log(), "joined room mesh-room as ([A-Za-z0-9_-]+)");
-        return !aId.empty() || a.exited;
-    }, 10s);
+    fx.waitFor(
+        [&] {
+            aId = firstMatch(a.log(), "joined room mesh-room as ([A-Za-z0-9_-]+)");
+            return !aId.empty() || a.exited;
+        },
+        10s);
     REQUIRE_FALSE(aId.empty());
     Child &b = fx.spawn("peer-b-h264", peerArgs(url, "bob", "h264", "blue", "4"));
 

@@ -18,7 +18,10 @@ GPtr<JsonNode> parseObject(const std::string &text)
     return node;
 }
 
-JsonObject *obj(const GPtr<JsonNode> &node) { return json_node_get_object(node.get()); }
+JsonObject *obj(const GPtr<JsonNode> &node)
+{
+    return json_node_get_object(node.get());
+}
 
 Error envelopeError(const std::string &text)
 {
@@ -34,7 +37,10 @@ Type envelopeType(const std::string &text)
     return std::get<Envelope>(r).type;
 }
 
-std::variant<Join, Error> join(const std::string &text) { return validateJoin(obj(parseObject(text))); }
+std::variant<Join, Error> join(const std::string &text)
+{
+    return validateJoin(obj(parseObject(text)));
+}
 std::variant<Signal, Error> signal(Type t, const std::string &text)
 {
     return validateSignal(t, obj(parseObject(text)));
@@ -45,10 +51,14 @@ std::variant<Signal, Error> signal(Type t, const std::string &text)
 TEST_CASE("error codes have the spec's names, both ways")
 {
     const std::pair<ErrorCode, const char *> all[] = {
-        {ErrorCode::badMessage, "bad-message"},   {ErrorCode::notJoined, "not-joined"},
-        {ErrorCode::alreadyJoined, "already-joined"}, {ErrorCode::unknownPeer, "unknown-peer"},
-        {ErrorCode::unauthorized, "unauthorized"}, {ErrorCode::roomFull, "room-full"},
-        {ErrorCode::tooLarge, "too-large"},       {ErrorCode::rateLimited, "rate-limited"},
+        { ErrorCode::badMessage, "bad-message" },
+        { ErrorCode::notJoined, "not-joined" },
+        { ErrorCode::alreadyJoined, "already-joined" },
+        { ErrorCode::unknownPeer, "unknown-peer" },
+        { ErrorCode::unauthorized, "unauthorized" },
+        { ErrorCode::roomFull, "room-full" },
+        { ErrorCode::tooLarge, "too-large" },
+        { ErrorCode::rateLimited, "rate-limited" },
     };
     for (const auto &[code, name] : all) {
         CHECK(std::string(errorCodeName(code)) == name);
@@ -70,7 +80,7 @@ TEST_CASE("room names and peer ids: 1 to 64 of [A-Za-z0-9_-]")
     CHECK(isValidRoom(std::string(64, 'z')));
     CHECK_FALSE(isValidRoom(""));
     CHECK_FALSE(isValidRoom(std::string(65, 'z')));
-    for (const char *bad : {"a b", "a/b", "a.b", "../x", "é", "a\n", "a:b"})
+    for (const char *bad : { "a b", "a/b", "a.b", "../x", "é", "a\n", "a:b" })
         CHECK_FALSE(isValidRoom(bad));
     CHECK(isValidPeerId("p1"));
     CHECK_FALSE(isValidPeerId(""));
@@ -105,11 +115,11 @@ TEST_CASE("parseEnvelope: every client type")
 
 TEST_CASE("parseEnvelope: everything else is bad-message")
 {
-    for (const char *text : {"", "   ", "not json", "{", "{\"type\":\"join\"", "[]", "[{\"type\":\"join\"}]",
-                             "42", "\"join\"", "null", "true", "{}", R"({"type":1})",
-                             R"({"type":null})", R"({"type":["join"]})", R"({"type":{"x":1}})",
-                             R"({"type":"JOIN"})", R"({"type":"welcome"})", R"({"type":"error"})",
-                             R"({"type":""})"}) {
+    for (const char *text :
+        { "", "   ", "not json", "{", "{\"type\":\"join\"", "[]", "[{\"type\":\"join\"}]", "42",
+            "\"join\"", "null", "true", "{}", R"({"type":1})", R"({"type":null})",
+            R"({"type":["join"]})", R"({"type":{"x":1}})", R"({"type":"JOIN"})",
+            R"({"type":"welcome"})", R"({"type":"error"})", R"({"type":""})" }) {
         INFO(text);
         CHECK(envelopeError(text).code == ErrorCode::badMessage);
     }
@@ -117,21 +127,23 @@ TEST_CASE("parseEnvelope: everything else is bad-message")
 
 TEST_CASE("parseEnvelope: only strict RFC 8259 JSON, exactly one value")
 {
-    for (const char *text :
-         {R"({"type":"leave",})", R"({'type':'leave'})", R"({type:"leave"})", R"({"type":"leave"} // c)",
-          R"(/*c*/{"type":"leave"})", R"({"type":"leave"} {"type":"leave"})", R"({"type":"leave"}x)",
-          R"({"type":"leave","x":NaN})", R"({"type":"leave","x":0x10})", R"({"type":"leave","x":01})",
-          R"({"type":"leave","x":1.})", R"({"type":"leave","x":.5})", R"({"type":"leave","x":+1})",
-          R"({"type":"leave","x":[1,]})", "{\"type\":\"leave\",\"x\":\"a\tb\"}",
-          R"({"type":"leave","x":"\q"})", R"({"type":"leave","x":"\u12"})",
-          R"({"type":"join","room":"a\u0000b"})", "\xef\xbb\xbf{\"type\":\"leave\"}",
-          R"({"type":"leave","x":True})", R"({"type":"leave" "x":1})", R"({"type":"leave",,"x":1})"}) {
+    for (const char *text : { R"({"type":"leave",})", R"({'type':'leave'})", R"({type:"leave"})",
+             R"({"type":"leave"} // c)", R"(/*c*/{"type":"leave"})",
+             R"({"type":"leave"} {"type":"leave"})", R"({"type":"leave"}x)",
+             R"({"type":"leave","x":NaN})", R"({"type":"leave","x":0x10})",
+             R"({"type":"leave","x":01})", R"({"type":"leave","x":1.})",
+             R"({"type":"leave","x":.5})", R"({"type":"leave","x":+1})",
+             R"({"type":"leave","x":[1,]})", "{\"type\":\"leave\",\"x\":\"a\tb\"}",
+             R"({"type":"leave","x":"\q"})", R"({"type":"leave","x":"\u12"})",
+             R"({"type":"join","room":"a\u0000b"})", "\xef\xbb\xbf{\"type\":\"leave\"}",
+             R"({"type":"leave","x":True})", R"({"type":"leave" "x":1})",
+             R"({"type":"leave",,"x":1})" }) {
         INFO(text);
         CHECK(envelopeError(text).code == ErrorCode::badMessage);
     }
-    for (const char *text :
-         {" \r\n\t{\"type\":\"leave\"}\n ", R"({"type":"leave","x":[-0.5e+3,1E2,0,{},[],"\u00e9\n\/",true,false,null]})",
-          R"({"type":"leave","type":"leave"})"}) {
+    for (const char *text : { " \r\n\t{\"type\":\"leave\"}\n ",
+             R"({"type":"leave","x":[-0.5e+3,1E2,0,{},[],"\u00e9\n\/",true,false,null]})",
+             R"({"type":"leave","type":"leave"})" }) {
         INFO(text);
         CHECK(envelopeType(text) == Type::leave);
     }
@@ -141,12 +153,14 @@ TEST_CASE("parseEnvelope: deep nesting and invalid UTF-8 are refused without par
 {
     CHECK(envelopeError(std::string(33, '[') + std::string(33, ']')).code == ErrorCode::badMessage);
     CHECK(envelopeError(std::string(100000, '[')).code == ErrorCode::badMessage);
-    std::string deepInside = R"({"type":"offer","x":)" + std::string(40, '{') + std::string(40, '}') + "}";
+    std::string deepInside
+        = R"({"type":"offer","x":)" + std::string(40, '{') + std::string(40, '}') + "}";
     CHECK(envelopeError(deepInside).code == ErrorCode::badMessage);
     // Brackets inside strings do not count.
     CHECK(envelopeType(R"({"type":"offer","x":")" + std::string(100, '[') + "\"}") == Type::offer);
-    CHECK(envelopeType(std::string(R"({"type":"leave","x":)") + std::string(31, '[') +
-                       std::string(31, ']') + "}") == Type::leave);
+    CHECK(envelopeType(std::string(R"({"type":"leave","x":)") + std::string(31, '[')
+              + std::string(31, ']') + "}")
+        == Type::leave);
     CHECK(envelopeError("{\"type\":\"offer\",\"x\":\"\xff\"}").code == ErrorCode::badMessage);
 }
 
@@ -172,7 +186,8 @@ TEST_CASE("validateJoin: valid variants")
     CHECK_FALSE(std::get<Join>(j).hidden);
     CHECK_FALSE(std::get<Join>(j).token);
 
-    j = join(R"({"type":"join","room":"r","name":"alice","hidden":true,"token":"a.b.c","extra":1})");
+    j = join(
+        R"({"type":"join","room":"r","name":"alice","hidden":true,"token":"a.b.c","extra":1})");
     REQUIRE(std::holds_alternative<Join>(j));
     CHECK(std::get<Join>(j).name == "alice");
     CHECK(std::get<Join>(j).hidden);
@@ -186,13 +201,15 @@ TEST_CASE("validateJoin: valid variants")
 
 TEST_CASE("validateJoin: malformed variants are bad-message")
 {
-    for (const char *text :
-         {R"({"type":"join"})", R"({"type":"join","room":null})", R"({"type":"join","room":7})",
-          R"({"type":"join","room":""})", R"({"type":"join","room":"has space"})",
-          R"({"type":"join","room":["r"]})", R"({"type":"join","room":"r","name":""})",
-          R"({"type":"join","room":"r","name":5})", R"({"type":"join","room":"r","name":"a\u0007b"})",
-          R"({"type":"join","room":"r","hidden":1})", R"({"type":"join","room":"r","hidden":"true"})",
-          R"({"type":"join","room":"r","token":42})", R"({"type":"join","room":"r","token":{}})"}) {
+    for (const char *text : { R"({"type":"join"})", R"({"type":"join","room":null})",
+             R"({"type":"join","room":7})", R"({"type":"join","room":""})",
+             R"({"type":"join","room":"has space"})", R"({"type":"join","room":["r"]})",
+             R"({"type":"join","room":"r","name":""})", R"({"type":"join","room":"r","name":5})",
+             R"({"type":"join","room":"r","name":"a\u0007b"})",
+             R"({"type":"join","room":"r","hidden":1})",
+             R"({"type":"join","room":"r","hidden":"true"})",
+             R"({"type":"join","room":"r","token":42})",
+             R"({"type":"join","room":"r","token":{}})" }) {
         INFO(text);
         auto j = join(text);
         REQUIRE(std::holds_alternative<Error>(j));
@@ -202,7 +219,8 @@ TEST_CASE("validateJoin: malformed variants are bad-message")
 
 TEST_CASE("validateSignal: valid offer, answer and candidate, with and without 'to'")
 {
-    auto s = signal(Type::offer, R"({"type":"offer","to":"p2","offer":{"type":"offer","sdp":"v=0"}})");
+    auto s
+        = signal(Type::offer, R"({"type":"offer","to":"p2","offer":{"type":"offer","sdp":"v=0"}})");
     REQUIRE(std::holds_alternative<Signal>(s));
     CHECK(std::get<Signal>(s).to == "p2");
     s = signal(Type::answer, R"({"type":"answer","answer":{"type":"answer","sdp":""}})");
@@ -212,10 +230,10 @@ TEST_CASE("validateSignal: valid offer, answer and candidate, with and without '
     REQUIRE(std::holds_alternative<Signal>(s));
     CHECK_FALSE(std::get<Signal>(s).to);
     for (const char *text :
-         {R"({"type":"candidate","candidate":null})",
-          R"({"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host"}})",
-          R"({"type":"candidate","candidate":{"candidate":"","sdpMid":"0","sdpMLineIndex":0}})",
-          R"({"type":"candidate","candidate":{"candidate":"c","sdpMid":null,"sdpMLineIndex":null}})"}) {
+        { R"({"type":"candidate","candidate":null})",
+            R"({"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host"}})",
+            R"({"type":"candidate","candidate":{"candidate":"","sdpMid":"0","sdpMLineIndex":0}})",
+            R"({"type":"candidate","candidate":{"candidate":"c","sdpMid":null,"sdpMLineIndex":null}})" }) {
         INFO(text);
         CHECK(std::holds_alternative<Signal>(signal(Type::candidate, text)));
     }
@@ -224,28 +242,32 @@ TEST_CASE("validateSignal: valid offer, answer and candidate, with and without '
 TEST_CASE("validateSignal: malformed variants are bad-message")
 {
     const std::pair<Type, const char *> cases[] = {
-        {Type::offer, R"({"type":"offer"})"},
-        {Type::offer, R"({"type":"offer","offer":null})"},
-        {Type::offer, R"({"type":"offer","offer":"v=0"})"},
-        {Type::offer, R"({"type":"offer","offer":{"sdp":"v=0"}})"},
-        {Type::offer, R"({"type":"offer","offer":{"type":"answer","sdp":"v=0"}})"},
-        {Type::offer, R"({"type":"offer","offer":{"type":"offer"}})"},
-        {Type::offer, R"({"type":"offer","offer":{"type":"offer","sdp":5}})"},
-        {Type::offer, R"({"type":"offer","to":7,"offer":{"type":"offer","sdp":"x"}})"},
-        {Type::offer, R"({"type":"offer","to":["p1"],"offer":{"type":"offer","sdp":"x"}})"},
-        {Type::answer, R"({"type":"answer","answer":{"type":"offer","sdp":"x"}})"},
-        {Type::answer, R"({"type":"answer","offer":{"type":"answer","sdp":"x"}})"},
-        {Type::candidate, R"({"type":"candidate"})"},
-        {Type::candidate, R"({"type":"candidate","candidate":"candidate:1"})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":1}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMid":0}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":-1}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":1.5}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":"0"}})"},
-        {Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":70000}})"},
-        {Type::join, R"({"type":"join","room":"r"})"},
-        {Type::leave, R"({"type":"leave"})"},
+        { Type::offer, R"({"type":"offer"})" },
+        { Type::offer, R"({"type":"offer","offer":null})" },
+        { Type::offer, R"({"type":"offer","offer":"v=0"})" },
+        { Type::offer, R"({"type":"offer","offer":{"sdp":"v=0"}})" },
+        { Type::offer, R"({"type":"offer","offer":{"type":"answer","sdp":"v=0"}})" },
+        { Type::offer, R"({"type":"offer","offer":{"type":"offer"}})" },
+        { Type::offer, R"({"type":"offer","offer":{"type":"offer","sdp":5}})" },
+        { Type::offer, R"({"type":"offer","to":7,"offer":{"type":"offer","sdp":"x"}})" },
+        { Type::offer, R"({"type":"offer","to":["p1"],"offer":{"type":"offer","sdp":"x"}})" },
+        { Type::answer, R"({"type":"answer","answer":{"type":"offer","sdp":"x"}})" },
+        { Type::answer, R"({"type":"answer","offer":{"type":"answer","sdp":"x"}})" },
+        { Type::candidate, R"({"type":"candidate"})" },
+        { Type::candidate, R"({"type":"candidate","candidate":"candidate:1"})" },
+        { Type::candidate, R"({"type":"candidate","candidate":{}})" },
+        { Type::candidate, R"({"type":"candidate","candidate":{"candidate":1}})" },
+        { Type::candidate, R"({"type":"candidate","candidate":{"candidate":"c","sdpMid":0}})" },
+        { Type::candidate,
+            R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":-1}})" },
+        { Type::candidate,
+            R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":1.5}})" },
+        { Type::candidate,
+            R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":"0"}})" },
+        { Type::candidate,
+            R"({"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":70000}})" },
+        { Type::join, R"({"type":"join","room":"r"})" },
+        { Type::leave, R"({"type":"leave"})" },
     };
     for (const auto &[type, text] : cases) {
         INFO(text);
@@ -272,7 +294,8 @@ TEST_CASE("encodeForwarded: sets from, strips client-supplied from, hidden and t
     CHECK(json::boolMember(obj(fromHidden), "hidden") == true);
     CHECK(json::stringMember(obj(fromHidden), "from") == "p7");
 
-    auto forged = parseObject(R"({"type":"candidate","hidden":false,"from":"p1","candidate":null})");
+    auto forged
+        = parseObject(R"({"type":"candidate","hidden":false,"from":"p1","candidate":null})");
     auto out = parseObject(encodeForwarded(obj(forged), "p3", true));
     CHECK(json::boolMember(obj(out), "hidden") == true);
     CHECK(json::stringMember(obj(out), "from") == "p3");
@@ -282,7 +305,8 @@ TEST_CASE("encodeForwarded: sets from, strips client-supplied from, hidden and t
 TEST_CASE("server messages encode to the spec's shapes and decode back")
 {
     std::string error;
-    auto w = decodeServerMessage(encodeWelcome("p2", "standup", {{"p1", "alice"}, {"p3", std::nullopt}}, true), error);
+    auto w = decodeServerMessage(
+        encodeWelcome("p2", "standup", { { "p1", "alice" }, { "p3", std::nullopt } }, true), error);
     REQUIRE(w);
     auto &welcome = std::get<Welcome>(*w);
     CHECK(welcome.id == "p2");
@@ -292,19 +316,22 @@ TEST_CASE("server messages encode to the spec's shapes and decode back")
     CHECK(welcome.peers[0].name == "alice");
     CHECK_FALSE(welcome.peers[1].name);
     // A nameless peer is listed with name null, not without name.
-    CHECK(encodeWelcome("p2", "r", {{"p3", std::nullopt}}, false).find(R"("name":null)") != std::string::npos);
-    CHECK(encodeWelcome("p1", "r", {}, false) ==
-          R"({"type":"welcome","id":"p1","room":"r","peers":[],"recording":false})");
+    CHECK(encodeWelcome("p2", "r", { { "p3", std::nullopt } }, false).find(R"("name":null)")
+        != std::string::npos);
+    CHECK(encodeWelcome("p1", "r", {}, false)
+        == R"({"type":"welcome","id":"p1","room":"r","peers":[],"recording":false})");
 
-    auto pj = decodeServerMessage(encodePeerJoined({"p4", std::nullopt}), error);
+    auto pj = decodeServerMessage(encodePeerJoined({ "p4", std::nullopt }), error);
     REQUIRE(pj);
     CHECK(std::get<PeerJoined>(*pj).peer.id == "p4");
-    CHECK(encodePeerJoined({"p4", std::nullopt}) == R"({"type":"peer-joined","peer":{"id":"p4","name":null}})");
+    CHECK(encodePeerJoined({ "p4", std::nullopt })
+        == R"({"type":"peer-joined","peer":{"id":"p4","name":null}})");
 
     CHECK(encodePeerLeft("p4") == R"({"type":"peer-left","id":"p4"})");
     CHECK(std::get<PeerLeft>(*decodeServerMessage(encodePeerLeft("p4"), error)).id == "p4");
     CHECK(encodeRecording(true) == R"({"type":"recording","active":true})");
-    CHECK(std::get<RecordingNotice>(*decodeServerMessage(encodeRecording(false), error)).active == false);
+    CHECK(std::get<RecordingNotice>(*decodeServerMessage(encodeRecording(false), error)).active
+        == false);
 
     auto e = decodeServerMessage(encodeError(ErrorCode::rateLimited, "slow down"), error);
     REQUIRE(e);
@@ -320,19 +347,19 @@ TEST_CASE("client messages encode to what the server validates")
         return std::move(std::get<Envelope>(r));
     };
     {
-        auto env = roundTrip(encodeJoin({"r", "bob", true, "t.o.k"}));
+        auto env = roundTrip(encodeJoin({ "r", "bob", true, "t.o.k" }));
         auto j = validateJoin(env.object());
         REQUIRE(std::holds_alternative<Join>(j));
         CHECK(std::get<Join>(j).name == "bob");
         CHECK(std::get<Join>(j).hidden);
         CHECK(std::get<Join>(j).token == "t.o.k");
     }
-    CHECK(encodeJoin({"r", std::nullopt, false, std::nullopt}) == R"({"type":"join","room":"r"})");
-    for (const std::string &text :
-         {encodeOffer("p1", "v=0"), encodeOffer(std::nullopt, "v=0"), encodeAnswer("p1", "v=0"),
-          encodeCandidate("p1", Candidate{"candidate:x", "0", 0}),
-          encodeCandidate(std::nullopt, Candidate{"candidate:x", std::nullopt, std::nullopt}),
-          encodeCandidate("p1", std::nullopt)}) {
+    CHECK(
+        encodeJoin({ "r", std::nullopt, false, std::nullopt }) == R"({"type":"join","room":"r"})");
+    for (const std::string &text : { encodeOffer("p1", "v=0"), encodeOffer(std::nullopt, "v=0"),
+             encodeAnswer("p1", "v=0"), encodeCandidate("p1", Candidate { "candidate:x", "0", 0 }),
+             encodeCandidate(std::nullopt, Candidate { "candidate:x", std::nullopt, std::nullopt }),
+             encodeCandidate("p1", std::nullopt) }) {
         INFO(text);
         auto env = roundTrip(text);
         CHECK(std::holds_alternative<Signal>(validateSignal(env.type, env.object())));
@@ -352,7 +379,7 @@ TEST_CASE("forwarded messages decode on the client side")
     CHECK(desc.hidden);
     CHECK(desc.sdp == "v=0 o");
 
-    auto cand = parseObject(encodeCandidate("p2", Candidate{"candidate:1", "a", 1}));
+    auto cand = parseObject(encodeCandidate("p2", Candidate { "candidate:1", "a", 1 }));
     auto c = decodeServerMessage(encodeForwarded(obj(cand), "p5", false), error);
     REQUIRE(c);
     auto &rc = std::get<RemoteCandidate>(*c);
@@ -370,11 +397,12 @@ TEST_CASE("forwarded messages decode on the client side")
 
 TEST_CASE("decodeServerMessage refuses malformed server messages")
 {
-    for (const char *text :
-         {"nope", "[]", "{}", R"({"type":"welcome","id":"p1"})", R"({"type":"peer-joined"})",
-          R"({"type":"peer-left"})", R"({"type":"recording"})", R"({"type":"offer","offer":{"sdp":"x"}})",
-          R"({"type":"answer","from":"p1"})", R"({"type":"candidate","candidate":null})",
-          R"({"type":"candidate","from":"p1","candidate":{"sdpMid":"0"}})", R"({"type":"mystery"})"}) {
+    for (const char *text : { "nope", "[]", "{}", R"({"type":"welcome","id":"p1"})",
+             R"({"type":"peer-joined"})", R"({"type":"peer-left"})", R"({"type":"recording"})",
+             R"({"type":"offer","offer":{"sdp":"x"}})", R"({"type":"answer","from":"p1"})",
+             R"({"type":"candidate","candidate":null})",
+             R"({"type":"candidate","from":"p1","candidate":{"sdpMid":"0"}})",
+             R"({"type":"mystery"})" }) {
         INFO(text);
         std::string error;
         CHECK_FALSE(decodeServerMessage(text, error));

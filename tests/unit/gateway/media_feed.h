@@ -1,4 +1,5 @@
-// Test feed: encoded test streams (videotestsrc/audiotestsrc -> encoder -> parser) into a template instance.
+// Test feed: encoded test streams (videotestsrc/audiotestsrc -> encoder -> parser) into a template
+// instance.
 #pragma once
 
 #include "common/gst/gst_ptr.h"
@@ -13,7 +14,8 @@ namespace rc::test {
 // of tpl writing to outputPath. Live sources run forever; otherwise each
 // source stops after seconds and the pipeline ends with EOS.
 // Returns null with error on failure. Call on one thread; gst_init first.
-GPtr<GstElement> buildFeedPipeline(const gateway::PipelineTemplate &tpl, const std::string &outputPath,
-                                   const std::string &videoCodec, bool live, int seconds, std::string &error);
+GPtr<GstElement> buildFeedPipeline(const gateway::PipelineTemplate &tpl,
+    const std::string &outputPath, const std::string &videoCodec, bool live, int seconds,
+    std::string &error);
 
 } // namespace rc::test

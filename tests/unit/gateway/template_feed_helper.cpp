@@ -1,4 +1,5 @@
-// Child process for the crash-safety test: records live test streams through a template until killed.
+// Child process for the crash-safety test: records live test streams through a template until
+// killed.
 //
 // Usage: template-feed-helper TEMPLATE_FILE OUTPUT_PATH VIDEO_CODEC
 #include "media_feed.h"
@@ -22,8 +23,8 @@ int main(int argc, char **argv)
         }
         gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
         rc::GPtr<GstBus> bus = rc::adopt(gst_element_get_bus(pipeline.get()));
-        rc::GPtr<GstMessage> msg = rc::adopt(gst_bus_timed_pop_filtered(
-            bus.get(), GST_CLOCK_TIME_NONE, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
+        rc::GPtr<GstMessage> msg = rc::adopt(gst_bus_timed_pop_filtered(bus.get(),
+            GST_CLOCK_TIME_NONE, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
         std::fprintf(stderr, "unexpected end of the pipeline\n");
         gst_element_set_state(pipeline.get(), GST_STATE_NULL);
         return 70;

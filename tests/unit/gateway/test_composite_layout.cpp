@@ -6,7 +6,10 @@
 using namespace rc::gateway;
 
 namespace {
-LayoutRect rect(int x, int y, int w, int h) { return LayoutRect { x, y, w, h }; }
+LayoutRect rect(int x, int y, int w, int h)
+{
+    return LayoutRect { x, y, w, h };
+}
 std::vector<TileSource> videoTiles(size_t n, int w = 1280, int h = 720)
 {
     return std::vector<TileSource>(n, TileSource { w, h });

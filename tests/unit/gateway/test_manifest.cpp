@@ -1,6 +1,6 @@
 // Tests of the session manifest: content, escaping of display names, atomic rewriting.
-#include "gateway/room/manifest.h"
 #include "common/base/json.h"
+#include "gateway/room/manifest.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>
@@ -13,7 +13,10 @@ using namespace std::chrono;
 
 namespace {
 
-system_clock::time_point t0() { return system_clock::time_point(seconds(1795493700)); }
+system_clock::time_point t0()
+{
+    return system_clock::time_point(seconds(1795493700));
+}
 
 rc::GPtr<JsonNode> parseFile(const std::string &path)
 {
@@ -25,7 +28,10 @@ rc::GPtr<JsonNode> parseFile(const std::string &path)
     return node;
 }
 
-JsonObject *member(JsonArray *a, guint i) { return json_array_get_object_element(a, i); }
+JsonObject *member(JsonArray *a, guint i)
+{
+    return json_array_get_object_element(a, i);
+}
 
 } // namespace
 
@@ -108,7 +114,8 @@ TEST_CASE("display names are data: hostile names round-trip through JSON", "[man
         if (names[i].find('\0') == std::string::npos)
             CHECK(*got == names[i]);
         else
-            CHECK(got->rfind("nul", 0) == 0); // json-glib strings end at NUL; the file is still valid
+            CHECK(
+                got->rfind("nul", 0) == 0); // json-glib strings end at NUL; the file is still valid
     }
     std::string text = rc::test::readFile(dir / "manifest.json");
     CHECK(text.find("new\nline") == std::string::npos); // escaped, not raw
@@ -131,14 +138,18 @@ TEST_CASE("the manifest is replaced atomically and is always valid JSON", "[mani
     rc::test::TempDir dir;
     std::string path = dir / "manifest.json";
     Manifest m(path, "r", t0());
-    struct stat before{};
+    struct stat before
+    {
+    };
     for (int i = 0; i < 50; ++i) {
         m.participantJoined("p" + std::to_string(i), std::string(i * 50, 'x'), t0() + seconds(i));
         // Every state on disk parses, and no temp file is left behind.
         auto root = parseFile(path);
         JsonArray *people = rc::json::arrayMember(json_node_get_object(root.get()), "participants");
         CHECK(json_array_get_length(people) == static_cast<guint>(i + 1));
-        struct stat st{};
+        struct stat st
+        {
+        };
         REQUIRE(::stat(path.c_str(), &st) == 0);
         if (i > 0)
             CHECK(st.st_ino != before.st_ino); // a new file renamed over, never rewritten in place

@@ -1,6 +1,6 @@
 // Tests of *.pipeline parsing (header, body, placeholders, file:line errors) and lookup.
-#include "gateway/templates/pipeline_template.h"
 #include "common/base/startup_error.h"
+#include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>
@@ -48,8 +48,8 @@ TEST_CASE("a good template parses", "[template]")
     CHECK(t.name == "record-test");
     CHECK(t.path == "/x/record-test.pipeline");
     CHECK(t.scope == TemplateScope::participant);
-    CHECK(t.videoCodecs == std::vector<std::string>{"VP8", "H264"});
-    CHECK(t.audioCodecs == std::vector<std::string>{"OPUS"});
+    CHECK(t.videoCodecs == std::vector<std::string> { "VP8", "H264" });
+    CHECK(t.audioCodecs == std::vector<std::string> { "OPUS" });
     CHECK(t.extension == "mkv");
     CHECK(t.description == "test template");
     REQUIRE(t.params.size() == 1);
@@ -64,7 +64,8 @@ TEST_CASE("a good template parses", "[template]")
 
 TEST_CASE("room scope and audio-only templates parse", "[template]")
 {
-    auto t = parseTemplate("/x/a.pipeline", "scope: room\naudio-codecs: OPUS\n---\nqueue name=audio ! fakesink\n");
+    auto t = parseTemplate(
+        "/x/a.pipeline", "scope: room\naudio-codecs: OPUS\n---\nqueue name=audio ! fakesink\n");
     CHECK(t.scope == TemplateScope::room);
     CHECK(t.videoCodecs.empty());
     CHECK(t.extension.empty());
@@ -74,24 +75,34 @@ TEST_CASE("malformed templates name file and line", "[template]")
 {
     expectError("video-codecs: VP8\n---\nqueue name=video ! fakesink\n", 2, "missing 'scope");
     expectError("scope: everyone\n---\nx\n", 1, "scope must be");
-    expectError("scope: participant\nvideo-codecs: VP8, THEORA\n---\nx\n", 2, "unknown video codec 'THEORA'");
+    expectError("scope: participant\nvideo-codecs: VP8, THEORA\n---\nx\n", 2,
+        "unknown video codec 'THEORA'");
     expectError("scope: participant\naudio-codecs: AAC\n---\nx\n", 2, "unknown audio codec 'AAC'");
     expectError("scope: participant\nvideo-codecs: VP8,,VP9\n---\nx\n", 2, "empty entry");
     expectError("scope: participant\nvideo-codecs: VP8, vp8\n---\nx\n", 2, "listed twice");
     expectError("scope: participant\nvideo-codecs: VP8\n", 2, "missing '---'");
-    expectError("scope: participant\nvideo-codecs: VP8\n---\n\n# only a comment\n", 3, "empty pipeline description");
-    expectError("scope: participant\n---\nqueue name=video ! fakesink\n", 2, "neither video-codecs nor audio-codecs");
-    expectError("scope: participant\nvideo-codecs: VP8\ncolour: blue\n---\nx\n", 3, "unknown key 'colour'");
+    expectError("scope: participant\nvideo-codecs: VP8\n---\n\n# only a comment\n", 3,
+        "empty pipeline description");
+    expectError("scope: participant\n---\nqueue name=video ! fakesink\n", 2,
+        "neither video-codecs nor audio-codecs");
+    expectError(
+        "scope: participant\nvideo-codecs: VP8\ncolour: blue\n---\nx\n", 3, "unknown key 'colour'");
     expectError("scope: participant\nscope: room\n---\nx\n", 2, "given twice");
     expectError("scope: participant\nthis is not a header\n---\nx\n", 2, "expected 'key: value'");
-    expectError("scope: participant\nvideo-codecs: VP8\nextension: .mkv\n---\nx\n", 3, "extension must be");
-    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video\n ! filesink name=file title=${name}\n", 5,
-                "unknown variable '${name}'");
-    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video ! filesink location=${recordings_dir}\n",
-                4, "recordings_dir");
-    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video title=${room\n", 4, "unterminated");
-    expectError("scope: participant\nvideo-codecs: VP8\nparam: Bad Name = 1\n---\nx\n", 3, "parameter name");
-    expectError("scope: participant\nvideo-codecs: VP8\nparam: q = a b\n---\nx\n", 3, "default of parameter");
+    expectError(
+        "scope: participant\nvideo-codecs: VP8\nextension: .mkv\n---\nx\n", 3, "extension must be");
+    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video\n ! filesink "
+                "name=file title=${name}\n",
+        5, "unknown variable '${name}'");
+    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video ! filesink "
+                "location=${recordings_dir}\n",
+        4, "recordings_dir");
+    expectError("scope: participant\nvideo-codecs: VP8\n---\nqueue name=video title=${room\n", 4,
+        "unterminated");
+    expectError("scope: participant\nvideo-codecs: VP8\nparam: Bad Name = 1\n---\nx\n", 3,
+        "parameter name");
+    expectError("scope: participant\nvideo-codecs: VP8\nparam: q = a b\n---\nx\n", 3,
+        "default of parameter");
 }
 
 TEST_CASE("a template name must be a safe file stem", "[template]")
@@ -104,7 +115,8 @@ TEST_CASE("loadTemplate reads files and reports missing ones", "[template]")
     TempDir dir;
     writeFile(dir / "t.pipeline", goodText);
     CHECK(loadTemplate(dir / "t.pipeline").name == "t");
-    CHECK_THROWS_WITH(loadTemplate(dir / "missing.pipeline"), Catch::Contains("missing.pipeline: cannot open"));
+    CHECK_THROWS_WITH(
+        loadTemplate(dir / "missing.pipeline"), Catch::Contains("missing.pipeline: cannot open"));
     writeFile(dir / "big.pipeline", goodText + std::string(70 * 1024, '#'));
     CHECK_THROWS_WITH(loadTemplate(dir / "big.pipeline"), Catch::Contains("64 KiB"));
 }
@@ -114,26 +126,30 @@ TEST_CASE("findTemplate searches folders in order, first match wins", "[template
     TempDir a, b;
     writeFile(b / "t.pipeline", goodText);
     writeFile(b / "only-b.pipeline", goodText);
-    writeFile(a / "t.pipeline", "scope: room\naudio-codecs: OPUS\n---\nqueue name=audio ! fakesink\n");
-    CHECK(findTemplate({a.path(), b.path()}, "t").scope == TemplateScope::room);
-    CHECK(findTemplate({b.path(), a.path()}, "t").scope == TemplateScope::participant);
-    CHECK(findTemplate({a.path(), b.path()}, "only-b").path == b / "only-b.pipeline");
-    CHECK_THROWS_WITH(findTemplate({a.path(), b.path()}, "nope"), Catch::Contains("not found") && Catch::Contains(a.path()));
-    CHECK_THROWS_WITH(findTemplate({a.path()}, "../b/t"), Catch::Contains("not a") || Catch::Contains("must be"));
-    CHECK_THROWS(findTemplate({a.path()}, ".hidden"));
+    writeFile(
+        a / "t.pipeline", "scope: room\naudio-codecs: OPUS\n---\nqueue name=audio ! fakesink\n");
+    CHECK(findTemplate({ a.path(), b.path() }, "t").scope == TemplateScope::room);
+    CHECK(findTemplate({ b.path(), a.path() }, "t").scope == TemplateScope::participant);
+    CHECK(findTemplate({ a.path(), b.path() }, "only-b").path == b / "only-b.pipeline");
+    CHECK_THROWS_WITH(findTemplate({ a.path(), b.path() }, "nope"),
+        Catch::Contains("not found") && Catch::Contains(a.path()));
+    CHECK_THROWS_WITH(findTemplate({ a.path() }, "../b/t"),
+        Catch::Contains("not a") || Catch::Contains("must be"));
+    CHECK_THROWS(findTemplate({ a.path() }, ".hidden"));
 }
 
 TEST_CASE("typed parameters parse", "[template][param]")
 {
-    const std::string text = "scope: room\n"
-                             "video-codecs: VP8\n"
-                             "param: video_bitrate int min=200 max=20000 default=2500\n"
-                             "param: width int\n"
-                             "param: rtmp_url url required schemes=rtmp,rtmps set=sink.location\n"
-                             "param: directory string default=hls\n"
-                             "param: quality=high\n"
-                             "---\n"
-                             "queue name=video ! x264enc bitrate=${video_bitrate} ! fakesink name=sink\n";
+    const std::string text
+        = "scope: room\n"
+          "video-codecs: VP8\n"
+          "param: video_bitrate int min=200 max=20000 default=2500\n"
+          "param: width int\n"
+          "param: rtmp_url url required schemes=rtmp,rtmps set=sink.location\n"
+          "param: directory string default=hls\n"
+          "param: quality=high\n"
+          "---\n"
+          "queue name=video ! x264enc bitrate=${video_bitrate} ! fakesink name=sink\n";
     auto t = parseTemplate("/t/p.pipeline", text);
     REQUIRE(t.params.size() == 5);
     CHECK(t.params[0].kind == TemplateParamKind::integer);
@@ -146,7 +162,7 @@ TEST_CASE("typed parameters parse", "[template][param]")
     CHECK(t.params[1].maxValue == 0);
     CHECK(t.params[2].kind == TemplateParamKind::url);
     CHECK(t.params[2].required);
-    CHECK(t.params[2].schemes == std::vector<std::string>{"rtmp", "rtmps"});
+    CHECK(t.params[2].schemes == std::vector<std::string> { "rtmp", "rtmps" });
     CHECK(t.params[2].setElement == "sink");
     CHECK(t.params[2].setProperty == "location");
     CHECK(t.params[3].kind == TemplateParamKind::string);
@@ -170,15 +186,19 @@ TEST_CASE("malformed parameters name file and line", "[template][param]")
     expectError(head + "param: x int required required\n---\nq\n", 3, "given twice");
     expectError(head + "param: u url schemes=rtmp\n---\nq\n", 3, "needs set=");
     expectError(head + "param: u url set=sink.location\n---\nq\n", 3, "needs schemes=");
-    expectError(head + "param: u url schemes=rtmp set=sink\n---\nq\n", 3, "set= must be ELEMENT.PROPERTY");
+    expectError(
+        head + "param: u url schemes=rtmp set=sink\n---\nq\n", 3, "set= must be ELEMENT.PROPERTY");
     expectError(head + "param: u url schemes=RTMP set=a.b\n---\nq\n", 3, "schemes=");
     expectError(head + "param: u url schemes=rtmp set=a.b default=file:///etc/passwd\n---\nq\n", 3,
-                "default of parameter 'u'");
+        "default of parameter 'u'");
     expectError(head + "param: room string\n---\nq\n", 3, "reserved");
     expectError(head + "param: x int\nparam: x string\n---\nq\n", 4, "declared twice");
     // A url is never pasted into the description.
-    expectError(head + "param: u url schemes=rtmp set=sink.location\n---\nqueue name=video\n ! rtmp2sink location=${u}\n",
-                6, "url parameter 'u' may not be used as ${u}");
+    expectError(head
+            + "param: u url schemes=rtmp set=sink.location\n---\nqueue name=video\n ! rtmp2sink "
+              "location=${u}\n",
+        6, "url parameter 'u' may not be used as ${u}");
     // Undeclared names stay errors.
-    expectError(head + "param: x int\n---\nqueue name=video ! fakesink name=${y}\n", 5, "unknown variable '${y}'");
+    expectError(head + "param: x int\n---\nqueue name=video ! fakesink name=${y}\n", 5,
+        "unknown variable '${y}'");
 }

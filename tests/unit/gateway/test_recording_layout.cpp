@@ -11,7 +11,10 @@ using namespace rc::gateway;
 using namespace std::chrono;
 
 namespace {
-system_clock::time_point at(int64_t unixSeconds) { return system_clock::time_point(seconds(unixSeconds)); }
+system_clock::time_point at(int64_t unixSeconds)
+{
+    return system_clock::time_point(seconds(unixSeconds));
+}
 } // namespace
 
 TEST_CASE("sessionStamp is UTC ISO-8601 basic", "[layout]")
@@ -34,7 +37,7 @@ TEST_CASE("sanitizeFileComponent", "[layout]")
     CHECK(sanitizeFileComponent("caf\xc3\xa9") == "caf__");
     CHECK(sanitizeFileComponent(std::string("a\0b", 3)) == "a_b");
     CHECK(sanitizeFileComponent(std::string(200, 'x')).size() == 64);
-    for (const char *s : {"..", ".", "/", "a/../b", "\n", " "}) {
+    for (const char *s : { "..", ".", "/", "a/../b", "\n", " " }) {
         std::string out = sanitizeFileComponent(s);
         CHECK(out != ".");
         CHECK(out != "..");
@@ -72,7 +75,8 @@ TEST_CASE("participantFile never reuses a name", "[layout]")
     // A peer whose id is literally "p1-2" does not collide either.
     CHECK(std::filesystem::path(layout.participantFile("p1-2", "mkv")).filename() == "p1-2-2.mkv");
     // The manifest's name is reserved.
-    CHECK(std::filesystem::path(layout.roomFile("manifest", "json")).filename() == "manifest-2.json");
+    CHECK(
+        std::filesystem::path(layout.roomFile("manifest", "json")).filename() == "manifest-2.json");
     // A second layout on the same folder sees the files that exist.
     rc::test::writeFile(first, "x");
     RecordingLayout again(root.path(), "room", at(1795493700));
@@ -86,7 +90,9 @@ TEST_CASE("ensureSessionDir creates the folders with mode 0750", "[layout]")
     std::string error;
     REQUIRE(layout.ensureSessionDir(error));
     REQUIRE(layout.ensureSessionDir(error)); // idempotent
-    struct stat st{};
+    struct stat st
+    {
+    };
     REQUIRE(::stat(layout.sessionDir().c_str(), &st) == 0);
     CHECK(S_ISDIR(st.st_mode));
     CHECK((st.st_mode & 0777 & ~0750) == 0);

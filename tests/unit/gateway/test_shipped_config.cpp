@@ -1,8 +1,8 @@
 // Validates each shipped config file the way `roomcast --check-config` does.
+#include "common/base/startup_error.h"
 #include "gateway/app/config_check.h"
 #include "gateway/app/gateway_options.h"
 #include "roomcast-config.h"
-#include "common/base/startup_error.h"
 #include "test_support.h"
 
 #include <algorithm>
@@ -17,8 +17,8 @@ TEST_CASE("config/roomcast.conf passes --check-config", "[shipped][config]")
     rc::test::TempDir rec;
     const std::string config = ROOMCAST_SOURCE_ROOT "/config/roomcast.conf";
     const std::string pipelines = rc::test::sourcePipelinesDir();
-    std::vector<const char *> argv{"roomcast",        "--config", config.c_str(), "--pipelines-dir", pipelines.c_str(),
-                                   "--recordings-dir", rec.path().c_str(), "--check-config", nullptr};
+    std::vector<const char *> argv { "roomcast", "--config", config.c_str(), "--pipelines-dir",
+        pipelines.c_str(), "--recordings-dir", rec.path().c_str(), "--check-config", nullptr };
     auto options = parseGatewayOptions(static_cast<int>(argv.size() - 1), argv.data());
     REQUIRE(options);
     CHECK(options->checkConfig);
@@ -32,14 +32,16 @@ TEST_CASE("every shipped template can be made active", "[shipped][config]")
     rc::test::ensureGstInit();
     GatewayOptions o;
     o.recordingsDir = "/nonexistent";
-    o.pipelines = {"record-mkv", "record-webm", "record-mp4"};
-    o.pipelinesDirs = {rc::test::sourcePipelinesDir()};
+    o.pipelines = { "record-mkv", "record-webm", "record-mp4" };
+    o.pipelinesDirs = { rc::test::sourcePipelinesDir() };
     CHECK(loadActiveTemplates(o).size() == 3);
-    o.pipelines = {"record-nothing"};
-    CHECK_THROWS_WITH(loadActiveTemplates(o), Catch::Contains("record-nothing") && Catch::Contains("not found"));
+    o.pipelines = { "record-nothing" };
+    CHECK_THROWS_WITH(
+        loadActiveTemplates(o), Catch::Contains("record-nothing") && Catch::Contains("not found"));
 }
 
-TEST_CASE("a template naming a missing element is exit 69; the API's scan skips it", "[shipped][config]")
+TEST_CASE(
+    "a template naming a missing element is exit 69; the API's scan skips it", "[shipped][config]")
 {
     rc::test::ensureGstInit();
     rc::test::TempDir dir;
@@ -49,8 +51,8 @@ TEST_CASE("a template naming a missing element is exit 69; the API's scan skips 
         "matroskamux name=mux ! filesink name=file\n");
     GatewayOptions o;
     o.recordingsDir = "/nonexistent";
-    o.pipelines = {"needs-plugin"};
-    o.pipelinesDirs = {dir.path(), rc::test::sourcePipelinesDir()};
+    o.pipelines = { "needs-plugin" };
+    o.pipelinesDirs = { dir.path(), rc::test::sourcePipelinesDir() };
     try {
         loadActiveTemplates(o);
         FAIL("no error");

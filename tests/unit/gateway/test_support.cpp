@@ -14,8 +14,8 @@ bool runCommand(const std::vector<std::string> &argv, std::string &out)
     gchar *stdoutText = nullptr;
     gint status = 0;
     GError *error = nullptr;
-    gboolean ok = g_spawn_sync(nullptr, args.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &stdoutText,
-                               nullptr, &status, &error);
+    gboolean ok = g_spawn_sync(nullptr, args.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr,
+        &stdoutText, nullptr, &status, &error);
     out = stdoutText ? stdoutText : "";
     g_free(stdoutText);
     if (error)
@@ -23,6 +23,9 @@ bool runCommand(const std::vector<std::string> &argv, std::string &out)
     return ok && g_spawn_check_wait_status(status, nullptr);
 }
 
-std::string sourcePipelinesDir() { return ROOMCAST_SOURCE_ROOT "/pipelines"; }
+std::string sourcePipelinesDir()
+{
+    return ROOMCAST_SOURCE_ROOT "/pipelines";
+}
 
 } // namespace rc::test

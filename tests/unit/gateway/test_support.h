@@ -16,7 +16,8 @@ class TempDir
 public:
     TempDir()
     {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "roomcast-test-XXXXXX").string();
+        std::string tmpl
+            = (std::filesystem::temp_directory_path() / "roomcast-test-XXXXXX").string();
         if (!mkdtemp(tmpl.data()))
             throw std::runtime_error("mkdtemp failed");
         path_ = tmpl;
@@ -48,7 +49,10 @@ inline std::string readFile(const std::string &path)
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-inline void ensureGstInit() { gst_init(nullptr, nullptr); }
+inline void ensureGstInit()
+{
+    gst_init(nullptr, nullptr);
+}
 
 // Runs argv[0] (searched in $PATH) and waits; stdout goes to out. True on exit status 0.
 bool runCommand(const std::vector<std::string> &argv, std::string &out);

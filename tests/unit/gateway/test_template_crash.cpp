@@ -19,8 +19,9 @@ namespace {
 double lastPacketTime(const std::string &path)
 {
     std::string out;
-    if (!rc::test::runCommand({"ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path},
-                              out))
+    if (!rc::test::runCommand({ "ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of",
+                                  "csv=p=0", path },
+            out))
         return -1;
     double last = -1;
     std::istringstream lines(out);
@@ -44,7 +45,8 @@ void killAndCheck(const std::string &templateName, const std::string &videoCodec
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        execl(helper, helper, tplPath.c_str(), out.c_str(), videoCodec.c_str(), static_cast<char *>(nullptr));
+        execl(helper, helper, tplPath.c_str(), out.c_str(), videoCodec.c_str(),
+            static_cast<char *>(nullptr));
         _exit(127);
     }
     // The clock starts when the file appears (filesink opens it as the pipeline starts).
@@ -66,11 +68,20 @@ void killAndCheck(const std::string &templateName, const std::string &videoCodec
     INFO("killed after " << killedAfter << " s, last packet at " << last << " s");
     CHECK(last >= killedAfter - 1.5);
     std::string discovered;
-    CHECK(rc::test::runCommand({"gst-discoverer-1.0", out}, discovered));
+    CHECK(rc::test::runCommand({ "gst-discoverer-1.0", out }, discovered));
 }
 
 } // namespace
 
-TEST_CASE("record-mkv survives kill -9", "[crash][mkv]") { killAndCheck("record-mkv", "VP8"); }
-TEST_CASE("record-webm survives kill -9", "[crash][webm]") { killAndCheck("record-webm", "VP8"); }
-TEST_CASE("record-mp4 survives kill -9", "[crash][mp4]") { killAndCheck("record-mp4", "H264"); }
+TEST_CASE("record-mkv survives kill -9", "[crash][mkv]")
+{
+    killAndCheck("record-mkv", "VP8");
+}
+TEST_CASE("record-webm survives kill -9", "[crash][webm]")
+{
+    killAndCheck("record-webm", "VP8");
+}
+TEST_CASE("record-mp4 survives kill -9", "[crash][mp4]")
+{
+    killAndCheck("record-mp4", "H264");
+}

@@ -1,8 +1,9 @@
-// Tests of template instantiation: ghost pads, code-set location, gst-launch errors, and injection attempts.
-#include "gateway/app/config_check.h"
-#include "gateway/templates/pipeline_template.h"
-#include "gateway/room/recording_layout.h"
+// Tests of template instantiation: ghost pads, code-set location, gst-launch errors, and injection
+// attempts.
 #include "common/base/startup_error.h"
+#include "gateway/app/config_check.h"
+#include "gateway/room/recording_layout.h"
+#include "gateway/templates/pipeline_template.h"
 #include "gateway/templates/template_instance.h"
 #include "test_support.h"
 
@@ -16,9 +17,14 @@ using rc::GPtr;
 
 namespace {
 
-TemplateVariables goodVars() { return {"standup", "p1", "20261124T041500Z", "/srv/rec"}; }
+TemplateVariables goodVars()
+{
+    return { "standup", "p1", "20261124T041500Z", "/srv/rec" };
+}
 
-PipelineTemplate tpl(const std::string &body, const std::string &header = "scope: participant\nvideo-codecs: VP8\naudio-codecs: OPUS\nextension: mkv\n")
+PipelineTemplate tpl(const std::string &body,
+    const std::string &header
+    = "scope: participant\nvideo-codecs: VP8\naudio-codecs: OPUS\nextension: mkv\n")
 {
     return parseTemplate("/t/test.pipeline", header + "---\n" + body);
 }
@@ -83,9 +89,10 @@ TEST_CASE("the location in the description is overridden by code", "[instance][i
 {
     rc::test::ensureGstInit();
     std::string error;
-    auto inst = instantiateTemplate(tpl("queue name=video ! matroskamux ! filesink name=file location=/tmp/elsewhere\n",
-                                        "scope: participant\nvideo-codecs: VP8\nextension: mkv\n"),
-                                    goodVars(), "/srv/out.mkv", error);
+    auto inst = instantiateTemplate(
+        tpl("queue name=video ! matroskamux ! filesink name=file location=/tmp/elsewhere\n",
+            "scope: participant\nvideo-codecs: VP8\nextension: mkv\n"),
+        goodVars(), "/srv/out.mkv", error);
     REQUIRE(inst);
     CHECK(locationOf(inst->bin.get()) == "/srv/out.mkv");
     CHECK_FALSE(inst->hasAudio);
@@ -97,30 +104,35 @@ TEST_CASE("instantiation errors", "[instance]")
     std::string error;
     SECTION("bad gst-launch syntax names the file and GStreamer's message")
     {
-        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! ! filesink name=file\n"), goodVars(), "/x.mkv", error));
+        CHECK_FALSE(instantiateTemplate(
+            tpl("queue name=video ! ! filesink name=file\n"), goodVars(), "/x.mkv", error));
         CHECK(error.rfind("/t/test.pipeline: ", 0) == 0);
         CHECK(error.size() > std::string("/t/test.pipeline: ").size());
     }
     SECTION("an unknown element is reported as missing")
     {
-        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! nosuchelementxyz ! filesink name=file\n"), goodVars(),
-                                        "/x.mkv", error));
+        CHECK_FALSE(
+            instantiateTemplate(tpl("queue name=video ! nosuchelementxyz ! filesink name=file\n"),
+                goodVars(), "/x.mkv", error));
         CHECK(error.find("nosuchelementxyz") != std::string::npos);
     }
     SECTION("no entry element")
     {
-        CHECK_FALSE(instantiateTemplate(tpl("queue ! matroskamux ! filesink name=file\n"), goodVars(), "/x.mkv", error));
+        CHECK_FALSE(instantiateTemplate(
+            tpl("queue ! matroskamux ! filesink name=file\n"), goodVars(), "/x.mkv", error));
         CHECK(error.find("no element named 'video' or 'audio'") != std::string::npos);
     }
     SECTION("an entry element without a free sink pad")
     {
-        CHECK_FALSE(instantiateTemplate(tpl("videotestsrc name=video ! fakesink\n"), goodVars(), "/x.mkv", error));
+        CHECK_FALSE(instantiateTemplate(
+            tpl("videotestsrc name=video ! fakesink\n"), goodVars(), "/x.mkv", error));
         CHECK(error.find("no free sink pad") != std::string::npos);
     }
     SECTION("a writing element not named file")
     {
-        CHECK_FALSE(instantiateTemplate(tpl("queue name=video ! filesink name=out location=/tmp/x\n"), goodVars(),
-                                        "/x.mkv", error));
+        CHECK_FALSE(
+            instantiateTemplate(tpl("queue name=video ! filesink name=out location=/tmp/x\n"),
+                goodVars(), "/x.mkv", error));
         CHECK(error.find("not named 'file'") != std::string::npos);
     }
     SECTION("a file element but no output path")
@@ -130,13 +142,15 @@ TEST_CASE("instantiation errors", "[instance]")
     }
     SECTION("a template without a file element ignores the output path")
     {
-        auto inst = instantiateTemplate(tpl("queue name=video ! fakesink\n"), goodVars(), "/x.mkv", error);
+        auto inst = instantiateTemplate(
+            tpl("queue name=video ! fakesink\n"), goodVars(), "/x.mkv", error);
         REQUIRE(inst);
         CHECK(inst->outputPath.empty());
     }
 }
 
-TEST_CASE("hostile ids cannot inject elements nor escape the session folder", "[instance][injection]")
+TEST_CASE(
+    "hostile ids cannot inject elements nor escape the session folder", "[instance][injection]")
 {
     rc::test::ensureGstInit();
     const std::vector<std::string> hostile = {
@@ -150,15 +164,17 @@ TEST_CASE("hostile ids cannot inject elements nor escape the session folder", "[
         "${room}",
         "a b",
         "line\nbreak",
-        "\xe2\x80\xae" "evil",
+        "\xe2\x80\xae"
+        "evil",
         "caf\xc3\xa9",
         std::string("nul\0byte", 8),
         std::string(300, 'A'),
         "",
     };
-    PipelineTemplate usesVars = tpl("queue name=video ! matroskamux ! taginject tags=title=${room}-${participant} ! "
-                                    "filesink name=file\n",
-                                    "scope: participant\nvideo-codecs: VP8\nextension: mkv\n");
+    PipelineTemplate usesVars
+        = tpl("queue name=video ! matroskamux ! taginject tags=title=${room}-${participant} ! "
+              "filesink name=file\n",
+            "scope: participant\nvideo-codecs: VP8\nextension: mkv\n");
     std::string error;
     auto reference = instantiateTemplate(usesVars, goodVars(), "/r/p1.mkv", error);
     REQUIRE(reference);
@@ -178,8 +194,9 @@ TEST_CASE("hostile ids cannot inject elements nor escape the session folder", "[
             // ...and one that does not gets exactly its own elements.
             auto inst = instantiateTemplate(tpl(muxBody), v, "/r/p1.mkv", error);
             REQUIRE(inst);
-            CHECK(elementsOf(inst->bin.get()) ==
-                  std::vector<std::string>{"filesink:file", "matroskamux:mux", "queue:audio", "queue:video"});
+            CHECK(elementsOf(inst->bin.get())
+                == std::vector<std::string> {
+                    "filesink:file", "matroskamux:mux", "queue:audio", "queue:video" });
             CHECK(locationOf(inst->bin.get()) == "/r/p1.mkv");
         }
         // The path built from hostile ids stays inside the session folder.
@@ -188,7 +205,8 @@ TEST_CASE("hostile ids cannot inject elements nor escape the session folder", "[
         auto session = std::filesystem::weakly_canonical(layout.sessionDir());
         auto canonicalFile = std::filesystem::weakly_canonical(file);
         CHECK(canonicalFile.parent_path() == session);
-        CHECK(session.parent_path().parent_path() == std::filesystem::weakly_canonical(root.path()));
+        CHECK(
+            session.parent_path().parent_path() == std::filesystem::weakly_canonical(root.path()));
         CHECK(std::filesystem::path(file).filename().string().find('/') == std::string::npos);
     }
     CHECK(elementsOf(reference->bin.get()) == referenceElements);
@@ -199,8 +217,9 @@ TEST_CASE("checkTemplate matches declared codecs against the bin's pads", "[inst
     rc::test::ensureGstInit();
     SECTION("a codec the muxer cannot take")
     {
-        auto t = tpl("queue name=video ! mux.video_0\nqueue name=audio ! mux.audio_0\nwebmmux name=mux ! filesink name=file\n",
-                     "scope: participant\nvideo-codecs: VP8, H264\naudio-codecs: OPUS\nextension: webm\n");
+        auto t = tpl("queue name=video ! mux.video_0\nqueue name=audio ! mux.audio_0\nwebmmux "
+                     "name=mux ! filesink name=file\n",
+            "scope: participant\nvideo-codecs: VP8, H264\naudio-codecs: OPUS\nextension: webm\n");
         CHECK_THROWS_WITH(checkTemplate(t), Catch::Contains("H264"));
     }
     SECTION("codecs listed without the entry element")
@@ -210,7 +229,8 @@ TEST_CASE("checkTemplate matches declared codecs against the bin's pads", "[inst
     }
     SECTION("a file without an extension")
     {
-        auto t = tpl("queue name=video ! matroskamux ! filesink name=file\n", "scope: participant\nvideo-codecs: VP8\n");
+        auto t = tpl("queue name=video ! matroskamux ! filesink name=file\n",
+            "scope: participant\nvideo-codecs: VP8\n");
         CHECK_THROWS_WITH(checkTemplate(t), Catch::Contains("no extension"));
     }
     SECTION("a good one")
@@ -222,14 +242,15 @@ TEST_CASE("checkTemplate matches declared codecs against the bin's pads", "[inst
 TEST_CASE("every shipped template passes checkTemplate", "[instance][check][shipped]")
 {
     rc::test::ensureGstInit();
-    for (const char *name : {"record-mkv", "record-webm", "record-mp4"}) {
+    for (const char *name : { "record-mkv", "record-webm", "record-mp4" }) {
         INFO(name);
-        PipelineTemplate t = findTemplate({rc::test::sourcePipelinesDir()}, name);
+        PipelineTemplate t = findTemplate({ rc::test::sourcePipelinesDir() }, name);
         CHECK_NOTHROW(checkTemplate(t));
         CHECK(t.scope == TemplateScope::participant);
     }
-    CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-mp4").videoCodecs == std::vector<std::string>{"H264"});
-    CHECK(findTemplate({rc::test::sourcePipelinesDir()}, "record-webm").extension == "webm");
+    CHECK(findTemplate({ rc::test::sourcePipelinesDir() }, "record-mp4").videoCodecs
+        == std::vector<std::string> { "H264" });
+    CHECK(findTemplate({ rc::test::sourcePipelinesDir() }, "record-webm").extension == "webm");
 }
 
 namespace {
@@ -256,13 +277,13 @@ TEST_CASE("string and int parameters are substituted, urls set by code", "[insta
 {
     rc::test::ensureGstInit();
     auto t = tpl("queue name=video max-size-buffers=${buffers} ! fakesink name=sink\n",
-                 "scope: participant\nvideo-codecs: VP8\n"
-                 "param: buffers int min=1 max=1000 default=7\n"
-                 "param: target url required schemes=rtmp,rtmps set=sink.name\n");
+        "scope: participant\nvideo-codecs: VP8\n"
+        "param: buffers int min=1 max=1000 default=7\n"
+        "param: target url required schemes=rtmp,rtmps set=sink.name\n");
     std::string error;
     // name is a string property of every element: stands in for rtmp2sink's location here.
-    auto inst = instantiateTemplate(t, goodVars(), {{"buffers", "42"}, {"target", "rtmp://h:1935/live?key=s3cret"}},
-                                    "", "", error);
+    auto inst = instantiateTemplate(t, goodVars(),
+        { { "buffers", "42" }, { "target", "rtmp://h:1935/live?key=s3cret" } }, "", "", error);
     REQUIRE(inst);
     INFO(error);
     CHECK(intProperty(inst->bin.get(), "video", "max-size-buffers") == 42);
@@ -282,14 +303,16 @@ TEST_CASE("string and int parameters are substituted, urls set by code", "[insta
     SECTION("set= must name an element with a string property")
     {
         auto bad = tpl("queue name=video ! fakesink name=sink\n",
-                       "scope: participant\nvideo-codecs: VP8\n"
-                       "param: target url schemes=rtmp set=nosuch.location\n");
-        CHECK_FALSE(instantiateTemplate(bad, goodVars(), {{"target", "rtmp://h/x"}}, "", "", error));
+            "scope: participant\nvideo-codecs: VP8\n"
+            "param: target url schemes=rtmp set=nosuch.location\n");
+        CHECK_FALSE(
+            instantiateTemplate(bad, goodVars(), { { "target", "rtmp://h/x" } }, "", "", error));
         CHECK_THAT(error, Catch::Contains("no element named 'nosuch'"));
         auto bad2 = tpl("queue name=video ! fakesink name=sink\n",
-                        "scope: participant\nvideo-codecs: VP8\n"
-                        "param: target url schemes=rtmp set=sink.nosuchprop\n");
-        CHECK_FALSE(instantiateTemplate(bad2, goodVars(), {{"target", "rtmp://h/x"}}, "", "", error));
+            "scope: participant\nvideo-codecs: VP8\n"
+            "param: target url schemes=rtmp set=sink.nosuchprop\n");
+        CHECK_FALSE(
+            instantiateTemplate(bad2, goodVars(), { { "target", "rtmp://h/x" } }, "", "", error));
         CHECK_THAT(error, Catch::Contains("no writable string property"));
         // Also without a value: --check-config finds a wrong set= target.
         CHECK_FALSE(instantiateTemplate(bad, goodVars(), "", error));
@@ -298,16 +321,17 @@ TEST_CASE("string and int parameters are substituted, urls set by code", "[insta
     SECTION("a used parameter without a value is an error, not an empty token")
     {
         auto opt = tpl("queue name=video max-size-buffers=${n} ! fakesink\n",
-                       "scope: participant\nvideo-codecs: VP8\nparam: n int\n");
+            "scope: participant\nvideo-codecs: VP8\nparam: n int\n");
         CHECK_FALSE(instantiateTemplate(opt, goodVars(), {}, "", "", error));
         CHECK_THAT(error, Catch::Contains("'n'") && Catch::Contains("no value"));
     }
     SECTION("a string value that could end its token is refused")
     {
         auto s = tpl("queue name=video ! fakesink name=${label}\n",
-                     "scope: participant\nvideo-codecs: VP8\nparam: label string default=ok\n");
-        CHECK(instantiateTemplate(s, goodVars(), {{"label", "fine-1"}}, "", "", error));
-        CHECK_FALSE(instantiateTemplate(s, goodVars(), {{"label", "x ! filesink location=/tmp/p"}}, "", "", error));
+            "scope: participant\nvideo-codecs: VP8\nparam: label string default=ok\n");
+        CHECK(instantiateTemplate(s, goodVars(), { { "label", "fine-1" } }, "", "", error));
+        CHECK_FALSE(instantiateTemplate(
+            s, goodVars(), { { "label", "x ! filesink location=/tmp/p" } }, "", "", error));
     }
 }
 
@@ -317,17 +341,19 @@ TEST_CASE("the element named hls writes under the session folder", "[instance][h
     GstElementFactory *f = gst_element_factory_find("hlssink2");
     if (f)
         gst_object_unref(f);
-    if (!f)
-    {
+    if (!f) {
         WARN("hlssink2 not installed");
         return;
     }
     rc::test::TempDir dir;
-    auto t = tpl("queue name=video ! h264parse ! hls.video\nqueue name=audio ! aacparse ! hls.audio\n"
-                 "hlssink2 name=hls target-duration=2\n",
-                 "scope: room\nvideo-codecs: H264\naudio-codecs: OPUS\nparam: directory string default=hls\n");
+    auto t
+        = tpl("queue name=video ! h264parse ! hls.video\nqueue name=audio ! aacparse ! hls.audio\n"
+              "hlssink2 name=hls target-duration=2\n",
+            "scope: room\nvideo-codecs: H264\naudio-codecs: OPUS\nparam: directory string "
+            "default=hls\n");
     std::string error;
-    auto inst = instantiateTemplate(t, goodVars(), {{"directory", "live"}}, "", dir.path(), error);
+    auto inst
+        = instantiateTemplate(t, goodVars(), { { "directory", "live" } }, "", dir.path(), error);
     INFO(error);
     REQUIRE(inst);
     const std::string expect = (std::filesystem::path(dir.path()) / "live").string();
@@ -336,6 +362,7 @@ TEST_CASE("the element named hls writes under the session folder", "[instance][h
     CHECK(stringProperty(inst->bin.get(), "hls", "location") == expect + "/segment%05d.ts");
     CHECK(stringProperty(inst->bin.get(), "hls", "playlist-location") == expect + "/playlist.m3u8");
     // Any other name stays refused.
-    auto other = tpl("queue name=video ! h264parse ! x.video\nhlssink2 name=x\n", "scope: room\nvideo-codecs: H264\n");
+    auto other = tpl("queue name=video ! h264parse ! x.video\nhlssink2 name=x\n",
+        "scope: room\nvideo-codecs: H264\n");
     CHECK_FALSE(instantiateTemplate(other, goodVars(), {}, "", dir.path(), error));
 }

@@ -1,6 +1,7 @@
-// Proves each shipped template records encoded test streams into a file that ffprobe and gst-discoverer read.
-#include "media_feed.h"
+// Proves each shipped template records encoded test streams into a file that ffprobe and
+// gst-discoverer read.
 #include "gateway/templates/pipeline_template.h"
+#include "media_feed.h"
 #include "test_support.h"
 
 #include <catch2/catch.hpp>
@@ -11,7 +12,8 @@ using namespace rc::gateway;
 
 namespace {
 
-struct Probe {
+struct Probe
+{
     std::vector<std::string> codecs; // "vp8,video" ...
     double duration = 0;
     bool firstVideoKey = false;
@@ -21,29 +23,31 @@ Probe probe(const std::string &path)
 {
     Probe p;
     std::string out;
-    REQUIRE(rc::test::runCommand({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name,codec_type", "-of",
-                                  "csv=p=0", path},
-                                 out));
+    REQUIRE(rc::test::runCommand({ "ffprobe", "-v", "error", "-show_entries",
+                                     "stream=codec_name,codec_type", "-of", "csv=p=0", path },
+        out));
     std::istringstream lines(out);
     for (std::string line; std::getline(lines, line);)
         if (!line.empty())
             p.codecs.push_back(line);
-    REQUIRE(rc::test::runCommand({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                                  "default=nw=1:nk=1", path},
-                                 out));
+    REQUIRE(rc::test::runCommand({ "ffprobe", "-v", "error", "-show_entries", "format=duration",
+                                     "-of", "default=nw=1:nk=1", path },
+        out));
     p.duration = std::atof(out.c_str());
-    REQUIRE(rc::test::runCommand({"ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
-                                  "-show_entries", "packet=flags", "-of", "csv=p=0", path},
-                                 out));
+    REQUIRE(rc::test::runCommand(
+        { "ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+            "-show_entries", "packet=flags", "-of", "csv=p=0", path },
+        out));
     p.firstVideoKey = !out.empty() && out[0] == 'K';
     return p;
 }
 
-void recordAndCheck(const std::string &templateName, const std::string &videoCodec, const std::string &expectVideo)
+void recordAndCheck(
+    const std::string &templateName, const std::string &videoCodec, const std::string &expectVideo)
 {
     rc::test::ensureGstInit();
     INFO(templateName << " with " << videoCodec);
-    PipelineTemplate tpl = findTemplate({rc::test::sourcePipelinesDir()}, templateName);
+    PipelineTemplate tpl = findTemplate({ rc::test::sourcePipelinesDir() }, templateName);
     REQUIRE(tpl.acceptsVideoCodec(videoCodec));
     rc::test::TempDir dir;
     std::string path = dir / ("p1." + tpl.extension);
@@ -53,8 +57,8 @@ void recordAndCheck(const std::string &templateName, const std::string &videoCod
     REQUIRE(pipeline);
     REQUIRE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
     rc::GPtr<GstBus> bus = rc::adopt(gst_element_get_bus(pipeline.get()));
-    rc::GPtr<GstMessage> msg = rc::adopt(gst_bus_timed_pop_filtered(
-        bus.get(), 20 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
+    rc::GPtr<GstMessage> msg = rc::adopt(gst_bus_timed_pop_filtered(bus.get(), 20 * GST_SECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
     std::string what = !msg ? "timeout" : GST_MESSAGE_TYPE_NAME(msg.get());
     if (msg && GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
         GError *e = nullptr;
@@ -66,11 +70,11 @@ void recordAndCheck(const std::string &templateName, const std::string &videoCod
     REQUIRE(what == "eos");
 
     Probe p = probe(path);
-    CHECK(p.codecs == std::vector<std::string>{expectVideo + ",video", "opus,audio"});
+    CHECK(p.codecs == std::vector<std::string> { expectVideo + ",video", "opus,audio" });
     CHECK(p.duration == Approx(2.0).margin(0.3));
     CHECK(p.firstVideoKey);
     std::string out;
-    CHECK(rc::test::runCommand({"gst-discoverer-1.0", path}, out));
+    CHECK(rc::test::runCommand({ "gst-discoverer-1.0", path }, out));
     CHECK(out.find("Opus") != std::string::npos);
 }
 

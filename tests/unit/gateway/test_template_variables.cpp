@@ -6,13 +6,16 @@
 using namespace rc::gateway;
 
 namespace {
-TemplateVariables goodVars() { return {"standup", "p1", "20261124T041500Z", "/srv/rec"}; }
+TemplateVariables goodVars()
+{
+    return { "standup", "p1", "20261124T041500Z", "/srv/rec" };
+}
 } // namespace
 
 TEST_CASE("expandVariables substitutes the whitelisted variables", "[variables]")
 {
-    CHECK(expandVariables("a ${room} b ${participant} c ${session_start}", goodVars()) ==
-          "a standup b p1 c 20261124T041500Z");
+    CHECK(expandVariables("a ${room} b ${participant} c ${session_start}", goodVars())
+        == "a standup b p1 c 20261124T041500Z");
     CHECK(expandVariables("no placeholders", goodVars()) == "no placeholders");
     CHECK(expandVariables("$$ and $x and trailing $", goodVars()) == "$ and $x and trailing $");
 }
@@ -22,7 +25,7 @@ TEST_CASE("expandVariables rejects unknown and forbidden names", "[variables]")
     CHECK_THROWS_AS(expandVariables("${name}", goodVars()), std::invalid_argument);
     CHECK_THROWS_AS(expandVariables("${display_name}", goodVars()), std::invalid_argument);
     CHECK_THROWS_WITH(expandVariables("location=${recordings_dir}/x", goodVars()),
-                      Catch::Contains("recordings_dir"));
+        Catch::Contains("recordings_dir"));
     CHECK_THROWS_AS(expandVariables("${ROOM}", goodVars()), std::invalid_argument);
     CHECK_THROWS_AS(expandVariables("${}", goodVars()), std::invalid_argument);
     CHECK_THROWS_AS(expandVariables("${room", goodVars()), std::invalid_argument);
@@ -46,7 +49,8 @@ TEST_CASE("expandVariables refuses hostile values that are used", "[variables][i
         "new\nline",
         "tab\there",
         "caf\xc3\xa9",
-        "\xe2\x80\xae" "gnp.exe",
+        "\xe2\x80\xae"
+        "gnp.exe",
         "semi;colon",
         "a=b",
         "a,b",
@@ -88,8 +92,8 @@ TEST_CASE("unused variables are not checked", "[variables]")
 
 TEST_CASE("placeholdersIn lists names in order", "[variables]")
 {
-    CHECK(placeholdersIn("${room}-${participant}-${room}") ==
-          std::vector<std::string>{"room", "participant", "room"});
+    CHECK(placeholdersIn("${room}-${participant}-${room}")
+        == std::vector<std::string> { "room", "participant", "room" });
     CHECK(placeholdersIn("$$room $x").empty());
 }
 

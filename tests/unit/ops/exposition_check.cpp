@@ -1,5 +1,6 @@
 // Command-line front end of the strict exposition parser, for the Python tests that scrape the real
-// gateway's /metrics: reads the text on stdin, prints it as JSON, exits 1 (with the line) if invalid.
+// gateway's /metrics: reads the text on stdin, prints it as JSON, exits 1 (with the line) if
+// invalid.
 #include "exposition_parser.h"
 
 #include <cstdio>
@@ -44,7 +45,8 @@ std::string number(double v)
 
 int main()
 {
-    const std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    const std::string text(
+        (std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     std::string error;
     auto parsed = rc::test::parseExposition(text, error);
     if (!parsed) {
@@ -60,7 +62,8 @@ int main()
         firstFamily = false;
         bool firstSample = true;
         for (const auto &s : f.samples) {
-            out += std::string(firstSample ? "" : ",") + "{\"name\":" + quote(s.name) + ",\"labels\":{";
+            out += std::string(firstSample ? "" : ",") + "{\"name\":" + quote(s.name)
+                + ",\"labels\":{";
             firstSample = false;
             bool firstLabel = true;
             for (const auto &[k, v] : s.labels) {

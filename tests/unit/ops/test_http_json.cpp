@@ -1,6 +1,6 @@
 // common/http_json: bearer tokens, constant-time comparison, HMAC-SHA256 vectors, error bodies.
-#include "common/ops/http_json.h"
 #include "common/base/json.h"
+#include "common/ops/http_json.h"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,10 @@
 
 namespace rc::test {
 
-std::string FakeLink::take() { return read_ < sent.size() ? sent[read_++] : std::string(); }
+std::string FakeLink::take()
+{
+    return read_ < sent.size() ? sent[read_++] : std::string();
+}
 
 std::string FakeLink::field(const std::string &text, const char *name) const
 {
@@ -14,6 +17,9 @@ std::string FakeLink::field(const std::string &text, const char *name) const
     return json::stringMember(json_node_get_object(node.get()), name).value_or("");
 }
 
-std::string FakeLink::takeType() { return field(take(), "type"); }
+std::string FakeLink::takeType()
+{
+    return field(take(), "type");
+}
 
 } // namespace rc::test

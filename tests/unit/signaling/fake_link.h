@@ -13,7 +13,9 @@ namespace rc::test {
 class FakeLink final : public signaling::PeerLink
 {
 public:
-    explicit FakeLink(std::string label = "fake") : label_(std::move(label)) {}
+    explicit FakeLink(std::string label = "fake")
+        : label_(std::move(label))
+    { }
     void send(const std::string &text) override
     {
         if (!closeCode)

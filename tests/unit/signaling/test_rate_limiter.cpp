@@ -24,13 +24,13 @@ TEST_CASE("the default limit meets the spec: 200-message burst, 50 msg/s sustain
 
 TEST_CASE("past the burst, messages are refused until tokens come back")
 {
-    RateLimit limit{10, 5, 500'000};
+    RateLimit limit { 10, 5, 500'000 };
     RateLimiter r(limit, 1'000'000);
     for (int i = 0; i < 10; ++i)
         CHECK(r.tryAcquire(1'000'000));
     CHECK_FALSE(r.tryAcquire(1'000'000));
     CHECK_FALSE(r.tryAcquire(1'100'000)); // 0.5 token
-    CHECK(r.tryAcquire(1'200'000));       // 1 token after 200 ms at 5/s
+    CHECK(r.tryAcquire(1'200'000)); // 1 token after 200 ms at 5/s
     CHECK_FALSE(r.tryAcquire(1'200'000));
     // The bucket never holds more than the burst.
     for (int i = 0; i < 10; ++i)
@@ -40,7 +40,7 @@ TEST_CASE("past the burst, messages are refused until tokens come back")
 
 TEST_CASE("a clock going backwards does not mint tokens")
 {
-    RateLimiter r(RateLimit{1, 1, 0}, 5'000'000);
+    RateLimiter r(RateLimit { 1, 1, 0 }, 5'000'000);
     CHECK(r.tryAcquire(5'000'000));
     CHECK_FALSE(r.tryAcquire(1'000'000));
     CHECK_FALSE(r.tryAcquire(5'000'000));
@@ -48,7 +48,7 @@ TEST_CASE("a clock going backwards does not mint tokens")
 
 TEST_CASE("notices are throttled and report how many messages were dropped")
 {
-    RateLimiter r(RateLimit{1, 1, 500'000}, 0);
+    RateLimiter r(RateLimit { 1, 1, 500'000 }, 0);
     CHECK(r.tryAcquire(0));
     CHECK_FALSE(r.tryAcquire(0));
     CHECK(r.shouldNotify(0));

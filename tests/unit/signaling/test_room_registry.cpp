@@ -14,9 +14,9 @@ using rc::test::FakeLink;
 namespace {
 
 std::string join(RoomRegistry &reg, FakeLink &link, const std::string &room,
-                 std::optional<std::string> name = std::nullopt, bool hidden = false)
+    std::optional<std::string> name = std::nullopt, bool hidden = false)
 {
-    auto r = reg.join(&link, protocol::Join{room, std::move(name), hidden, std::nullopt});
+    auto r = reg.join(&link, protocol::Join { room, std::move(name), hidden, std::nullopt });
     REQUIRE(std::holds_alternative<const Member *>(r));
     return std::get<const Member *>(r)->id;
 }
@@ -36,10 +36,10 @@ size_t peersIn(const std::string &welcome)
 }
 
 bool route(RoomRegistry &reg, const std::string &from, const std::optional<std::string> &to,
-           const std::string &text)
+    const std::string &text)
 {
     auto n = parse(text);
-    protocol::Signal s{protocol::Type::offer, to};
+    protocol::Signal s { protocol::Type::offer, to };
     return reg.route(from, s, json_node_get_object(n.get()));
 }
 
@@ -51,10 +51,12 @@ TEST_CASE("the first member gets an empty welcome; the next sees it and is annou
     FakeLink a, b;
     const std::string idA = join(reg, a, "r", "alice");
     REQUIRE(a.unread() == 1);
-    CHECK(a.take() == R"({"type":"welcome","id":")" + idA + R"(","room":"r","peers":[],"recording":false})");
+    CHECK(a.take()
+        == R"({"type":"welcome","id":")" + idA + R"(","room":"r","peers":[],"recording":false})");
     const std::string idB = join(reg, b, "r");
-    CHECK(b.take() == R"({"type":"welcome","id":")" + idB + R"(","room":"r","peers":[{"id":")" + idA +
-                          R"(","name":"alice"}],"recording":false})");
+    CHECK(b.take()
+        == R"({"type":"welcome","id":")" + idB + R"(","room":"r","peers":[{"id":")" + idA
+            + R"(","name":"alice"}],"recording":false})");
     CHECK(a.take() == R"({"type":"peer-joined","peer":{"id":")" + idB + R"(","name":null}})");
     CHECK(reg.roomCount() == 1);
     CHECK(reg.memberCount() == 2);
@@ -90,7 +92,7 @@ TEST_CASE("hidden members: unlisted, unannounced, recording notices to visible m
     CHECK(peersIn(w2) == 1);
     CHECK(w2.find(idH1) == std::string::npos);
     CHECK(w2.find(R"("recording":true)") != std::string::npos);
-    CHECK(a.unread() == 0);  // no second notice
+    CHECK(a.unread() == 0); // no second notice
     CHECK(h1.unread() == 0); // hidden members never hear of each other
 
     const std::string idB = join(reg, b, "r", "bob");
@@ -147,7 +149,7 @@ TEST_CASE("room-full counts visible members only")
     FakeLink a, b, c, h;
     join(reg, a, "r");
     join(reg, b, "r");
-    auto full = reg.join(&c, protocol::Join{"r", std::nullopt, false, std::nullopt});
+    auto full = reg.join(&c, protocol::Join { "r", std::nullopt, false, std::nullopt });
     REQUIRE(std::holds_alternative<protocol::ErrorCode>(full));
     CHECK(std::get<protocol::ErrorCode>(full) == protocol::ErrorCode::roomFull);
     CHECK(c.unread() == 0);
@@ -164,9 +166,10 @@ TEST_CASE("routing: addressed, broadcast to visible, unknown peers, other rooms"
     const std::string idC = join(reg, c, "r");
     const std::string idH = join(reg, h, "r", std::nullopt, true);
     const std::string idX = join(reg, x, "elsewhere");
-    for (auto *l : {&a, &b, &c, &h, &x})
+    for (auto *l : { &a, &b, &c, &h, &x })
         l->sent.clear();
-    const std::string offer = R"({"type":"offer","to":"zz","from":"forged","offer":{"type":"offer","sdp":"s"}})";
+    const std::string offer
+        = R"({"type":"offer","to":"zz","from":"forged","offer":{"type":"offer","sdp":"s"}})";
 
     SECTION("addressed")
     {
@@ -193,7 +196,7 @@ TEST_CASE("routing: addressed, broadcast to visible, unknown peers, other rooms"
         join(reg, h2, "r", std::nullopt, true);
         h2.sent.clear();
         CHECK(route(reg, idH, std::nullopt, offer));
-        for (auto *l : {&a, &b, &c}) {
+        for (auto *l : { &a, &b, &c }) {
             REQUIRE(l->sent.size() == 1);
             CHECK(l->sent[0].find(R"("hidden":true)") != std::string::npos);
         }

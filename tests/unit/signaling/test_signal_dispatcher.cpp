@@ -15,15 +15,15 @@ using rc::test::FakeLink;
 
 namespace {
 
-struct Harness {
+struct Harness
+{
     int64_t nowUs = 1'000'000;
     int64_t nowSeconds = 1'700'000'000;
     SignalDispatcher d;
 
     explicit Harness(DispatchRules rules = {})
-        : d(rules, signaling::Clock{[this] { return nowUs; }, [this] { return nowSeconds; }})
-    {
-    }
+        : d(rules, signaling::Clock { [this] { return nowUs; }, [this] { return nowSeconds; } })
+    { }
     void open(FakeLink &l) { d.opened(&l); }
 };
 
@@ -43,7 +43,7 @@ std::string hs256(const std::string &secret, const std::string &room, bool hidde
     jwt_add_grant_bool(jwt, "hidden", hidden);
     jwt_add_grant_int(jwt, "exp", exp);
     jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char *>(secret.data()),
-                static_cast<int>(secret.size()));
+        static_cast<int>(secret.size()));
     char *s = jwt_encode_str(jwt);
     std::string out = s;
     std::free(s);
@@ -59,13 +59,13 @@ TEST_CASE("which error wins before join")
     FakeLink c;
     h.open(c);
     // Not an object / unknown type: bad-message.
-    for (const char *t : {"x", "[]", R"({"type":"hello"})", R"({"to":"p1"})"}) {
+    for (const char *t : { "x", "[]", R"({"type":"hello"})", R"({"to":"p1"})" }) {
         h.d.text(&c, t);
         CHECK(errorCode(c) == "bad-message");
     }
     // Any other message before join: not-joined, even when malformed, leave included.
-    for (const char *t : {R"({"type":"offer"})", R"({"type":"answer","answer":1})",
-                          R"({"type":"candidate","candidate":null,"to":"p1"})", R"({"type":"leave"})"}) {
+    for (const char *t : { R"({"type":"offer"})", R"({"type":"answer","answer":1})",
+             R"({"type":"candidate","candidate":null,"to":"p1"})", R"({"type":"leave"})" }) {
         h.d.text(&c, t);
         CHECK(errorCode(c) == "not-joined");
     }
@@ -79,8 +79,8 @@ TEST_CASE("which error wins after join")
     h.open(c);
     h.d.text(&c, R"({"type":"join","room":"r"})");
     CHECK(c.takeType() == "welcome");
-    for (const char *t : {R"({"type":"join","room":"r"})", R"({"type":"join","room":"x y"})",
-                          R"({"type":"join"})"}) {
+    for (const char *t : { R"({"type":"join","room":"r"})", R"({"type":"join","room":"x y"})",
+             R"({"type":"join"})" }) {
         h.d.text(&c, t);
         CHECK(errorCode(c) == "already-joined");
     }
@@ -158,7 +158,7 @@ TEST_CASE("binary messages are bad-message and the connection stays open")
 TEST_CASE("rate limit: drop and notify at most once per interval, recover with time")
 {
     DispatchRules rules;
-    rules.rateLimit = {5, 1, 500'000};
+    rules.rateLimit = { 5, 1, 500'000 };
     Harness h(rules);
     FakeLink a, b;
     h.open(a);
@@ -192,7 +192,7 @@ TEST_CASE("with a secret: unauthorized closes 4401, good tokens join, bad-messag
     Harness h(rules);
     const long exp = h.nowSeconds + 10;
     FakeLink c1, c2, c3, c4, c5;
-    for (auto *l : {&c1, &c2, &c3, &c4, &c5})
+    for (auto *l : { &c1, &c2, &c3, &c4, &c5 })
         h.open(*l);
 
     h.d.text(&c1, R"({"type":"join","room":"r"})");
@@ -204,7 +204,9 @@ TEST_CASE("with a secret: unauthorized closes 4401, good tokens join, bad-messag
     h.d.text(&c2, R"({"type":"join","room":"r","token":")" + hs256("k", "r", false, exp) + "\"}");
     CHECK(c2.takeType() == "welcome");
 
-    h.d.text(&c3, R"({"type":"join","room":"r","hidden":true,"token":")" + hs256("k", "r", false, exp) + "\"}");
+    h.d.text(&c3,
+        R"({"type":"join","room":"r","hidden":true,"token":")" + hs256("k", "r", false, exp)
+            + "\"}");
     CHECK(errorCode(c3) == "unauthorized");
     CHECK(c3.closeCode == 4401);
 

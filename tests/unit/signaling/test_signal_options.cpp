@@ -33,7 +33,8 @@ int failure(std::vector<std::string> args, std::string *message = nullptr)
     return 0;
 }
 
-struct TempFile {
+struct TempFile
+{
     std::string path;
     explicit TempFile(const std::string &content, const std::string &name = "signal.conf")
     {
@@ -73,9 +74,9 @@ TEST_CASE("listen addresses")
     CHECK(port == 9000);
     CHECK(parseListenAddress("0.0.0.0:65535", host, port));
     CHECK(parseListenAddress("localhost:80", host, port));
-    for (const char *bad : {"", ":80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
-                            "127.0.0.1:8o", "::1:80", "[::1]80", "[127.0.0.1]:80", "example.com:80",
-                            "[::1]:", "1.2.3:80"}) {
+    for (const char *bad :
+        { "", ":80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:8o",
+            "::1:80", "[::1]80", "[127.0.0.1]:80", "example.com:80", "[::1]:", "1.2.3:80" }) {
         INFO(bad);
         CHECK_FALSE(parseListenAddress(bad, host, port));
     }
@@ -83,24 +84,24 @@ TEST_CASE("listen addresses")
 
 TEST_CASE("help, version, check-config")
 {
-    CHECK(parse({"--help"}).action == SignalCommand::Action::help);
-    CHECK(parse({"-h"}).helpText.find("--max-peers-per-room") != std::string::npos);
-    CHECK(parse({"--version"}).action == SignalCommand::Action::version);
-    CHECK(parse({"--check-config"}).action == SignalCommand::Action::checkConfig);
+    CHECK(parse({ "--help" }).action == SignalCommand::Action::help);
+    CHECK(parse({ "-h" }).helpText.find("--max-peers-per-room") != std::string::npos);
+    CHECK(parse({ "--version" }).action == SignalCommand::Action::version);
+    CHECK(parse({ "--check-config" }).action == SignalCommand::Action::checkConfig);
 }
 
 TEST_CASE("command-line errors are 64 and name the option")
 {
     std::string msg;
-    CHECK(failure({"--frobnicate"}, &msg) == 64);
+    CHECK(failure({ "--frobnicate" }, &msg) == 64);
     CHECK(msg.find("--frobnicate") != std::string::npos);
-    CHECK(failure({"--listen", "nope"}, &msg) == 64);
+    CHECK(failure({ "--listen", "nope" }, &msg) == 64);
     CHECK(msg.find("--listen") != std::string::npos);
-    CHECK(failure({"--rate-limit-burst", "0"}, &msg) == 64);
+    CHECK(failure({ "--rate-limit-burst", "0" }, &msg) == 64);
     CHECK(msg.find("--rate-limit-burst") != std::string::npos);
-    CHECK(failure({"--max-peers-per-room", "4294967297"}) == 64);
-    CHECK(failure({"extra"}) == 64);
-    CHECK(failure({"--static", "/definitely/not/here"}, &msg) == 64);
+    CHECK(failure({ "--max-peers-per-room", "4294967297" }) == 64);
+    CHECK(failure({ "extra" }) == 64);
+    CHECK(failure({ "--static", "/definitely/not/here" }, &msg) == 64);
     CHECK(msg.find("--static") != std::string::npos);
 }
 
@@ -108,39 +109,39 @@ TEST_CASE("config file values, command line winning; errors are 78 with file:lin
 {
     TempFile conf("# comment\n; other comment\n\nlisten = [::1]:0\nmax-peers-per-room = 3\n"
                   "rate-limit-burst = 250\nlog-level = debug\n");
-    auto cmd = parse({"--config", conf.path});
+    auto cmd = parse({ "--config", conf.path });
     CHECK(cmd.configFile == conf.path);
     CHECK(cmd.server.host == "::1");
     CHECK(cmd.server.rules.maxPeersPerRoom == 3);
     CHECK(cmd.server.rules.rateLimit.burst == 250);
     CHECK(cmd.logLevel == rc::log::Level::debug);
-    cmd = parse({"--config", conf.path, "--max-peers-per-room", "9", "--listen", "127.0.0.1:1"});
+    cmd = parse({ "--config", conf.path, "--max-peers-per-room", "9", "--listen", "127.0.0.1:1" });
     CHECK(cmd.server.rules.maxPeersPerRoom == 9);
     CHECK(cmd.server.port == 1);
 
     TempFile bad("listen = 127.0.0.1:0\n\nmax-peers-per-room = -1\n");
     std::string msg;
-    CHECK(failure({"--config", bad.path}, &msg) == 78);
+    CHECK(failure({ "--config", bad.path }, &msg) == 78);
     CHECK(msg.find(bad.path + ":3") != std::string::npos);
     // The same bad value is harmless when the command line replaces it.
-    CHECK(failure({"--config", bad.path, "--max-peers-per-room", "2"}) == 0);
+    CHECK(failure({ "--config", bad.path, "--max-peers-per-room", "2" }) == 0);
 
     TempFile unknown("listen = 127.0.0.1:0\nconfig = other.conf\n");
-    CHECK(failure({"--config", unknown.path}, &msg) == 78);
+    CHECK(failure({ "--config", unknown.path }, &msg) == 78);
     CHECK(msg.find(unknown.path + ":2") != std::string::npos);
 }
 
 TEST_CASE("the secret file: trailing whitespace removed, empty refused")
 {
     TempFile secret("  s3cret with spaces \r\n\t \n", "secret");
-    auto cmd = parse({"--secret-file", secret.path});
+    auto cmd = parse({ "--secret-file", secret.path });
     REQUIRE(cmd.server.rules.secret);
     CHECK(*cmd.server.rules.secret == "  s3cret with spaces");
     TempFile empty(" \n\n", "secret");
     std::string msg;
-    CHECK(failure({"--secret-file", empty.path}, &msg) == 64);
+    CHECK(failure({ "--secret-file", empty.path }, &msg) == 64);
     CHECK(msg.find("empty") != std::string::npos);
     TempFile conf("secret-file = " + empty.path + "\n");
-    CHECK(failure({"--config", conf.path}, &msg) == 78);
+    CHECK(failure({ "--config", conf.path }, &msg) == 78);
     CHECK(msg.find(conf.path + ":1") != std::string::npos);
 }

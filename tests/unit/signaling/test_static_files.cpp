@@ -11,7 +11,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Site {
+struct Site
+{
     fs::path base;
     Site()
     {
@@ -79,11 +80,11 @@ TEST_CASE("nothing outside the root, no dot files, no unknown types")
 {
     Site site;
     StaticFiles files(site.root());
-    for (const char *p : {"", "index.html", "/../secret.html", "/sub/../../secret.html", "/%2e%2e/secret.html",
-                          "/sub/%2E%2E/%2e%2e/secret.html", "/..%2fsecret.html", "/sub%2f..%2f..%2fsecret.html",
-                          "/up/secret.html", "/link.html", "/.hidden.html", "/./index.html",
-                          "/data.bin", "/missing.html", "/empty", "/empty/", "/index.html%00.png",
-                          "/%", "/%zz", "/sub\\..\\..\\secret.html"}) {
+    for (const char *p : { "", "index.html", "/../secret.html", "/sub/../../secret.html",
+             "/%2e%2e/secret.html", "/sub/%2E%2E/%2e%2e/secret.html", "/..%2fsecret.html",
+             "/sub%2f..%2f..%2fsecret.html", "/up/secret.html", "/link.html", "/.hidden.html",
+             "/./index.html", "/data.bin", "/missing.html", "/empty", "/empty/",
+             "/index.html%00.png", "/%", "/%zz", "/sub\\..\\..\\secret.html" }) {
         INFO(p);
         CHECK_FALSE(files.resolve(p));
     }
