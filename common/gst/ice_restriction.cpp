@@ -12,8 +12,6 @@ RC_GOBJECT_DELETER(NiceAgent)
 bool restrictIceAddresses(
     GstElement *webrtcbin, const std::vector<std::string> &addresses, std::string &error)
 {
-    if (addresses.empty())
-        return true;
     GstObject *rawIce = nullptr;
     g_object_get(webrtcbin, "ice-agent", &rawIce, nullptr); // transfer full
     auto ice = adopt(rawIce);
@@ -28,6 +26,10 @@ bool restrictIceAddresses(
         error = "webrtcbin has no NiceAgent";
         return false;
     }
+    // libnice maps ports on the host's router by default (gupnp-igd is installed with it),
+    // sending SSDP to 239.255.255.250: a server must never open ports or send anything its
+    // operator did not configure.
+    g_object_set(agent.get(), "upnp", FALSE, nullptr);
     for (const auto &address : addresses) {
         NiceAddress nice;
         nice_address_init(&nice);

@@ -12,8 +12,9 @@
 
 namespace rc {
 
-// Adds each address with NiceAgent's add_local_address on webrtcbin's
-// "ice-agent"; once any is added, libnice gathers only those. Returns false
+// Turns libnice's UPnP port mapping off and adds each address with NiceAgent's
+// add_local_address on webrtcbin's "ice-agent"; once any is added, libnice
+// gathers only those (none: every interface). Returns false
 // and fills error if an address does not parse or the agent is not libnice.
 // Call on a webrtcbin in NULL state, before any offer or answer.
 bool restrictIceAddresses(
