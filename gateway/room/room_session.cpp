@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <utility>
@@ -166,7 +165,7 @@ void RoomSession::onWelcome(const protocol::Welcome &welcome)
 
 void RoomSession::recheckAfterRejoin(const std::vector<unsigned> &serials)
 {
-    // We run inside the timer's own dispatch.
+    // Released from a later dispatch: this is the timer's own.
     releaseLater(context_, std::move(rejoinCheck_));
     std::vector<unsigned> mediaStopped;
     for (unsigned serial : serials)
@@ -358,7 +357,7 @@ void RoomSession::scheduleRetry(const std::string &peerId, std::chrono::millisec
         RoomSession *self = ref.lock();
         if (!self)
             return false;
-        // We run inside the timer's own dispatch.
+        // Released from a later dispatch: this is the timer's own.
         if (auto it = self->retryTimers_.find(peerId); it != self->retryTimers_.end()) {
             releaseLater(self->context_, std::move(it->second));
             self->retryTimers_.erase(it);
