@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <utility>
@@ -18,13 +17,16 @@
 namespace rc::gateway {
 namespace {
 
-constexpr std::chrono::milliseconds kRetryMin { 1000 };
-constexpr std::chrono::milliseconds kRetryMax { 30000 };
-// After a rejoin, when to look whether kept receivers still get media, and
-// how much silence then means the client dropped us (audio alone arrives
-// every 20 ms).
-constexpr std::chrono::milliseconds kRejoinCheckDelay { 1000 };
+// At the recheck after a rejoin (Membership::kRejoinCheckDelay), how much
+// silence means the client dropped us (audio alone arrives every 20 ms).
 constexpr std::chrono::milliseconds kIdleAtRejoin { 700 };
+
+// std::visit over a set of lambdas.
+template <typename... F> struct Overloaded : F...
+{
+    using F::operator()...;
+};
+template <typename... F> Overloaded(F...) -> Overloaded<F...>;
 
 std::string nameOrDash(const std::optional<std::string> &name)
 {
@@ -39,11 +41,13 @@ RoomSession::RoomSession(GMainContext *context, Settings settings, FatalCallback
     , onFatal_(std::move(onFatal))
     , layout_(settings_.recordingsDir, settings_.room, settings_.sessionStart)
     , manifest_(layout_.manifestPath(), settings_.room, settings_.sessionStart)
+    , log_(rc::log::Logger("gateway").child("room " + settings_.room))
     , self_(std::make_shared<RoomSession *>(this))
 { }
 
 RoomSession::~RoomSession()
 {
+    weakSelf_.invalidate();
     *self_ = nullptr;
     signaling_.reset();
     receivers_.clear();
@@ -66,8 +70,7 @@ bool RoomSession::start(std::string &error)
         error = "cannot write " + layout_.manifestPath() + ": " + writeError;
         return false;
     }
-    RC_LOG_INFO("gateway: room %s: recording into %s", settings_.room.c_str(),
-        layout_.sessionDir().c_str());
+    log_.info("recording into %s", layout_.sessionDir().c_str());
     // Every template the gateway started with becomes an output; room-scope
     // ones start their composite with the first participant (a broadcast or
     // file should not open with minutes of black before anyone is there).
@@ -87,8 +90,7 @@ bool RoomSession::start(std::string &error)
     callbacks.onDisconnected = [this](const std::string &reason) {
         // Once per outage; SignalingClient logs each retry itself.
         if (std::exchange(joined_, false))
-            RC_LOG_WARN("gateway: room %s: signaling lost (%s); media keeps flowing, rejoining",
-                settings_.room.c_str(), reason.c_str());
+            log_.warn("signaling lost (%s); media keeps flowing, rejoining", reason.c_str());
     };
     callbacks.onFatal = [this](const std::string &code, const std::string &message) {
         if (onFatal_)
@@ -106,97 +108,71 @@ void RoomSession::setToken(std::optional<std::string> token)
         signaling_->setJoinToken(std::move(token));
 }
 
+void RoomSession::run(MembershipCommands commands)
+{
+    using namespace membership;
+    const auto execute = Overloaded {
+        [this](StartReceiver &c) { startReceiver(c.serial, c.peerId, c.name); },
+        [this](Detach &c) { detach(c.serial, c.why); },
+        [this](Finish &c) {
+            auto it = receivers_.find(c.serial);
+            if (it == receivers_.end())
+                return;
+            if (c.detach)
+                it->second.attached = false;
+            it->second.receiver->finish(c.reason);
+        },
+        [this](ScheduleRecheck &c) {
+            rejoinCheck_ = addTimeout(
+                context_, c.delay, [ref = weakSelf_.ref(), serials = std::move(c.serials)] {
+                    if (RoomSession *self = ref.lock())
+                        self->recheckAfterRejoin(serials);
+                    return false;
+                });
+        },
+        [this](CancelRecheck &) { rejoinCheck_.reset(); },
+        [this](ScheduleRetry &c) { scheduleRetry(c.peerId, c.delay); },
+        [this](CancelRetry &c) { retryTimers_.erase(c.peerId); },
+        [this](MemberJoined &c) {
+            const auto now = std::chrono::system_clock::now();
+            members_[c.peerId] = Member { c.name, now };
+            if (!c.announce)
+                return;
+            manifest_.participantJoined(c.peerId, c.name, now);
+            if (events_.participantJoined)
+                events_.participantJoined(participantInfo(c.peerId));
+        },
+        [this](MemberLeft &c) {
+            ParticipantInfo info = participantInfo(c.peerId);
+            members_.erase(c.peerId);
+            manifest_.participantLeft(c.peerId, std::chrono::system_clock::now());
+            if (events_.participantLeft)
+                events_.participantLeft(info);
+        },
+    };
+    for (auto &command : commands)
+        std::visit(execute, command);
+}
+
 void RoomSession::onWelcome(const protocol::Welcome &welcome)
 {
     ++welcomes_;
     joined_ = true;
-    RC_LOG_INFO("gateway: room %s: %s as hidden member %s; %zu visible peer(s)",
-        settings_.room.c_str(), welcomes_ == 1 ? "joined" : "rejoined", welcome.id.c_str(),
-        welcome.peers.size());
-    if (stopping_)
-        return;
-    std::map<std::string, Member> roster;
-    for (const auto &peer : welcome.peers)
-        roster[peer.id].name = peer.name;
-
-    // Keep what is provably the same membership; detach everything else.
-    std::vector<unsigned> kept;
-    for (auto &[serial, r] : receivers_) {
-        if (!r.attached)
-            continue;
-        auto it = roster.find(r.peerId);
-        if (it == roster.end() || it->second.name != r.name) {
-            detach(r, "not in the room's new peer list");
-        } else {
-            kept.push_back(serial);
-        }
-    }
-    // Same id and name: maybe our connection dropped and theirs did not. But
-    // a client may have dropped its connection to us when the outage began
-    // (it was told the room is no longer recorded): look again shortly, and
-    // offer anew at once to those whose media stopped, rather than after the
-    // media timeout.
-    if (!kept.empty()) {
-        std::weak_ptr<RoomSession *> weak = self_;
-        rejoinCheck_ = addTimeout(context_, kRejoinCheckDelay, [weak, kept] {
-            auto s = weak.lock();
-            if (s && *s)
-                post((*s)->context_, [weak, kept] {
-                    if (auto s2 = weak.lock(); s2 && *s2)
-                        (*s2)->recheckAfterRejoin(kept);
-                });
-            return false;
-        });
-    }
-    // Members still listed keep their retry state; the others are gone.
-    for (auto &[id, member] : roster) {
-        auto old = members_.find(id);
-        if (old != members_.end() && old->second.name == member.name) {
-            member.failures = old->second.failures;
-            member.retryTimer = std::move(old->second.retryTimer);
-        }
-    }
-    for (auto &[id, member] : members_) {
-        auto it = roster.find(id);
-        if (it == roster.end() || it->second.name != member.name) {
-            manifest_.participantLeft(id, std::chrono::system_clock::now());
-            if (events_.participantLeft)
-                events_.participantLeft(participantInfo(id));
-        }
-    }
-    auto previous = std::move(members_);
-    members_ = std::move(roster);
-    for (const auto &peer : welcome.peers) {
-        auto old = previous.find(peer.id);
-        const bool known = old != previous.end() && old->second.name == peer.name;
-        if (!known) {
-            manifest_.participantJoined(peer.id, peer.name, std::chrono::system_clock::now());
-            if (events_.participantJoined)
-                events_.participantJoined(participantInfo(peer.id));
-        }
-        if (!attachedTo(peer.id) && !members_[peer.id].retryTimer)
-            startReceiver(peer.id, peer.name);
-    }
+    log_.info("%s as hidden member %s; %zu visible peer(s)", welcomes_ == 1 ? "joined" : "rejoined",
+        welcome.id.c_str(), welcome.peers.size());
+    run(membership_.welcome(welcome.peers));
 }
 
 void RoomSession::recheckAfterRejoin(const std::vector<unsigned> &serials)
 {
-    rejoinCheck_.reset();
-    if (stopping_)
-        return;
-    for (unsigned serial : serials) {
-        auto it = receivers_.find(serial);
-        if (it == receivers_.end() || !it->second.attached || it->second.receiver->finishing())
-            continue;
-        Receiver &r = it->second;
-        if (r.receiver->mediaIdle() <= kIdleAtRejoin)
-            continue;
-        const std::string peerId = r.peerId;
-        r.attached = false;
-        r.receiver->finish("its media stopped during the signaling outage");
-        if (members_.count(peerId) && !members_[peerId].retryTimer)
-            startReceiver(peerId, members_[peerId].name);
-    }
+    // Released from a later dispatch: this is the timer's own.
+    releaseLater(context_, std::move(rejoinCheck_));
+    std::vector<unsigned> mediaStopped;
+    for (unsigned serial : serials)
+        if (auto it = receivers_.find(serial);
+            it != receivers_.end() && it->second.receiver->mediaIdle() > kIdleAtRejoin)
+            mediaStopped.push_back(serial);
+    run(membership_.recheckAfterRejoin(mediaStopped));
 }
 
 void RoomSession::onMessage(const protocol::ServerMessage &message)
@@ -207,59 +183,41 @@ void RoomSession::onMessage(const protocol::ServerMessage &message)
         onPeerLeft(left->id);
     } else if (const auto *desc = std::get_if<protocol::Description>(&message)) {
         if (desc->type != protocol::Type::answer) {
-            RC_LOG_WARN("gateway: room %s: ignoring an offer from %s (the gateway only offers)",
-                settings_.room.c_str(), desc->from.c_str());
+            log_.warn("ignoring an offer from %s (the gateway only offers)", desc->from.c_str());
             return;
         }
         if (Receiver *r = attachedTo(desc->from))
             r->receiver->handleAnswer(desc->sdp);
         else
-            RC_LOG_WARN("gateway: room %s: answer from %s, whom we did not offer to",
-                settings_.room.c_str(), desc->from.c_str());
+            log_.warn("answer from %s, whom we did not offer to", desc->from.c_str());
     } else if (const auto *cand = std::get_if<protocol::RemoteCandidate>(&message)) {
         if (Receiver *r = attachedTo(cand->from))
             r->receiver->handleCandidate(cand->candidate);
     } else if (const auto *err = std::get_if<protocol::ServerError>(&message)) {
-        RC_LOG_WARN("gateway: room %s: server says %s: %s", settings_.room.c_str(),
-            err->code.c_str(), err->message.c_str());
+        log_.warn("server says %s: %s", err->code.c_str(), err->message.c_str());
     }
 }
 
 void RoomSession::onPeerJoined(const protocol::PeerInfo &peer)
 {
-    RC_LOG_INFO("gateway: room %s: %s (%s) joined", settings_.room.c_str(), peer.id.c_str(),
-        nameOrDash(peer.name).c_str());
-    if (stopping_)
-        return;
-    if (Receiver *stale = attachedTo(peer.id))
-        detach(*stale, "its id now names a new member");
-    members_[peer.id] = Member { peer.name, std::chrono::system_clock::now(), 0, nullptr };
-    manifest_.participantJoined(peer.id, peer.name, std::chrono::system_clock::now());
-    if (events_.participantJoined)
-        events_.participantJoined(participantInfo(peer.id));
-    startReceiver(peer.id, peer.name);
+    log_.info("%s (%s) joined", peer.id.c_str(), nameOrDash(peer.name).c_str());
+    run(membership_.peerJoined(peer));
 }
 
 void RoomSession::onPeerLeft(const std::string &id)
 {
-    RC_LOG_INFO("gateway: room %s: %s left", settings_.room.c_str(), id.c_str());
-    if (members_.count(id)) {
-        ParticipantInfo info = participantInfo(id);
-        members_.erase(id);
-        manifest_.participantLeft(id, std::chrono::system_clock::now());
-        if (events_.participantLeft)
-            events_.participantLeft(info);
-    }
-    if (Receiver *r = attachedTo(id)) {
-        r->attached = false;
-        r->receiver->finish("left the room");
-    }
+    log_.info("%s left", id.c_str());
+    run(membership_.peerLeft(id));
 }
 
-void RoomSession::detach(Receiver &r, const char *why)
+void RoomSession::detach(unsigned serial, const std::string &why)
 {
-    RC_LOG_INFO("gateway: room %s: receiver for %s detached (%s); it records while its media flows",
-        settings_.room.c_str(), r.peerId.c_str(), why);
+    auto it = receivers_.find(serial);
+    if (it == receivers_.end())
+        return;
+    Receiver &r = it->second;
+    log_.info("receiver for %s detached (%s); it records while its media flows", r.peerId.c_str(),
+        why.c_str());
     r.attached = false;
     if (!r.receiver->mediaFlowing())
         r.receiver->finish("detached without media");
@@ -267,13 +225,13 @@ void RoomSession::detach(Receiver &r, const char *why)
 
 RoomSession::Receiver *RoomSession::attachedTo(const std::string &peerId)
 {
-    for (auto &[serial, r] : receivers_)
-        if (r.attached && r.peerId == peerId && !r.receiver->finishing())
-            return &r;
-    return nullptr;
+    auto serial = membership_.attachedTo(peerId);
+    auto it = serial ? receivers_.find(*serial) : receivers_.end();
+    return it == receivers_.end() ? nullptr : &it->second;
 }
 
-void RoomSession::startReceiver(const std::string &peerId, const std::optional<std::string> &name)
+void RoomSession::startReceiver(
+    unsigned serial, const std::string &peerId, const std::optional<std::string> &name)
 {
     // Every running participant-scope output gets an instance; with none the
     // participant is still received (to fakesinks), so outputs started later
@@ -293,25 +251,18 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
         outputs.push_back(std::move(output));
     }
 
-    const unsigned serial = nextSerial_++;
-    std::weak_ptr<RoomSession *> weak = self_;
-    auto alive = [weak]() -> RoomSession * {
-        auto s = weak.lock();
-        return s ? *s : nullptr;
-    };
+    const auto alive = weakSelf_.ref();
     PeerReceiver::Callbacks callbacks;
     callbacks.sendOffer = [this, peerId](const std::string &sdp) {
         if (!signaling_->send(protocol::encodeOffer(peerId, sdp)))
-            RC_LOG_WARN("gateway: room %s: offer to %s not sent (signaling down)",
-                settings_.room.c_str(), peerId.c_str());
+            log_.warn("offer to %s not sent (signaling down)", peerId.c_str());
     };
     callbacks.sendCandidate = [this, peerId](const protocol::Candidate &c) {
         signaling_->send(protocol::encodeCandidate(peerId, c));
     };
     callbacks.outputStarted = [this, peerId](ParticipantOutput &out,
                                   std::chrono::system_clock::time_point at) {
-        if (auto it = members_.find(peerId); it != members_.end())
-            it->second.failures = 0;
+        membership_.outputStarted(peerId);
         if (Output *o = findOutput(out.outputId())) {
             if (o->state == "starting" || o->state == "retrying")
                 o->state = "running";
@@ -352,19 +303,19 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
             static_cast<unsigned long long>(out.fileBytes()));
     };
     callbacks.failed = [alive, serial](const std::string &reason) {
-        if (RoomSession *s = alive())
+        if (RoomSession *s = alive.lock())
             s->onReceiverFailed(serial, reason);
     };
     callbacks.finished = [alive, serial] {
-        if (RoomSession *s = alive())
+        if (RoomSession *s = alive.lock())
             s->onReceiverFinished(serial);
     };
     callbacks.keyframeRequested = [alive] {
-        if (RoomSession *s = alive(); s && s->events_.keyframeRequested)
+        if (RoomSession *s = alive.lock(); s && s->events_.keyframeRequested)
             s->events_.keyframeRequested();
     };
     callbacks.outputError = [alive, serial](ParticipantOutput &out, const std::string &message) {
-        if (RoomSession *s = alive())
+        if (RoomSession *s = alive.lock())
             s->onParticipantOutputError(serial, out, message);
     };
 
@@ -372,7 +323,6 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
         context_, peerId, settings_.receiver, std::move(outputs), std::move(callbacks));
     Receiver &r = receivers_[serial];
     r.peerId = peerId;
-    r.name = name;
     r.receiver = std::move(receiver);
     // Into every room composite, in join order.
     for (auto &[key, mixer] : mixers_) {
@@ -386,54 +336,33 @@ void RoomSession::startReceiver(const std::string &peerId, const std::optional<s
     startAwaitingRoomOutputs();
     std::string error;
     if (!r.receiver->start(error)) {
-        RC_LOG_ERROR("gateway: room %s: cannot receive from %s: %s", settings_.room.c_str(),
-            peerId.c_str(), error.c_str());
+        log_.error("cannot receive from %s: %s", peerId.c_str(), error.c_str());
+        membership_.receiverStartFailed(serial);
         r.receiver->finish("start failed");
         return;
     }
-    RC_LOG_INFO("gateway: room %s: offering to %s (%s)", settings_.room.c_str(), peerId.c_str(),
-        nameOrDash(name).c_str());
+    log_.info("offering to %s (%s)", peerId.c_str(), nameOrDash(name).c_str());
 }
 
 void RoomSession::onReceiverFailed(unsigned serial, const std::string &reason)
 {
-    auto it = receivers_.find(serial);
-    if (it == receivers_.end())
-        return;
-    Receiver &r = it->second;
-    const bool retry = r.attached && !stopping_ && members_.count(r.peerId);
-    r.attached = false;
-    r.receiver->finish(reason);
-    if (retry)
-        scheduleRetry(r.peerId);
+    run(membership_.receiverFailed(serial, reason));
 }
 
-void RoomSession::scheduleRetry(const std::string &peerId)
+void RoomSession::scheduleRetry(const std::string &peerId, std::chrono::milliseconds delay)
 {
-    Member &member = members_[peerId];
-    auto delay = std::min(kRetryMax, kRetryMin * (1u << std::min(member.failures, 5u)));
-    ++member.failures;
-    RC_LOG_INFO("gateway: room %s: offering to %s again in %lld ms", settings_.room.c_str(),
-        peerId.c_str(), static_cast<long long>(delay.count()));
-    std::weak_ptr<RoomSession *> weak = self_;
-    member.retryTimer = addTimeout(context_, delay, [weak, peerId] {
-        auto s = weak.lock();
-        if (!s || !*s)
+    log_.info(
+        "offering to %s again in %lld ms", peerId.c_str(), static_cast<long long>(delay.count()));
+    retryTimers_[peerId] = addTimeout(context_, delay, [ref = weakSelf_.ref(), peerId] {
+        RoomSession *self = ref.lock();
+        if (!self)
             return false;
-        RoomSession *self = *s;
-        // Release the timer from a later dispatch, not from inside this one.
-        post(self->context_, [weak, peerId] {
-            auto s2 = weak.lock();
-            if (!s2 || !*s2)
-                return;
-            RoomSession *room = *s2;
-            auto it = room->members_.find(peerId);
-            if (it == room->members_.end())
-                return;
-            it->second.retryTimer.reset();
-            if (!room->stopping_ && !room->attachedTo(peerId))
-                room->startReceiver(peerId, it->second.name);
-        });
+        // Released from a later dispatch: this is the timer's own.
+        if (auto it = self->retryTimers_.find(peerId); it != self->retryTimers_.end()) {
+            releaseLater(self->context_, std::move(it->second));
+            self->retryTimers_.erase(it);
+        }
+        self->run(self->membership_.retryDue(peerId));
         return false;
     });
 }
@@ -445,6 +374,7 @@ void RoomSession::onReceiverFinished(unsigned serial)
         return;
     const std::string peerId = it->second.peerId;
     receivers_.erase(it);
+    membership_.receiverFinished(serial);
     for (auto &o : outputs_)
         o->retries.erase(serial);
     for (auto &[key, bySerial] : feeds_)
@@ -465,11 +395,7 @@ void RoomSession::stop(std::function<void()> done)
         return;
     stopping_ = true;
     stopDone_ = std::move(done);
-    rejoinCheck_.reset();
-    for (auto &[id, member] : members_)
-        member.retryTimer.reset();
-    for (auto &[serial, r] : receivers_)
-        r.receiver->finish("gateway stopping");
+    run(membership_.stop());
     for (auto &o : outputs_) {
         o->retries.clear();
         o->roomRetry.timer.reset();

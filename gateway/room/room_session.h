@@ -19,6 +19,8 @@
 //    peer-joined, gets a new receiver and an offer;
 //  - an attached receiver that fails (ICE failed, no media) is finalized and,
 //    while its peer is still in the room, replaced after a capped backoff.
+// Those decisions are Membership's (membership.h, a pure reducer with unit
+// tests); RoomSession feeds it events and carries out its commands.
 //
 // Outputs: every template the room starts with (Settings::templates) and
 // every startOutput() is one output, id "<template>-<n>" (n counts per
@@ -35,10 +37,13 @@
 // started later.
 #pragma once
 
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
 #include "common/protocol/room_link.h"
 #include "gateway/composite/room_mixer.h"
 #include "gateway/participant/peer_receiver.h"
 #include "gateway/room/manifest.h"
+#include "gateway/room/membership.h"
 #include "gateway/room/recording_layout.h"
 #include "gateway/templates/pipeline_template.h"
 
@@ -233,31 +238,32 @@ private:
     ParticipantInfo participantInfo(const std::string &id) const;
     bool roomOutputsSettled() const;
 
+    // The shell's view of a member, for participantInfo(); Membership decides who is one.
     struct Member
     {
         std::optional<std::string> name;
         std::chrono::system_clock::time_point joinedAt = std::chrono::system_clock::now();
-        unsigned failures = 0;
-        GPtr<GSource> retryTimer;
     };
     struct Receiver
     {
         std::unique_ptr<PeerReceiver> receiver;
         std::string peerId;
-        std::optional<std::string> name;
-        bool attached = true;
+        bool attached = true; // as Membership last said (participantInfo() reads it)
     };
 
+    // Feed one event into membership_ and carry out the commands it returns, in order.
+    void run(MembershipCommands commands);
     void onWelcome(const protocol::Welcome &welcome);
     void recheckAfterRejoin(const std::vector<unsigned> &serials);
     void onMessage(const protocol::ServerMessage &message);
     void onPeerJoined(const protocol::PeerInfo &peer);
     void onPeerLeft(const std::string &id);
-    void detach(Receiver &r, const char *why);
-    void startReceiver(const std::string &peerId, const std::optional<std::string> &name);
+    void detach(unsigned serial, const std::string &why);
+    void startReceiver(
+        unsigned serial, const std::string &peerId, const std::optional<std::string> &name);
     void onReceiverFailed(unsigned serial, const std::string &reason);
     void onReceiverFinished(unsigned serial);
-    void scheduleRetry(const std::string &peerId);
+    void scheduleRetry(const std::string &peerId, std::chrono::milliseconds delay);
     Receiver *attachedTo(const std::string &peerId);
     void checkStopped();
 
@@ -268,9 +274,11 @@ private:
     RecordingLayout layout_;
     Manifest manifest_;
     std::unique_ptr<RoomLink> signaling_;
-    std::map<std::string, Member>
-        members_; // the room's visible members, as last told by the server
-    std::map<unsigned, Receiver> receivers_; // by serial: ids can repeat across server restarts
+    rc::log::Logger log_; // "gateway: room <id>"
+    Membership membership_; // who is in the room, which receiver is attached to whom
+    std::map<std::string, Member> members_; // as membership_ last said (MemberJoined/Left)
+    std::map<std::string, GPtr<GSource>> retryTimers_; // by peer id (ScheduleRetry)
+    std::map<unsigned, Receiver> receivers_; // by membership_'s serial
     std::vector<std::unique_ptr<Output>> outputs_; // creation order
     std::map<std::string, unsigned> outputSerials_; // per template name, for ids
     bool hadParticipant_ = false; // a receiver was started: composites run from then on
@@ -278,13 +286,13 @@ private:
     // Each receiver's feed into each composite, to take it out when the composite goes.
     // mixer key -> receiver serial -> its feed (the receiver owns it; weak: only to find it again)
     std::map<std::string, std::map<unsigned, std::weak_ptr<MixFeed>>> feeds_;
-    unsigned nextSerial_ = 1;
     unsigned welcomes_ = 0;
     bool joined_ = false;
     bool stopping_ = false;
     std::function<void()> stopDone_;
-    GPtr<GSource> rejoinCheck_;
-    std::shared_ptr<RoomSession *> self_;
+    GPtr<GSource> rejoinCheck_; // ScheduleRecheck
+    std::shared_ptr<RoomSession *> self_; // the outputs half's liveness token
+    rc::WeakSelf<RoomSession> weakSelf_ { this }; // last: cut first
 };
 
 } // namespace rc::gateway

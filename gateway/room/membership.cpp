@@ -1,0 +1,203 @@
+// The room's membership decisions as a pure reducer; see membership.h.
+#include "gateway/room/membership.h"
+
+#include <utility>
+
+namespace rc::gateway {
+
+using namespace membership;
+
+MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &peers)
+{
+    MembershipCommands out;
+    if (stopping_)
+        return out;
+    std::map<std::string, Member> roster;
+    for (const auto &peer : peers)
+        roster[peer.id].name = peer.name;
+
+    // Keep what is provably the same membership; detach everything else.
+    std::vector<unsigned> kept;
+    for (auto &[serial, r] : receivers_) {
+        if (!r.attached)
+            continue;
+        auto it = roster.find(r.peerId);
+        if (it == roster.end() || it->second.name != r.name) {
+            r.attached = false;
+            out.push_back(Detach { serial, r.peerId, "not in the room's new peer list" });
+        } else {
+            kept.push_back(serial);
+        }
+    }
+    // Same id and name: maybe our connection dropped and theirs did not. But a client may
+    // have dropped its connection to us when the outage began (it was told the room is no
+    // longer recorded): look again shortly, and offer anew at once to those whose media
+    // stopped, rather than after the media timeout.
+    if (!kept.empty())
+        out.push_back(ScheduleRecheck { std::move(kept), kRejoinCheckDelay });
+    // Members still listed keep their retry state; the others are gone.
+    for (auto &[id, member] : roster) {
+        auto old = members_.find(id);
+        if (old != members_.end() && old->second.name == member.name) {
+            member.retry = old->second.retry;
+            member.retryPending = std::exchange(old->second.retryPending, false);
+        }
+    }
+    for (auto &[id, member] : members_) {
+        auto it = roster.find(id);
+        if (it == roster.end() || it->second.name != member.name) {
+            if (member.retryPending)
+                out.push_back(CancelRetry { id });
+            out.push_back(MemberLeft { id });
+        }
+    }
+    auto previous = std::move(members_);
+    members_ = std::move(roster);
+    for (const auto &peer : peers) {
+        auto old = previous.find(peer.id);
+        const bool known = old != previous.end() && old->second.name == peer.name;
+        out.push_back(MemberJoined { peer.id, peer.name, !known });
+        if (!attachedTo(peer.id) && !members_[peer.id].retryPending)
+            startReceiver(peer.id, peer.name, out);
+    }
+    return out;
+}
+
+MembershipCommands Membership::recheckAfterRejoin(const std::vector<unsigned> &mediaStopped)
+{
+    MembershipCommands out;
+    if (stopping_)
+        return out;
+    for (unsigned serial : mediaStopped) {
+        auto it = receivers_.find(serial);
+        if (it == receivers_.end() || !it->second.attached || it->second.finishing)
+            continue;
+        Receiver &r = it->second;
+        r.attached = false;
+        r.finishing = true;
+        const std::string peerId = r.peerId;
+        out.push_back(Finish { serial, "its media stopped during the signaling outage" });
+        if (auto m = members_.find(peerId); m != members_.end() && !m->second.retryPending)
+            startReceiver(peerId, m->second.name, out);
+    }
+    return out;
+}
+
+MembershipCommands Membership::peerJoined(const protocol::PeerInfo &peer)
+{
+    MembershipCommands out;
+    if (stopping_)
+        return out;
+    if (auto stale = attachedTo(peer.id)) {
+        receivers_[*stale].attached = false;
+        out.push_back(Detach { *stale, peer.id, "its id now names a new member" });
+    }
+    // A new member: any retry of the one before under this id is void.
+    if (auto old = members_.find(peer.id); old != members_.end() && old->second.retryPending)
+        out.push_back(CancelRetry { peer.id });
+    members_[peer.id] = Member { peer.name };
+    out.push_back(MemberJoined { peer.id, peer.name, true });
+    startReceiver(peer.id, peer.name, out);
+    return out;
+}
+
+MembershipCommands Membership::peerLeft(const std::string &peerId)
+{
+    MembershipCommands out;
+    if (auto it = members_.find(peerId); it != members_.end()) {
+        if (it->second.retryPending)
+            out.push_back(CancelRetry { peerId });
+        members_.erase(it);
+        out.push_back(MemberLeft { peerId });
+    }
+    if (auto serial = attachedTo(peerId)) {
+        Receiver &r = receivers_[*serial];
+        r.attached = false;
+        r.finishing = true;
+        out.push_back(Finish { *serial, "left the room" });
+    }
+    return out;
+}
+
+MembershipCommands Membership::receiverFailed(unsigned serial, const std::string &reason)
+{
+    MembershipCommands out;
+    auto it = receivers_.find(serial);
+    if (it == receivers_.end())
+        return out;
+    Receiver &r = it->second;
+    auto member = members_.find(r.peerId);
+    const bool retry = r.attached && !stopping_ && member != members_.end();
+    r.attached = false;
+    r.finishing = true;
+    out.push_back(Finish { serial, reason });
+    if (retry) {
+        member->second.retryPending = true;
+        out.push_back(ScheduleRetry { r.peerId, member->second.retry.next() });
+    }
+    return out;
+}
+
+void Membership::receiverStartFailed(unsigned serial)
+{
+    if (auto it = receivers_.find(serial); it != receivers_.end())
+        it->second.finishing = true;
+}
+
+void Membership::receiverFinished(unsigned serial)
+{
+    receivers_.erase(serial);
+}
+
+void Membership::outputStarted(const std::string &peerId)
+{
+    if (auto it = members_.find(peerId); it != members_.end())
+        it->second.retry.reset();
+}
+
+MembershipCommands Membership::retryDue(const std::string &peerId)
+{
+    MembershipCommands out;
+    auto it = members_.find(peerId);
+    if (it == members_.end() || !it->second.retryPending)
+        return out;
+    it->second.retryPending = false;
+    if (!stopping_ && !attachedTo(peerId))
+        startReceiver(peerId, it->second.name, out);
+    return out;
+}
+
+MembershipCommands Membership::stop()
+{
+    MembershipCommands out;
+    if (stopping_)
+        return out;
+    stopping_ = true;
+    out.push_back(CancelRecheck {});
+    for (auto &[id, member] : members_)
+        if (std::exchange(member.retryPending, false))
+            out.push_back(CancelRetry { id });
+    for (auto &[serial, r] : receivers_) {
+        r.finishing = true;
+        out.push_back(Finish { serial, "gateway stopping", false });
+    }
+    return out;
+}
+
+std::optional<unsigned> Membership::attachedTo(const std::string &peerId) const
+{
+    for (const auto &[serial, r] : receivers_)
+        if (r.attached && r.peerId == peerId && !r.finishing)
+            return serial;
+    return std::nullopt;
+}
+
+void Membership::startReceiver(
+    const std::string &peerId, const std::optional<std::string> &name, MembershipCommands &out)
+{
+    const unsigned serial = nextSerial_++;
+    receivers_[serial] = Receiver { peerId, name };
+    out.push_back(StartReceiver { serial, peerId, name });
+}
+
+} // namespace rc::gateway

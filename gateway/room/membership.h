@@ -1,0 +1,167 @@
+// The room's membership decisions as a pure reducer: who is in the room, which receiver is
+// attached to whom, and what the RoomSession shell must do about each event.
+//
+// Modelled on web/src/room/roomMachine.ts. Every event returns the commands (start a receiver,
+// detach or finish one, schedule or cancel a retry or a recheck, record a member joining or
+// leaving) for the shell to carry out in order; nothing here touches GStreamer, a main loop, a
+// timer or a clock, so the unit tests drive every decision directly.
+//
+// The rules (docs/architecture.md, "Reconnects and membership"): peer ids are the room
+// server's and are new after it restarts, and may then name someone else, so receivers are
+// keyed by a serial of our own and "attached" to the peer id they were offered to.
+//  - On every welcome an attached receiver whose id is listed with the same name stays
+//    attached and gets no new offer (our connection dropped, not theirs); a second later the
+//    shell reports which of those have no media any more, and those are finished and offered
+//    to anew at once. Every other attached receiver is detached (it records while its media
+//    flows; the shell finishes it when it has none).
+//  - Every listed peer without an attached receiver or a pending retry, and every later
+//    peer-joined, gets a new receiver.
+//  - An attached receiver that fails is finished and, while its peer is still in the room,
+//    replaced after a backoff of 1 s doubling to 30 s, reset once an output of the peer starts.
+//
+// Owned by RoomSession; a plain value, thread-bound to whoever owns it (the gateway's main
+// context).
+#pragma once
+
+#include "common/base/backoff.h"
+#include "common/protocol/room_protocol.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace rc::gateway {
+
+namespace membership {
+
+// Create a receiver under this serial and offer to peerId.
+struct StartReceiver
+{
+    unsigned serial = 0;
+    std::string peerId;
+    std::optional<std::string> name;
+};
+// The receiver is no longer attached to its peer id; the shell finishes it only if its media
+// does not flow (it records while it does).
+struct Detach
+{
+    unsigned serial = 0;
+    std::string peerId;
+    std::string why;
+};
+// Finalize the receiver. detach: it is no longer attached (false only when the room stops,
+// which leaves the attachment as it was).
+struct Finish
+{
+    unsigned serial = 0;
+    std::string reason;
+    bool detach = true;
+};
+// Call Membership::recheckAfterRejoin after delay with those of serials whose media stopped.
+// Replaces a recheck still pending.
+struct ScheduleRecheck
+{
+    std::vector<unsigned> serials;
+    std::chrono::milliseconds delay { 0 };
+};
+// Drop a pending recheck (the room stops).
+struct CancelRecheck
+{
+};
+// Call Membership::retryDue(peerId) after delay.
+struct ScheduleRetry
+{
+    std::string peerId;
+    std::chrono::milliseconds delay { 0 };
+};
+// Drop peerId's pending retry: that member is gone or was replaced.
+struct CancelRetry
+{
+    std::string peerId;
+};
+// peerId is a member (again) from now on. announce: a new presence (manifest entry, webhook);
+// false for a member a rejoin found unchanged, whose join time starts over but who was already
+// announced.
+struct MemberJoined
+{
+    std::string peerId;
+    std::optional<std::string> name;
+    bool announce = true;
+};
+// peerId's presence ends (manifest, webhook); it is no longer a member.
+struct MemberLeft
+{
+    std::string peerId;
+};
+
+} // namespace membership
+
+using MembershipCommand
+    = std::variant<membership::StartReceiver, membership::Detach, membership::Finish,
+        membership::ScheduleRecheck, membership::CancelRecheck, membership::ScheduleRetry,
+        membership::CancelRetry, membership::MemberJoined, membership::MemberLeft>;
+using MembershipCommands = std::vector<MembershipCommand>;
+
+class Membership
+{
+public:
+    // Today's schedules (docs/architecture.md): replacing a failed receiver, and looking at
+    // kept receivers after a rejoin.
+    static constexpr std::chrono::milliseconds kRetryInitial { 1000 };
+    static constexpr std::chrono::milliseconds kRetryMax { 30000 };
+    static constexpr std::chrono::milliseconds kRejoinCheckDelay { 1000 };
+
+    struct Member
+    {
+        std::optional<std::string> name;
+        Backoff retry { kRetryInitial, kRetryMax };
+        bool retryPending = false; // a ScheduleRetry not yet due nor cancelled
+    };
+    struct Receiver
+    {
+        std::string peerId;
+        std::optional<std::string> name;
+        bool attached = true;
+        bool finishing = false; // a Finish was issued, or it could not start
+    };
+
+    // We joined or rejoined the room; peers are the visible members listed.
+    MembershipCommands welcome(const std::vector<protocol::PeerInfo> &peers);
+    MembershipCommands peerJoined(const protocol::PeerInfo &peer);
+    MembershipCommands peerLeft(const std::string &peerId);
+    // The recheck scheduled after a rejoin is due; mediaStopped: the scheduled serials whose
+    // receivers got no media lately.
+    MembershipCommands recheckAfterRejoin(const std::vector<unsigned> &mediaStopped);
+    // A receiver reports failure (ICE failed, no media).
+    MembershipCommands receiverFailed(unsigned serial, const std::string &reason);
+    // The shell could not start the receiver and finished it itself.
+    void receiverStartFailed(unsigned serial);
+    // The receiver is finalized and gone.
+    void receiverFinished(unsigned serial);
+    // An output of peerId got its first buffer: its retry schedule starts over.
+    void outputStarted(const std::string &peerId);
+    // A ScheduleRetry for peerId is due.
+    MembershipCommands retryDue(const std::string &peerId);
+    // The room stops: no more offers; every receiver is finished.
+    MembershipCommands stop();
+
+    // The receiver attached to peerId that is not finishing (answers and candidates go to it).
+    std::optional<unsigned> attachedTo(const std::string &peerId) const;
+    const std::map<std::string, Member> &members() const noexcept { return members_; }
+    const std::map<unsigned, Receiver> &receivers() const noexcept { return receivers_; }
+    bool stopping() const noexcept { return stopping_; }
+
+private:
+    void startReceiver(
+        const std::string &peerId, const std::optional<std::string> &name, MembershipCommands &out);
+
+    std::map<std::string, Member> members_; // the visible members, as last told by the server
+    std::map<unsigned, Receiver> receivers_; // by serial: ids can repeat across server restarts
+    unsigned nextSerial_ = 1;
+    bool stopping_ = false;
+};
+
+} // namespace rc::gateway

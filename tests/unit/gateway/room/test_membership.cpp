@@ -1,0 +1,329 @@
+// Membership: the room's join/leave/rejoin/retry decisions, driven event by event.
+#include "gateway/room/membership.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using rc::gateway::Membership;
+using rc::gateway::MembershipCommands;
+using rc::protocol::PeerInfo;
+
+namespace {
+
+template <typename... F> struct Overloaded : F...
+{
+    using F::operator()...;
+};
+template <typename... F> Overloaded(F...) -> Overloaded<F...>;
+
+std::string nameOf(const std::optional<std::string> &name)
+{
+    return name ? *name : "-";
+}
+
+// One line per command, so that a test states the whole sequence and its order.
+std::vector<std::string> text(const MembershipCommands &commands)
+{
+    using namespace rc::gateway::membership;
+    std::vector<std::string> out;
+    for (const auto &command : commands)
+        out.push_back(std::visit(
+            Overloaded {
+                [](const StartReceiver &c) {
+                    return "start " + std::to_string(c.serial) + " " + c.peerId + " "
+                        + nameOf(c.name);
+                },
+                [](const Detach &c) {
+                    return "detach " + std::to_string(c.serial) + " " + c.peerId + " (" + c.why
+                        + ")";
+                },
+                [](const Finish &c) {
+                    return std::string(c.detach ? "finish " : "finish-attached ")
+                        + std::to_string(c.serial) + " (" + c.reason + ")";
+                },
+                [](const ScheduleRecheck &c) {
+                    std::string s = "recheck";
+                    for (unsigned serial : c.serials)
+                        s += " " + std::to_string(serial);
+                    return s + " in " + std::to_string(c.delay.count()) + " ms";
+                },
+                [](const CancelRecheck &) { return std::string("cancel-recheck"); },
+                [](const ScheduleRetry &c) {
+                    return "retry " + c.peerId + " in " + std::to_string(c.delay.count()) + " ms";
+                },
+                [](const CancelRetry &c) { return "cancel-retry " + c.peerId; },
+                [](const MemberJoined &c) {
+                    return std::string(c.announce ? "joined " : "still ") + c.peerId + " "
+                        + nameOf(c.name);
+                },
+                [](const MemberLeft &c) { return "left " + c.peerId; },
+            },
+            command));
+    return out;
+}
+
+using Lines = std::vector<std::string>;
+
+PeerInfo peer(std::string id, std::optional<std::string> name)
+{
+    return PeerInfo { std::move(id), std::move(name) };
+}
+
+} // namespace
+
+TEST_CASE("The first welcome makes every listed peer a member and offers to each", "[membership]")
+{
+    Membership m;
+    CHECK(text(m.welcome({ peer("a", "alice"), peer("b", std::nullopt) }))
+        == Lines { "joined a alice", "start 1 a alice", "joined b -", "start 2 b -" });
+    CHECK(m.attachedTo("a") == 1u);
+    CHECK(m.attachedTo("b") == 2u);
+    CHECK(!m.attachedTo("c"));
+    CHECK(m.members().size() == 2);
+
+    SECTION("an empty room: nothing to do")
+    {
+        Membership empty;
+        CHECK(empty.welcome({}).empty());
+        CHECK(empty.members().empty());
+    }
+}
+
+TEST_CASE(
+    "A rejoin keeps the receivers of unchanged members and detaches the others", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+
+    // The room server restarted: ids are handed out anew. "a" is alice again, "b" now names
+    // carol, bob came back as "c".
+    CHECK(text(m.welcome({ peer("a", "alice"), peer("b", "carol"), peer("c", "bob") }))
+        == Lines {
+            "detach 2 b (not in the room's new peer list)",
+            "recheck 1 in 1000 ms",
+            "left b",
+            "still a alice", // no second offer, no second presence
+            "joined b carol",
+            "start 3 b carol",
+            "joined c bob",
+            "start 4 c bob",
+        });
+    CHECK(m.attachedTo("a") == 1u);
+    CHECK(m.attachedTo("b") == 3u);
+    CHECK(m.attachedTo("c") == 4u);
+    CHECK(!m.receivers().at(2).attached);
+    REQUIRE(m.receivers().size() == 4); // the detached one records while its media flows
+
+    SECTION("an unnamed member is the same member only while it stays unnamed")
+    {
+        Membership n;
+        n.welcome({ peer("x", std::nullopt) });
+        CHECK(text(n.welcome({ peer("x", "xavier") }))
+            == Lines { "detach 1 x (not in the room's new peer list)", "left x", "joined x xavier",
+                "start 2 x xavier" });
+    }
+
+    SECTION("a room left empty: every receiver is detached, every member left")
+    {
+        CHECK(text(m.welcome({}))
+            == Lines { "detach 1 a (not in the room's new peer list)",
+                "detach 3 b (not in the room's new peer list)",
+                "detach 4 c (not in the room's new peer list)", "left a", "left b", "left c" });
+        CHECK(m.members().empty());
+    }
+
+    SECTION("no kept receiver: no recheck")
+    {
+        Membership n;
+        n.welcome({ peer("a", "alice") });
+        CHECK(text(n.welcome({ peer("a", "anna") }))
+            == Lines { "detach 1 a (not in the room's new peer list)", "left a", "joined a anna",
+                "start 2 a anna" });
+    }
+}
+
+TEST_CASE("The recheck after a rejoin finishes kept receivers without media and offers anew",
+    "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    CHECK(text(m.welcome({ peer("a", "alice"), peer("b", "bob") }))
+        == Lines { "recheck 1 2 in 1000 ms", "still a alice", "still b bob" });
+
+    // a's media stopped during the outage (its client dropped us); b's still flows.
+    CHECK(text(m.recheckAfterRejoin({ 1 }))
+        == Lines { "finish 1 (its media stopped during the signaling outage)", "start 3 a alice" });
+    CHECK(m.attachedTo("a") == 3u);
+    CHECK(m.attachedTo("b") == 2u);
+
+    SECTION("a receiver no longer attached by then is left alone")
+    {
+        m.peerLeft("b");
+        CHECK(m.recheckAfterRejoin({ 2 }).empty());
+    }
+    SECTION("a receiver gone by then is left alone")
+    {
+        m.receiverFinished(2);
+        CHECK(m.recheckAfterRejoin({ 2 }).empty());
+    }
+    SECTION("a member waiting for its retry is not offered to twice")
+    {
+        Membership n;
+        n.welcome({ peer("a", "alice"), peer("b", "bob") });
+        n.receiverFailed(2, "ICE failed"); // b: retry pending
+        n.welcome({ peer("a", "alice"), peer("b", "bob") });
+        CHECK(text(n.recheckAfterRejoin({ 1 }))
+            == Lines {
+                "finish 1 (its media stopped during the signaling outage)", "start 3 a alice" });
+        CHECK(n.members().at("b").retryPending);
+    }
+}
+
+TEST_CASE("A peer that leaves ends its presence and finishes its receiver", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    CHECK(text(m.peerLeft("a")) == Lines { "left a", "finish 1 (left the room)" });
+    CHECK(!m.attachedTo("a"));
+    CHECK(m.members().count("a") == 0);
+    CHECK(m.attachedTo("b") == 2u);
+
+    SECTION("an unknown id: nothing")
+    {
+        CHECK(m.peerLeft("zz").empty());
+    }
+    SECTION("its pending retry is dropped")
+    {
+        m.receiverFailed(2, "no media");
+        CHECK(text(m.peerLeft("b")) == Lines { "cancel-retry b", "left b" });
+    }
+    SECTION("its receiver finishing later changes nothing else")
+    {
+        m.receiverFinished(1);
+        CHECK(m.receivers().count(1) == 0);
+        CHECK(m.receiverFailed(1, "late").empty());
+        CHECK(m.retryDue("a").empty());
+    }
+}
+
+TEST_CASE(
+    "A failed receiver is replaced with a growing backoff, capped, reset by media", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice") });
+    unsigned serial = 1;
+    std::vector<long long> delays;
+    for (int i = 0; i < 7; ++i) {
+        auto commands = text(m.receiverFailed(serial, "ICE failed"));
+        REQUIRE(commands.size() == 2);
+        CHECK(commands[0] == "finish " + std::to_string(serial) + " (ICE failed)");
+        CHECK(commands[1].rfind("retry a in ", 0) == 0);
+        delays.push_back(std::stoll(commands[1].substr(11)));
+        CHECK(!m.attachedTo("a"));
+        CHECK(m.members().at("a").retryPending);
+        ++serial;
+        CHECK(text(m.retryDue("a")) == Lines { "start " + std::to_string(serial) + " a alice" });
+        CHECK(!m.members().at("a").retryPending);
+    }
+    CHECK(delays == std::vector<long long> { 1000, 2000, 4000, 8000, 16000, 30000, 30000 });
+    CHECK(m.members().at("a").retry.failures() == 7);
+
+    // An output of alice got its first buffer: the next failure waits 1 s again.
+    m.outputStarted("a");
+    CHECK(text(m.receiverFailed(serial, "no media"))
+        == Lines { "finish " + std::to_string(serial) + " (no media)", "retry a in 1000 ms" });
+
+    SECTION("a retry that comes due for a member no longer there does nothing")
+    {
+        m.peerLeft("a");
+        CHECK(m.retryDue("a").empty());
+    }
+    SECTION("a member that came back with the same name keeps its schedule and its retry")
+    {
+        CHECK(text(m.welcome({ peer("a", "alice") })) == Lines { "still a alice" });
+        CHECK(m.members().at("a").retry.failures() == 1);
+        CHECK(text(m.retryDue("a")) == Lines { "start 9 a alice" });
+    }
+    SECTION("a new member under the same id voids the retry and starts afresh")
+    {
+        CHECK(text(m.peerJoined(peer("a", "anna")))
+            == Lines { "cancel-retry a", "joined a anna", "start 9 a anna" });
+        CHECK(m.members().at("a").retry.failures() == 0);
+    }
+    SECTION("a rejoin that lists someone else under the id voids the retry")
+    {
+        CHECK(text(m.welcome({ peer("a", "anna") }))
+            == Lines { "cancel-retry a", "left a", "joined a anna", "start 9 a anna" });
+    }
+}
+
+TEST_CASE("A failure without a retry: detached receivers and departed peers", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    m.welcome({ peer("a", "anna") }); // server restart: 1 and 2 detached, anna on 3
+
+    // The detached receivers record until their media stops or ICE fails: then just finish.
+    CHECK(text(m.receiverFailed(1, "ICE failed")) == Lines { "finish 1 (ICE failed)" });
+    CHECK(text(m.receiverFailed(2, "no media")) == Lines { "finish 2 (no media)" });
+    CHECK(m.attachedTo("a") == 3u);
+    CHECK(m.receiverFailed(42, "unknown").empty());
+}
+
+TEST_CASE("A peer-joined for an id that has a receiver detaches it first", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice") });
+    CHECK(text(m.peerJoined(peer("a", "anna")))
+        == Lines {
+            "detach 1 a (its id now names a new member)", "joined a anna", "start 2 a anna" });
+    CHECK(m.attachedTo("a") == 2u);
+    CHECK(!m.receivers().at(1).attached);
+
+    // Messages for "a" now go to 2; the detached one finishes on its own.
+    m.receiverFinished(1);
+    CHECK(m.attachedTo("a") == 2u);
+    CHECK(m.receivers().size() == 1);
+}
+
+TEST_CASE("A receiver that could not start is no one's attachment", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice") });
+    m.receiverStartFailed(1);
+    CHECK(!m.attachedTo("a"));
+    // Still listed at a rejoin: it is looked at again, and finishing, not offered to anew.
+    CHECK(text(m.welcome({ peer("a", "alice") }))
+        == Lines { "recheck 1 in 1000 ms", "still a alice", "start 2 a alice" });
+    CHECK(m.recheckAfterRejoin({ 1 }).empty());
+}
+
+TEST_CASE("Stop finishes every receiver and ends retries; later events do nothing", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob"), peer("c", "carol") });
+    m.receiverFailed(2, "ICE failed"); // b waits for a retry
+    // A rejoin: a kept (recheck pending), b kept waiting, 3 detached, cora on 4.
+    m.welcome({ peer("a", "alice"), peer("b", "bob"), peer("c", "cora") });
+
+    CHECK(text(m.stop())
+        == Lines { "cancel-recheck", "cancel-retry b", "finish-attached 1 (gateway stopping)",
+            "finish-attached 2 (gateway stopping)", "finish-attached 3 (gateway stopping)",
+            "finish-attached 4 (gateway stopping)" });
+    CHECK(m.stopping());
+    CHECK(m.stop().empty());
+    CHECK(m.welcome({ peer("d", "dave") }).empty());
+    CHECK(m.peerJoined(peer("d", "dave")).empty());
+    CHECK(m.recheckAfterRejoin({ 1 }).empty());
+    CHECK(m.retryDue("b").empty());
+    // A failure while stopping finishes, never retries.
+    CHECK(text(m.receiverFailed(4, "ICE failed")) == Lines { "finish 4 (ICE failed)" });
+    // Peers still leave (the manifest ends their presence).
+    CHECK(text(m.peerLeft("a")) == Lines { "left a" });
+    for (unsigned s : { 1u, 2u, 3u, 4u })
+        m.receiverFinished(s);
+    CHECK(m.receivers().empty());
+}
