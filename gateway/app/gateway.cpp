@@ -12,6 +12,7 @@
 #include "gateway/app/status_json.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
+#include "gateway/templates/template_codecs.h"
 
 #include <algorithm>
 #include <csignal>
@@ -42,8 +43,10 @@ PeerReceiver::Settings receiverSettings(const GatewayOptions &options,
         auto &list = kind == MediaKind::video ? receiver.videoCodecs : receiver.audioCodecs;
         // The active templates' preferences first; then whatever else a
         // template the API may start takes, so that its output can attach.
-        std::vector<std::string> codecs = offeredCodecs(kind, active);
-        for (const auto &codec : offeredCodecs(kind, available))
+        std::vector<std::string> codecs
+            = offeredCodecs(kind, templateCodecs(kind, active), hasRoomScope(active));
+        for (const auto &codec :
+            offeredCodecs(kind, templateCodecs(kind, available), hasRoomScope(available)))
             if (std::find(codecs.begin(), codecs.end(), codec) == codecs.end())
                 codecs.push_back(codec);
         for (const auto &codec : codecs) {

@@ -8,6 +8,7 @@
 #include "gateway/app/gateway_options.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/participant/sdp_tuning.h"
+#include "gateway/templates/template_codecs.h"
 
 #include <gst/gst.h>
 
@@ -55,7 +56,8 @@ void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &tem
     for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
         bool any = false;
         std::string missing;
-        for (const auto &codec : offeredCodecs(kind, templates)) {
+        for (const auto &codec :
+            offeredCodecs(kind, templateCodecs(kind, templates), hasRoomScope(templates))) {
             if (StreamLinker::canDepayload(codec))
                 any = true;
             else

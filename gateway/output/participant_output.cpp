@@ -19,7 +19,8 @@ namespace rc::gateway {
 struct ParticipantOutput::Timing
 {
     GMainContext *context = nullptr;
-    std::weak_ptr<ParticipantOutput *> owner;
+    WeakSelf<ParticipantOutput>::Ref owner;
+    rc::log::Logger log { "gateway" }; // the probes' lines
     std::atomic<bool> closing { false };
     std::mutex mutex; // guards the fields below
     bool hasBase = false;
@@ -93,8 +94,8 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
     GstClockTime running = runningTimeOf(pad, buffer);
     if (probe->traced < 6) {
         ++probe->traced;
-        RC_LOG_DEBUG("gateway: feed %s:%s buffer pts %" GST_TIME_FORMAT " dts %" GST_TIME_FORMAT
-                     " running %" GST_TIME_FORMAT " flags 0x%x",
+        timing.log.debug("feed %s:%s buffer pts %" GST_TIME_FORMAT " dts %" GST_TIME_FORMAT
+                         " running %" GST_TIME_FORMAT " flags 0x%x",
             GST_DEBUG_PAD_NAME(pad), GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
             GST_TIME_ARGS(GST_BUFFER_DTS(buffer)), GST_TIME_ARGS(running),
             GST_BUFFER_FLAGS(buffer));
@@ -107,7 +108,7 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
     if (untimed || (GST_CLOCK_TIME_IS_VALID(probe->last) && running < probe->last)) {
         if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
             return GST_PAD_PROBE_OK;
-        RC_LOG_DEBUG("gateway: feed %s:%s: dropping a buffer %s (%zu bytes, flags 0x%x)",
+        timing.log.debug("feed %s:%s: dropping a buffer %s (%zu bytes, flags 0x%x)",
             GST_DEBUG_PAD_NAME(pad), untimed ? "without timestamp" : "going back in time",
             gst_buffer_get_size(buffer), GST_BUFFER_FLAGS(buffer));
         if (probe->video && !probe->needKeyframe) {
@@ -171,12 +172,9 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
             if (now > mediaAt)
                 at -= std::chrono::nanoseconds(now - mediaAt);
         }
-        std::weak_ptr<ParticipantOutput *> owner = timing.owner;
         // The output announces its start on the main context (the manifest lives there).
-        post(timing.context, [owner, at] {
-            if (auto o = owner.lock(); o && *o)
-                (*o)->onFirstBuffer(at);
-        });
+        timing.owner.post(
+            timing.context, [at](ParticipantOutput &self) { self.onFirstBuffer(at); });
     }
     return GST_PAD_PROBE_OK;
 }
@@ -242,15 +240,14 @@ ParticipantOutput::ParticipantOutput(
     , bin_(std::move(bin))
     , outputPath_(std::move(outputPath))
     , timing_(std::make_shared<Timing>())
-    , self_(std::make_shared<ParticipantOutput *>(this))
 {
     timing_->context = context_;
-    timing_->owner = self_;
+    timing_->owner = self_.ref();
 }
 
 ParticipantOutput::~ParticipantOutput()
 {
-    *self_ = nullptr;
+    self_.invalidate();
 }
 
 bool ParticipantOutput::takes(MediaKind kind, const std::string &codec) const
@@ -304,7 +301,7 @@ void ParticipantOutput::expectCodec(MediaKind kind, const std::string &codec)
         // A file that silently lacks a stream the participant does send would
         // mislead: this template is not used for this participant at all.
         // A stream has no path: name the output instead.
-        RC_LOG_INFO("gateway: %s: template %s does not take %s; not using it for this participant",
+        log_.info("%s: template %s does not take %s; not using it for this participant",
             (outputPath_.empty() ? outputId_ : outputPath_).c_str(), tpl_.name.c_str(),
             codec.c_str());
         disabled_ = true;
@@ -312,8 +309,7 @@ void ParticipantOutput::expectCodec(MediaKind kind, const std::string &codec)
         sendEos(audio_);
         return;
     }
-    RC_LOG_INFO("gateway: %s gets no %s stream; ending that entry", outputPath_.c_str(),
-        mediaKindName(kind));
+    log_.info("%s gets no %s stream; ending that entry", outputPath_.c_str(), mediaKindName(kind));
     sendEos(e);
 }
 
@@ -393,8 +389,7 @@ void ParticipantOutput::endStarvedEntries(std::chrono::milliseconds grace)
         Entry &e = entry(kind);
         if (!e.pad || e.fed || e.ended)
             continue;
-        RC_LOG_WARN(
-            "gateway: %s: no %s arrived %lld ms after the first media; recording without it",
+        log_.warn("%s: no %s arrived %lld ms after the first media; recording without it",
             outputPath_.c_str(), mediaKindName(kind), static_cast<long long>(grace.count()));
         sendEos(e);
     }

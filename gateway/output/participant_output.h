@@ -4,9 +4,11 @@
 // Owned by the PeerReceiver whose pipeline holds its bin; thread-bound to the
 // gateway's main context. The probes on its feeds run on streaming threads
 // and share only a Timing block (mutex + atomics) with it; they reach the
-// main context through post() with a weak reference.
+// main context through a post holding its weak reference (self_).
 #pragma once
 
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/media/media_kind.h"
 #include "gateway/templates/pipeline_template.h"
@@ -133,7 +135,8 @@ private:
     gint64 startedAtUs_ = 0; // main-context copy of the first buffer's arrival
     bool disabled_ = false;
     bool eos_ = false;
-    std::shared_ptr<ParticipantOutput *> self_; // weak handle for posted calls
+    rc::log::Logger log_ { "gateway" };
+    rc::WeakSelf<ParticipantOutput> self_ { this }; // last: cut first
 };
 
 } // namespace rc::gateway

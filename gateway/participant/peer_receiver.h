@@ -1,20 +1,22 @@
-// One receive-only webrtcbin for one visible participant, in its own GstPipeline: the offer,
-// trickle ICE, each new pad into the participant's outputs (and room composites), outputs
-// attached and detached at run time, network outputs that fail alone, stats, health watch, and
-// finalizing.
+// One receive-only participant in its own GstPipeline: its PeerConnection (webrtcbin,
+// negotiation, trickle ICE), each new pad into a StreamChain feeding the participant's outputs
+// (and room composites), outputs attached and detached at run time, network outputs that fail
+// alone, the health watchdog, and finishing.
 //
-// Owned by its RoomSession; thread-bound to the gateway's main context.
-// webrtcbin's signals, promise replies and pad probes run on GStreamer
-// threads: they copy what they need and post to the main context with a
-// weak reference (self_), never touching the receiver there. A failure stays
-// inside this participant's pipeline.
+// Owned by its RoomSession; thread-bound to the gateway's main context. Callbacks from
+// GStreamer threads reach it only through its PeerConnection's posts or through posts holding
+// its weak reference (self_). A failure stays inside this participant's pipeline.
 #pragma once
 
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "common/protocol/room_protocol.h"
 #include "gateway/composite/mix_feed.h"
-#include "gateway/media/stream_linker.h"
+#include "gateway/media/stream_chain.h"
 #include "gateway/output/participant_output.h"
+#include "gateway/participant/participant_health.h"
+#include "gateway/participant/peer_connection.h"
 #include "gateway/participant/sdp_tuning.h"
 
 #include <chrono>
@@ -70,13 +72,7 @@ public:
     };
 
     // Numbers from webrtcbin's get-stats (polled every 2 s).
-    struct Stats
-    {
-        uint64_t packetsReceived = 0;
-        uint64_t packetsLost = 0;
-        uint64_t bytesReceived = 0;
-        uint64_t receiveBitrateBps = 0; // over the last poll interval
-    };
+    using Stats = PeerStats;
 
     PeerReceiver(GMainContext *context, std::string peerId, Settings settings,
         std::vector<std::unique_ptr<ParticipantOutput>> outputs, Callbacks callbacks);
@@ -123,51 +119,48 @@ public:
     void removeMixFeed(const MixFeed *feed);
     // The codecs the answer says the peer sends (video first), e.g. {"VP8","OPUS"}.
     std::vector<std::string> negotiatedCodecs() const;
-    const Stats &stats() const noexcept { return stats_; }
+    const Stats &stats() const noexcept { return connection_->stats(); }
 
 private:
-    struct Trampolines;
     struct Activity;
-    using Weak = std::weak_ptr<PeerReceiver *>;
 
-    void onOfferCreated(const std::string &sdp);
-    void onRemoteDescriptionSet(const std::string &error);
-    void onLocalCandidate(unsigned mline, const std::string &candidate);
-    void onNewPad(GPtr<GstPad> pad, GPtr<GstCaps> caps, gulong blockProbe);
+    PeerConnection::Callbacks connectionCallbacks();
+    void onNewPad(GstPad *pad, GstCaps *caps);
     void linkPad(GstPad *pad, GstCaps *caps);
-    void onIceState(int state);
-    void onConnectionState(int state);
+    void onIceState(GstWebRTCICEConnectionState state);
+    static gboolean busMessage(GstBus *bus, GstMessage *message, gpointer self) noexcept;
     bool onBusMessage(GstMessage *message);
     bool watchdog();
+    std::optional<ParticipantHealth::Time> lastMedia() const noexcept;
     void reportFailure(const std::string &reason);
     void checkFinalized();
     void completeFinish(bool timedOut);
-    void addCandidateNow(unsigned mline, const std::string &candidate);
+    void watchOutput(ParticipantOutput &output);
     bool attachOutput(StreamChain &chain, ParticipantOutput &output, std::string &error);
     void attachFeed(StreamChain &chain, MixFeed &feed);
     void detachOutput(ParticipantOutput &output);
     ParticipantOutput *outputContaining(GstObject *object) const;
     void checkOutputFinishes(bool force);
-    void pollStats();
     void requestKeyframe(const StreamChain &chain);
-    void onStats(const GstStructure *reply);
 
     GMainContext *context_; // borrowed: the gateway's, outlives every receiver
     std::string peerId_;
     Settings settings_;
     Callbacks callbacks_;
+    // "gateway: ", "gateway: ID: " and "gateway: participant ID: " lines.
+    rc::log::Logger log_, peerLog_, participantLog_;
     std::vector<std::unique_ptr<ParticipantOutput>> outputs_;
     std::shared_ptr<Activity> activity_;
+    ParticipantHealth health_;
 
     GPtr<GstElement> pipeline_;
-    GPtr<GstElement> webrtc_; // owned by pipeline_ too
+    // Declared after the pipeline: lets go of webrtcbin and its signals first.
+    std::unique_ptr<PeerConnection> connection_;
     GPtr<GSource> busWatch_;
     GPtr<GSource> watchdogTimer_;
     GPtr<GSource> finalizeTimer_;
-    // Declared after the objects they are connected to: disconnected first.
-    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
 
-    std::vector<StreamChain> chains_;
+    std::vector<std::unique_ptr<StreamChain>> chains_;
     std::vector<std::shared_ptr<MixFeed>> mixFeeds_;
     struct DecodeBranch
     {
@@ -186,18 +179,10 @@ private:
     std::vector<OutputFinish> outputFinishes_;
     GPtr<GSource> outputFinishTimer_;
     GPtr<GSource> statsTimer_;
-    Stats stats_;
-    gint64 statsAtUs_ = 0;
-    std::string localSdp_;
-    bool answerReceived_ = false;
-    bool remoteSet_ = false;
-    std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
-    gint64 startedAtUs_ = 0;
-    gint64 iceDisconnectedSinceUs_ = 0;
     bool failureReported_ = false;
     bool finishing_ = false;
     bool finished_ = false;
-    std::shared_ptr<PeerReceiver *> self_;
+    rc::WeakSelf<PeerReceiver> self_ { this }; // last: cut first
 };
 
 } // namespace rc::gateway

@@ -1,30 +1,39 @@
 // The outputs and composite feeds of one participant: tee branches added and removed while its
-// media flows, and finishing one output alone; see peer_receiver.h (negotiation, health and
-// finalizing are in peer_receiver.cpp).
+// media flows, and finishing one output alone; see peer_receiver.h (pads, health and finalizing
+// are in peer_receiver.cpp, negotiation in peer_connection.cpp).
 #include "gateway/participant/peer_receiver.h"
 
-#include "common/base/log.h"
 #include "common/base/main_context.h"
 
 #include <algorithm>
 
 namespace rc::gateway {
 
+// The output's first buffer is reported through outputStarted while the receiver lives.
+void PeerReceiver::watchOutput(ParticipantOutput &output)
+{
+    ParticipantOutput *raw = &output;
+    output.setOnStarted([ref = self_.ref(), raw](std::chrono::system_clock::time_point at) {
+        PeerReceiver *self = ref.lock();
+        if (self && self->callbacks_.outputStarted)
+            self->callbacks_.outputStarted(*raw, at);
+    });
+}
+
 bool PeerReceiver::attachOutput(StreamChain &chain, ParticipantOutput &output, std::string &error)
 {
-    GstBin *bin = GST_BIN(pipeline_.get());
     // A network sink that waits for its server must not hold up the tee (and
     // with it this participant's recordings): its queue drops instead.
-    GstPad *src = StreamLinker::addBranch(bin, chain, output.network(), error);
+    GstPad *src = chain.addBranch(output.network(), error);
     if (!src)
         return false;
-    if (!output.connectFeed(chain.kind, src, chain.codec, error)) {
-        StreamLinker::removeBranch(bin, chain, src);
+    if (!output.connectFeed(chain.kind(), src, chain.codec(), error)) {
+        chain.removeBranch(src);
         return false;
     }
     gst_element_sync_state_with_parent(output.bin());
-    if (!StreamLinker::linkBranch(chain, src, error)) {
-        StreamLinker::removeBranch(bin, chain, src);
+    if (!chain.linkBranch(src, error)) {
+        chain.removeBranch(src);
         return false;
     }
     return true;
@@ -33,32 +42,32 @@ bool PeerReceiver::attachOutput(StreamChain &chain, ParticipantOutput &output, s
 void PeerReceiver::attachFeed(StreamChain &chain, MixFeed &feed)
 {
     std::string error;
-    GPtr<GstElement> branch = feed.createDecodeBranch(chain.kind, chain.codec, error);
+    GPtr<GstElement> branch = feed.createDecodeBranch(chain.kind(), chain.codec(), error);
     if (!branch) {
-        RC_LOG_WARN("gateway: %s: %s %s stays out of the room composite: %s", peerId_.c_str(),
-            mediaKindName(chain.kind), chain.codec.c_str(), error.c_str());
+        peerLog_.warn("%s %s stays out of the room composite: %s", mediaKindName(chain.kind()),
+            chain.codec().c_str(), error.c_str());
         return;
     }
     GstBin *bin = GST_BIN(pipeline_.get());
     if (!gst_bin_add(bin, branch.get())) {
-        RC_LOG_WARN("gateway: %s: cannot add a decode branch", peerId_.c_str());
+        peerLog_.warn("cannot add a decode branch");
         return;
     }
     // Decoding may lag; a leaky queue never lets it hold up the recordings.
-    GstPad *src = StreamLinker::addBranch(bin, chain, true, error);
+    GstPad *src = chain.addBranch(true, error);
     GPtr<GstPad> sink = adopt(gst_element_get_static_pad(branch.get(), "sink"));
     if (!src || !sink || gst_pad_link(src, sink.get()) != GST_PAD_LINK_OK) {
-        RC_LOG_WARN("gateway: %s: cannot link a decode branch: %s", peerId_.c_str(), error.c_str());
+        peerLog_.warn("cannot link a decode branch: %s", error.c_str());
         if (src)
-            StreamLinker::removeBranch(bin, chain, src);
+            chain.removeBranch(src);
         gst_element_set_state(branch.get(), GST_STATE_NULL);
         gst_bin_remove(bin, branch.get());
         return;
     }
     gst_element_sync_state_with_parent(branch.get());
-    if (!StreamLinker::linkBranch(chain, src, error)) {
-        RC_LOG_WARN("gateway: %s: cannot link a decode branch: %s", peerId_.c_str(), error.c_str());
-        StreamLinker::removeBranch(bin, chain, src);
+    if (!chain.linkBranch(src, error)) {
+        peerLog_.warn("cannot link a decode branch: %s", error.c_str());
+        chain.removeBranch(src);
         gst_element_set_state(branch.get(), GST_STATE_NULL);
         gst_bin_remove(bin, branch.get());
         return;
@@ -78,7 +87,7 @@ void PeerReceiver::removeMixFeed(const MixFeed *feed)
             // The tee branch goes first, so the decoder's pads going to NULL
             // can never answer a push from the tee.
             for (auto &chain : chains_)
-                StreamLinker::removeBranch(bin, chain, it->src.get());
+                chain->removeBranch(it->src.get());
             gst_element_set_state(it->bin.get(), GST_STATE_NULL);
             gst_bin_remove(bin, it->bin.get());
         }
@@ -100,27 +109,23 @@ bool PeerReceiver::addOutput(std::unique_ptr<ParticipantOutput> output, std::str
         return false;
     }
     ParticipantOutput *raw = output.get();
-    Weak weak = self_;
-    raw->setOnStarted([weak, raw](std::chrono::system_clock::time_point at) {
-        if (auto r = weak.lock(); r && *r && (*r)->callbacks_.outputStarted)
-            (*r)->callbacks_.outputStarted(*raw, at);
-    });
-    if (answerReceived_)
+    watchOutput(*raw);
+    if (connection_->answerReceived())
         for (const auto &[kind, codec] : sending_)
             raw->expectCodec(kind, codec);
     gst_element_sync_state_with_parent(raw->bin());
     outputs_.push_back(std::move(output));
     for (auto &chain : chains_) {
-        if (!raw->takes(chain.kind, chain.codec))
+        if (!raw->takes(chain->kind(), chain->codec()))
             continue;
-        if (!attachOutput(chain, *raw, error)) {
-            RC_LOG_ERROR("gateway: %s: %s", peerId_.c_str(), error.c_str());
+        if (!attachOutput(*chain, *raw, error)) {
+            peerLog_.error("%s", error.c_str());
             detachOutput(*raw);
             outputs_.pop_back();
             return false;
         }
-        if (chain.kind == MediaKind::video)
-            requestKeyframe(chain);
+        if (chain->kind() == MediaKind::video)
+            requestKeyframe(*chain);
     }
     return true;
 }
@@ -133,9 +138,9 @@ void PeerReceiver::addMixFeed(std::shared_ptr<MixFeed> feed)
     if (!pipeline_)
         return;
     for (auto &chain : chains_) {
-        attachFeed(chain, *feed);
-        if (chain.kind == MediaKind::video)
-            requestKeyframe(chain);
+        attachFeed(*chain, *feed);
+        if (chain->kind() == MediaKind::video)
+            requestKeyframe(*chain);
     }
 }
 
@@ -151,7 +156,7 @@ void PeerReceiver::detachOutput(ParticipantOutput &output)
         if (!src)
             continue;
         for (auto &chain : chains_)
-            StreamLinker::removeBranch(bin, chain, src);
+            chain->removeBranch(src);
     }
     if (GPtr<GstObject> parent = adopt(gst_object_get_parent(GST_OBJECT(output.bin())));
         parent && parent.get() == GST_OBJECT(bin))
@@ -189,8 +194,7 @@ void PeerReceiver::finishOutput(const std::string &outputId, std::function<void(
             checkOutputFinishes(false);
             if (outputFinishes_.empty()) {
                 // Released from a later dispatch, never from inside its own.
-                auto doomed = std::make_shared<GPtr<GSource>>(std::move(outputFinishTimer_));
-                post(context_, [doomed] { doomed->reset(); });
+                rc::releaseLater(context_, std::move(outputFinishTimer_));
                 return false;
             }
             return true;
@@ -212,11 +216,8 @@ void PeerReceiver::checkOutputFinishes(bool force)
             continue;
         }
         if (!ready)
-            RC_LOG_WARN(
-                "gateway: participant %s: output %s did not finish within %lld ms; closing it "
-                "as it is",
-                peerId_.c_str(), f.outputId.c_str(),
-                static_cast<long long>(settings_.finalizeTimeout.count()));
+            participantLog_.warn("output %s did not finish within %lld ms; closing it as it is",
+                f.outputId.c_str(), static_cast<long long>(settings_.finalizeTimeout.count()));
         auto done = std::move(f.done);
         const std::string id = f.outputId;
         outputFinishes_.erase(outputFinishes_.begin() + static_cast<long>(i));
@@ -239,7 +240,7 @@ void PeerReceiver::checkOutputFinishes(bool force)
 
 void PeerReceiver::requestKeyframe(const StreamChain &chain)
 {
-    StreamLinker::requestKeyframe(chain);
+    chain.requestKeyframe();
     if (callbacks_.keyframeRequested)
         callbacks_.keyframeRequested();
 }

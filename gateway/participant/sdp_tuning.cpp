@@ -119,7 +119,7 @@ int fmtpPayload(const std::string &line)
 } // namespace
 
 std::vector<std::string> offeredCodecs(
-    MediaKind kind, const std::vector<PipelineTemplate> &templates)
+    MediaKind kind, const std::vector<std::vector<std::string>> &templateCodecs, bool composite)
 {
     std::vector<std::string> out;
     auto add = [&](const std::string &name) {
@@ -134,15 +134,10 @@ std::vector<std::string> offeredCodecs(
     // (H264 only) puts H264 first even after record-mkv (VP8, VP9, H264, AV1),
     // or the browser would pick VP8 and nothing would be restreamed.
     // Otherwise template order decides.
-    bool room = false;
     std::vector<std::vector<std::string>> lists;
-    for (const auto &tpl : templates) {
-        if (tpl.scope == TemplateScope::room) {
-            room = true;
-            continue;
-        }
+    for (const auto &accepted : templateCodecs) {
         std::vector<std::string> list;
-        for (const auto &name : kind == MediaKind::video ? tpl.videoCodecs : tpl.audioCodecs)
+        for (const auto &name : accepted)
             list.push_back(upper(name));
         if (!list.empty())
             lists.push_back(std::move(list));
@@ -167,7 +162,7 @@ std::vector<std::string> offeredCodecs(
                 add(name);
     // A room composite decodes whatever arrives, so it never reorders the
     // list; it only adds every codec its decoders take (MixFeed::decoderFor).
-    if (room) {
+    if (composite) {
         const std::vector<std::string> decodable = kind == MediaKind::video
             ? std::vector<std::string> { "VP8", "H264", "VP9" }
             : std::vector<std::string> { "OPUS" };

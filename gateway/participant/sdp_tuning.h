@@ -5,7 +5,6 @@
 #pragma once
 
 #include "gateway/media/media_kind.h"
-#include "gateway/templates/pipeline_template.h"
 
 #include <optional>
 #include <string>
@@ -13,17 +12,18 @@
 
 namespace rc::gateway {
 
-// The codecs to offer for one kind: every codec the participant-scope
-// templates accept, in the order of first mention (the first template's
-// preferences come first), except that a template whose codecs are a strict
-// subset of another's goes first (rtmp-passthrough's H264 leads even after
-// record-mkv); then, when a room-scope template is active, every
-// codec the composite can decode (VP8, H264, VP9; OPUS) that is not listed
-// yet; the caller keeps only codecs the gateway can depayload. Falls back to a default list when no
-// template takes that kind, so the offer still has both m-lines (the protocol
-// asks for receive-only audio and video); such a stream goes to a fakesink.
+// The codecs to offer for one kind, given what each active participant-scope template accepts
+// for that kind (templateCodecs: one list per template, in template order, each in its
+// preference order; see templates/template_codecs.h) and whether a room composite is active:
+// every codec the templates accept, in the order of first mention (the first template's
+// preferences come first), except that a template whose codecs are a strict subset of
+// another's goes first (rtmp-passthrough's H264 leads even after record-mkv); then, with a
+// composite, every codec it can decode (VP8, H264, VP9; OPUS) that is not listed yet; the
+// caller keeps only codecs the gateway can depayload. Falls back to a default list when no
+// template takes that kind, so the offer still has both m-lines (the protocol asks for
+// receive-only audio and video); such a stream goes to a fakesink.
 std::vector<std::string> offeredCodecs(
-    MediaKind kind, const std::vector<PipelineTemplate> &templates);
+    MediaKind kind, const std::vector<std::vector<std::string>> &templateCodecs, bool composite);
 
 // The codec-preferences caps (GStreamer caps text, one structure per codec)
 // for a receive-only transceiver: fixed payload types (VP8 96, VP9 98,

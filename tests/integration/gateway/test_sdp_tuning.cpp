@@ -1,6 +1,7 @@
 // The receive-only offer's pure helpers: codec order, codec-preference caps, bitrate hints, answer
 // reading.
 #include "gateway/participant/sdp_tuning.h"
+#include "gateway/templates/template_codecs.h"
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,12 @@ PipelineTemplate tpl(std::vector<std::string> video, std::vector<std::string> au
     t.videoCodecs = std::move(video);
     t.audioCodecs = std::move(audio);
     return t;
+}
+
+// The offer's codecs for these active templates, as the gateway computes them.
+std::vector<std::string> offered(MediaKind kind, const std::vector<PipelineTemplate> &templates)
+{
+    return offeredCodecs(kind, templateCodecs(kind, templates), hasRoomScope(templates));
 }
 
 size_t count(const std::string &text, const std::string &needle)
@@ -50,10 +57,10 @@ const std::string kOffer = "v=0\r\n"
 
 TEST_CASE("offered codecs follow the templates' order, deduplicated, known only", "[sdp]")
 {
-    auto video = offeredCodecs(MediaKind::video,
+    auto video = offered(MediaKind::video,
         { tpl({ "H264", "VP8" }, { "OPUS" }), tpl({ "VP8", "VP9", "MPEG4" }, {}) });
     CHECK(video == std::vector<std::string> { "H264", "VP8", "VP9" });
-    CHECK(offeredCodecs(MediaKind::audio, { tpl({ "VP8" }, { "opus" }) })
+    CHECK(offered(MediaKind::audio, { tpl({ "VP8" }, { "opus" }) })
         == std::vector<std::string> { "OPUS" });
 }
 
@@ -63,31 +70,54 @@ TEST_CASE(
     auto room = tpl({ "VP8", "VP9", "H264" }, { "OPUS" });
     room.scope = TemplateScope::room;
     // rtmp-passthrough (H264) stays first even when the room template comes first.
-    CHECK(offeredCodecs(MediaKind::video, { room, tpl({ "H264" }, { "OPUS" }) })
+    CHECK(offered(MediaKind::video, { room, tpl({ "H264" }, { "OPUS" }) })
         == std::vector<std::string> { "H264", "VP8", "VP9" });
-    CHECK(offeredCodecs(MediaKind::video, { tpl({ "VP8" }, { "OPUS" }), room })
+    CHECK(offered(MediaKind::video, { tpl({ "VP8" }, { "OPUS" }), room })
         == std::vector<std::string> { "VP8", "H264", "VP9" });
     // A template taking a strict subset of another's codecs leads: rtmp-passthrough after
     // record-mkv.
-    CHECK(offeredCodecs(MediaKind::video,
+    CHECK(offered(MediaKind::video,
               { tpl({ "VP8", "VP9", "H264", "AV1" }, { "OPUS" }), tpl({ "H264" }, { "OPUS" }) })
         == std::vector<std::string> { "H264", "VP8", "VP9", "AV1" });
     // No common codec: template order.
-    CHECK(offeredCodecs(MediaKind::video, { tpl({ "VP8", "VP9" }, {}), tpl({ "H264" }, {}) })
+    CHECK(offered(MediaKind::video, { tpl({ "VP8", "VP9" }, {}), tpl({ "H264" }, {}) })
         == std::vector<std::string> { "VP8", "VP9", "H264" });
     auto videoOnly = tpl({ "VP8" }, {});
     videoOnly.scope = TemplateScope::room;
-    CHECK(offeredCodecs(MediaKind::audio, { tpl({ "H264" }, {}), videoOnly })
+    CHECK(offered(MediaKind::audio, { tpl({ "H264" }, {}), videoOnly })
         == std::vector<std::string> { "OPUS" });
-    CHECK(offeredCodecs(MediaKind::video, { videoOnly })
+    CHECK(offered(MediaKind::video, { videoOnly })
         == std::vector<std::string> { "VP8", "H264", "VP9" });
+}
+
+TEST_CASE("offered codecs come from plain codec lists and a composite flag", "[sdp]")
+{
+    CHECK(offeredCodecs(MediaKind::video, { { "vp8" }, { "H264", "VP8" } }, false)
+        == std::vector<std::string> { "VP8", "H264" });
+    CHECK(offeredCodecs(MediaKind::video, { {}, { "H264" } }, true)
+        == std::vector<std::string> { "H264", "VP8", "VP9" });
+    CHECK(offeredCodecs(MediaKind::audio, {}, false) == std::vector<std::string> { "OPUS" });
+}
+
+TEST_CASE(
+    "template codecs list participant-scope templates in order; room scope is a flag", "[sdp]")
+{
+    auto room = tpl({ "VP9" }, { "OPUS" });
+    room.scope = TemplateScope::room;
+    const std::vector<PipelineTemplate> templates { tpl({ "H264" }, {}), room,
+        tpl({ "VP8", "H264" }, { "OPUS" }) };
+    CHECK(templateCodecs(MediaKind::video, templates)
+        == std::vector<std::vector<std::string>> { { "H264" }, { "VP8", "H264" } });
+    CHECK(templateCodecs(MediaKind::audio, templates)
+        == std::vector<std::vector<std::string>> { {}, { "OPUS" } });
+    CHECK(hasRoomScope(templates));
+    CHECK_FALSE(hasRoomScope({ tpl({ "VP8" }, {}) }));
 }
 
 TEST_CASE("a kind no template takes still gets a default list (both m-lines are offered)", "[sdp]")
 {
-    CHECK_FALSE(offeredCodecs(MediaKind::video, { tpl({}, { "OPUS" }) }).empty());
-    CHECK(offeredCodecs(MediaKind::audio, { tpl({ "VP8" }, {}) })
-        == std::vector<std::string> { "OPUS" });
+    CHECK_FALSE(offered(MediaKind::video, { tpl({}, { "OPUS" }) }).empty());
+    CHECK(offered(MediaKind::audio, { tpl({ "VP8" }, {}) }) == std::vector<std::string> { "OPUS" });
 }
 
 TEST_CASE("codec preference caps carry payload types, feedback and fmtp", "[sdp]")

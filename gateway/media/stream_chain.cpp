@@ -1,0 +1,166 @@
+// Depayloader/parser chain per encoding name, the keyframe gate on video, and its tee branches;
+// see stream_chain.h.
+#include "gateway/media/stream_chain.h"
+
+#include "common/gst/gst_helpers.h"
+#include "gateway/media/stream_linker.h"
+
+#include <gst/video/video.h>
+
+namespace rc::gateway {
+namespace {
+
+GstElement *makeElement(const std::string &factory, std::string &error)
+{
+    return rc::makeElement(factory.c_str(), nullptr, error);
+}
+
+bool addAndLink(GstBin *bin, const std::vector<GstElement *> &chain, std::string &error)
+{
+    for (GstElement *e : chain) {
+        if (!gst_bin_add(bin, e)) {
+            error = std::string("cannot add ") + GST_OBJECT_NAME(e);
+            return false;
+        }
+    }
+    for (size_t i = 1; i < chain.size(); ++i) {
+        if (!gst_element_link(chain[i - 1], chain[i])) {
+            error = std::string("cannot link ") + GST_OBJECT_NAME(chain[i - 1]) + " to "
+                + GST_OBJECT_NAME(chain[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+StreamChain::StreamChain(GstBin *bin, MediaKind kind, std::string codec)
+    : bin_(bin)
+    , kind_(kind)
+    , codec_(std::move(codec))
+{ }
+
+std::unique_ptr<StreamChain> StreamChain::build(
+    GstBin *bin, MediaKind kind, const std::string &codec, std::string &error)
+{
+    const auto factories = StreamLinker::elementsFor(codec);
+    if (factories.empty()) {
+        error = "no depayloader for " + codec;
+        return nullptr;
+    }
+    // Elements are created floating; gst_bin_add sinks them into the bin,
+    // which owns them from then on (also on failure paths).
+    std::vector<GstElement *> chain;
+    for (const auto &f : factories) {
+        GstElement *e = makeElement(f, error);
+        if (!e) {
+            for (GstElement *made : chain)
+                gst_object_unref(gst_object_ref_sink(made));
+            return nullptr;
+        }
+        chain.push_back(e);
+    }
+    GstElement *depay = chain.front();
+    if (kind == MediaKind::video) {
+        // Ask for a keyframe on packet loss, and drop the broken frames until it comes.
+        setPropertyIfExists(depay, "request-keyframe", TRUE);
+        setPropertyIfExists(depay, "wait-for-keyframe", TRUE);
+    }
+    GstElement *tee = makeElement("tee", error);
+    if (!tee) {
+        for (GstElement *made : chain)
+            gst_object_unref(gst_object_ref_sink(made));
+        return nullptr;
+    }
+    // Outputs come and go at run time; with none attached the stream is
+    // simply dropped here (and webrtcbin never sees not-linked).
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+    chain.push_back(tee);
+    if (!addAndLink(bin, chain, error))
+        return nullptr;
+
+    std::unique_ptr<StreamChain> result(new StreamChain(bin, kind, codec));
+    result->sink_ = adopt(gst_element_get_static_pad(depay, "sink"));
+    result->tee_ = ref(tee);
+    if (kind == MediaKind::video) {
+        GPtr<GstPad> parsedSrc = adopt(gst_element_get_static_pad(chain[chain.size() - 2], "src"));
+        result->gate_ = std::make_shared<KeyframeGate>();
+        KeyframeGate::install(parsedSrc.get(), result->gate_);
+    }
+    // Downstream first, so nothing pushes into an element that is not ready.
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        gst_element_sync_state_with_parent(*it);
+    return result;
+}
+
+GstPad *StreamChain::addBranch(bool leaky, std::string &error)
+{
+    GstElement *queue = makeElement("queue", error);
+    if (!queue)
+        return nullptr;
+    if (leaky)
+        gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    if (!gst_bin_add(bin_, queue)) {
+        error = "cannot add a tee branch";
+        return nullptr;
+    }
+    Branch branch;
+    branch.queue = ref(queue);
+    branch.src = adopt(gst_element_get_static_pad(queue, "src"));
+    GstPad *src = branch.src.get();
+    branches_.push_back(std::move(branch));
+    return src;
+}
+
+bool StreamChain::linkBranch(GstPad *src, std::string &error)
+{
+    for (auto &b : branches_) {
+        if (b.src.get() != src)
+            continue;
+        // Playing before the tee can push into it: on a running chain, a
+        // buffer meeting a queue still in NULL returns FLUSHING, which tee
+        // passes upstream and which stops the jitterbuffer's task for good
+        // (the participant's media ends).
+        gst_element_sync_state_with_parent(b.queue.get());
+        b.teePad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+        GPtr<GstPad> queueSink = adopt(gst_element_get_static_pad(b.queue.get(), "sink"));
+        if (!b.teePad || gst_pad_link(b.teePad.get(), queueSink.get()) != GST_PAD_LINK_OK) {
+            error = "cannot link a tee branch";
+            return false;
+        }
+        return true;
+    }
+    error = "no such tee branch";
+    return false;
+}
+
+void StreamChain::removeBranch(GstPad *src)
+{
+    for (auto it = branches_.begin(); it != branches_.end(); ++it) {
+        if (it->src.get() != src)
+            continue;
+        // tee marks a released pad as removed, so a push in flight on it is
+        // not counted against the other branches.
+        if (it->teePad)
+            gst_element_release_request_pad(tee_.get(), it->teePad.get());
+        if (GPtr<GstPad> peer = adopt(gst_pad_get_peer(it->src.get())))
+            gst_pad_unlink(it->src.get(), peer.get());
+        gst_element_set_state(it->queue.get(), GST_STATE_NULL);
+        gst_bin_remove(bin_, it->queue.get());
+        branches_.erase(it);
+        return;
+    }
+}
+
+void StreamChain::requestKeyframe() const
+{
+    if (!sink_)
+        return;
+    // all-headers: ask for parameter sets too, so an H264 file can start there.
+    GstEvent *event = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
+    if (!gst_pad_push_event(sink_.get(), event))
+        log_.debug("keyframe request for %s found no taker", codec_.c_str());
+}
+
+} // namespace rc::gateway

@@ -1,0 +1,77 @@
+// One received stream as elements: depayloader ! parser ! tee (with the keyframe gate on
+// video), and the branches (a queue each) that consumers hang from while the stream runs.
+//
+// Owned by the PeerReceiver that built it for one webrtcbin pad; thread-bound to the gateway's
+// main context. Only its KeyframeGate is shared with the streaming thread. Its elements belong
+// to the bin it was built in (the participant's pipeline), which outlives the chain.
+#pragma once
+
+#include "common/gst/gst_ptr.h"
+#include "gateway/media/keyframe_gate.h"
+#include "gateway/media/media_kind.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rc::gateway {
+
+class StreamChain
+{
+public:
+    // Builds depayloader ! parser ! tee in bin, with the keyframe gate on video, and brings the
+    // new elements to the bin's state. The tee always exists (allow-not-linked), so that
+    // consumers can be attached to and detached from a running stream. nullptr with error on
+    // failure (the elements already added are left to the pipeline's teardown).
+    static std::unique_ptr<StreamChain> build(
+        GstBin *bin, MediaKind kind, const std::string &codec, std::string &error);
+    StreamChain(const StreamChain &) = delete;
+    StreamChain &operator=(const StreamChain &) = delete;
+
+    MediaKind kind() const noexcept { return kind_; }
+    // RTP encoding name, upper case.
+    const std::string &codec() const noexcept { return codec_; }
+    // The depayloader's sink pad: link webrtcbin's pad here.
+    GstPad *sink() const noexcept { return sink_.get(); }
+    // Video whose first keyframe has not arrived yet.
+    bool waitingForKeyframe() const noexcept { return gate_ && !gate_->open(); }
+
+    // A new branch: a queue, not yet fed, whose src pad (returned, unlinked) the caller links
+    // to its consumer, brings that consumer to the bin's state, then calls linkBranch. leaky:
+    // the queue drops old data rather than block the tee (for consumers that may lag, e.g. a
+    // decoder or a network sink); recordings get a non-leaky one. nullptr with error.
+    GstPad *addBranch(bool leaky, std::string &error);
+    // Brings the branch's queue to the bin's state, then links it to a new tee pad: only a
+    // branch that is ready all the way down gets data.
+    bool linkBranch(GstPad *src, std::string &error);
+    // Releases the tee pad feeding src, then sets its queue to NULL and removes it; nothing if
+    // src is not one of this chain's branches. The consumer must already be unlinked or NULL
+    // (its pads must not return errors: see ParticipantOutput's entry pads).
+    void removeBranch(GstPad *src);
+    size_t branchCount() const noexcept { return branches_.size(); }
+
+    // Asks the sender for a keyframe: an upstream force-key-unit event, which webrtcbin's RTP
+    // session turns into a PLI (or FIR).
+    void requestKeyframe() const;
+
+private:
+    // tee pad -> queue -> (a consumer)
+    struct Branch
+    {
+        GPtr<GstPad> teePad; // the tee's request pad
+        GPtr<GstElement> queue;
+        GPtr<GstPad> src; // the queue's src pad: the consumer links here
+    };
+    StreamChain(GstBin *bin, MediaKind kind, std::string codec);
+
+    GstBin *bin_; // borrowed: holds the elements and outlives the chain
+    MediaKind kind_;
+    std::string codec_;
+    GPtr<GstPad> sink_;
+    GPtr<GstElement> tee_;
+    std::vector<Branch> branches_;
+    std::shared_ptr<KeyframeGate> gate_; // video only
+    rc::log::Logger log_ { "gateway" };
+};
+
+} // namespace rc::gateway

@@ -1,0 +1,119 @@
+// One participant's WebRTC session: the receive-only webrtcbin with its settings, our offer, the
+// answer, trickle ICE both ways, ICE and connection states, new receive pads and get-stats.
+// What becomes of the pads (chains, outputs) and of a failure is its owner's business.
+//
+// Owned by its PeerReceiver, which keeps the pipeline the webrtcbin lives in; thread-bound to
+// the gateway's main context, and so are its callbacks. webrtcbin's signals, promise replies
+// and pad probes run on GStreamer threads: they copy what they need and post to the main
+// context with a weak reference (self_), never touching the connection there.
+#pragma once
+
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
+#include "common/gst/gst_ptr.h"
+#include "common/protocol/room_protocol.h"
+#include "gateway/participant/offer_builder.h"
+#include "gateway/participant/sdp_tuning.h"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rc::gateway {
+
+// Numbers from webrtcbin's get-stats, summed over the inbound RTP streams.
+struct PeerStats
+{
+    uint64_t packetsReceived = 0;
+    uint64_t packetsLost = 0;
+    uint64_t bytesReceived = 0;
+    uint64_t receiveBitrateBps = 0; // over the last poll interval
+};
+
+class PeerConnection
+{
+public:
+    struct Settings
+    {
+        OfferBuilder::Config offer;
+        BitrateHints bitrate;
+    };
+
+    struct Callbacks
+    {
+        // A new receive pad, held (blocked) until this returns: link it here, so that its first
+        // buffer (a keyframe, with luck) reaches what it is linked to. Also while closing: an
+        // unlinked webrtcbin pad would fail the session with not-linked.
+        std::function<void(GstPad *pad, GstCaps *caps)> newPad;
+        // Our offer, with bitrate hints, once webrtcbin made it: send it to the peer.
+        std::function<void(const std::string &sdp)> localOffer;
+        // One of our ICE candidates: send it to the peer.
+        std::function<void(const protocol::Candidate &candidate)> localCandidate;
+        std::function<void(GstWebRTCICEConnectionState state)> iceState;
+        std::function<void(GstWebRTCPeerConnectionState state)> connectionState;
+        // Negotiation failed (no offer, our offer or the answer refused).
+        std::function<void(const std::string &reason)> failed;
+        // A get-stats reply was read into stats().
+        std::function<void(const PeerStats &stats)> stats;
+    };
+
+    PeerConnection(
+        GMainContext *context, std::string peerId, Settings settings, Callbacks callbacks);
+    ~PeerConnection();
+    PeerConnection(const PeerConnection &) = delete;
+    PeerConnection &operator=(const PeerConnection &) = delete;
+
+    // Creates the webrtcbin with its settings (ICE, STUN/TURN, transceivers) in pipeline, in
+    // NULL state, and connects its signals. False with error.
+    bool create(GstBin *pipeline, std::string &error);
+    bool created() const noexcept { return webrtc_ != nullptr; }
+    // Asks webrtcbin for the offer (the pipeline is PLAYING); it arrives through localOffer.
+    void createOffer();
+    // Whether an answer was already taken.
+    bool answerReceived() const noexcept { return answerReceived_; }
+    // Sets the peer's answer as the remote description; candidates queued until then follow.
+    // False (logged) when it cannot be parsed.
+    bool setAnswer(const std::string &sdp);
+    // A remote candidate; queued until the remote description is set.
+    void addRemoteCandidate(const protocol::Candidate &candidate);
+    // Asks webrtcbin for its stats; the reply updates stats() and reports through stats.
+    void pollStats();
+    const PeerStats &stats() const noexcept { return stats_; }
+    // The participant is leaving: no more offers, candidates or stats (pads are still reported).
+    void close() noexcept { closing_ = true; }
+    // Disconnects from webrtcbin's signals (after the pipeline went to NULL).
+    void disconnect() noexcept;
+
+private:
+    struct Trampolines;
+    void onOfferCreated(const std::string &sdp);
+    void onRemoteDescriptionSet(const std::string &error);
+    void onLocalCandidate(unsigned mline, const std::string &candidate);
+    void onStats(const GstStructure *reply);
+    void addCandidateNow(unsigned mline, const std::string &candidate);
+    void fail(const std::string &reason);
+
+    GMainContext *context_; // borrowed: the gateway's, outlives every connection
+    std::string peerId_;
+    Settings settings_;
+    Callbacks callbacks_;
+    rc::log::Logger log_ { "gateway" };
+    GPtr<GstElement> webrtc_; // owned by the pipeline too
+    // Declared after the element they are connected to: disconnected first.
+    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
+    std::string localSdp_;
+    bool answerReceived_ = false;
+    bool remoteSet_ = false;
+    std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
+    PeerStats stats_;
+    gint64 statsAtUs_ = 0;
+    bool closing_ = false;
+    rc::WeakSelf<PeerConnection> self_ { this };
+};
+
+} // namespace rc::gateway
