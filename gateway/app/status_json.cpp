@@ -32,19 +32,9 @@ GPtr<JsonNode> arrayNode(std::vector<GPtr<JsonNode>> items)
     return adopt(node);
 }
 
-const char *apiOutputState(const std::string &state)
-{
-    if (state == "finishing")
-        return "finalizing";
-    for (const char *s : { "starting", "running", "retrying", "finished", "failed" })
-        if (state == s)
-            return s;
-    return "running";
-}
-
 bool isFinalOutput(const OutputInfo &o)
 {
-    return o.state == "finished" || o.state == "failed";
+    return isFinal(o.state);
 }
 
 GPtr<JsonNode> outputJson(const std::string &room, const OutputInfo &o)
@@ -71,7 +61,7 @@ GPtr<JsonNode> outputJson(const std::string &room, const OutputInfo &o)
     b.set("bytes", static_cast<int64_t>(o.bytes));
     if (o.startedAt)
         b.set("started_at", isoTime(*o.startedAt));
-    if (o.state == "failed" && !o.failure.empty())
+    if (o.state == OutputState::failed && !o.failure.empty())
         b.set("reason", o.failure);
     b.set("restarts", static_cast<int64_t>(o.restarts));
     b.set("files", arrayNode(std::move(files)));

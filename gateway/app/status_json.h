@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/base/gptr.h"
+#include "gateway/output/output_state.h"
 #include "gateway/room/room_session.h"
 
 #include <chrono>
@@ -17,8 +18,7 @@ namespace rc::gateway {
 std::string isoTime(std::chrono::system_clock::time_point t);
 // An array node holding items (adopted).
 GPtr<JsonNode> arrayNode(std::vector<GPtr<JsonNode>> items);
-// The API's name of an OutputInfo state ("finishing" is shown as "finalizing").
-const char *apiOutputState(const std::string &state);
+// An OutputInfo state's API name is apiOutputState(o.state) (gateway/output/output_state.h).
 bool isFinalOutput(const OutputInfo &o); // finished or failed
 // An Output object: id, room, template, scope, state, url (already redacted
 // by the room session), file/participant when there is exactly one file,

@@ -1,17 +1,10 @@
 // One room's hidden membership, receivers, files and manifest; see room_session.h (its outputs
-// are in room_session_outputs.cpp).
+// are RoomOutputs, room_outputs.cpp).
 #include "gateway/room/room_session.h"
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
-#include "gateway/ops/output_params.h"
-#include "gateway/templates/template_instance.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
 #include <utility>
 
 namespace rc::gateway {
@@ -42,23 +35,25 @@ RoomSession::RoomSession(GMainContext *context, Settings settings, FatalCallback
     , layout_(settings_.recordingsDir, settings_.room, settings_.sessionStart)
     , manifest_(layout_.manifestPath(), settings_.room, settings_.sessionStart)
     , log_(rc::log::Logger("gateway").child("room " + settings_.room))
-    , self_(std::make_shared<RoomSession *>(this))
+    , outputs_(context,
+          { settings_.room, settings_.recordingsDir, settings_.sessionStart,
+              settings_.receiver.finalizeTimeout },
+          layout_, manifest_,
+          { [this] {
+               std::vector<RoomOutputs::ReceiverRef> refs;
+               for (auto &[serial, r] : receivers_)
+                   refs.push_back({ serial, r.peerId, r.receiver.get() });
+               return refs;
+           },
+              [this] { return stopping_; }, [this] { checkStopped(); } })
 { }
 
 RoomSession::~RoomSession()
 {
-    weakSelf_.invalidate();
-    *self_ = nullptr;
+    self_.invalidate();
     signaling_.reset();
     receivers_.clear();
-    for (auto &o : outputs_) {
-        o->stopTimer.reset();
-        o->roomRetry.timer.reset();
-        o->retries.clear();
-    }
-    for (auto &[key, mixer] : mixers_)
-        mixer->stop();
-    mixers_.clear();
+    // outputs_ goes next (stops its composites), with nobody left to feed them.
 }
 
 bool RoomSession::start(std::string &error)
@@ -71,14 +66,9 @@ bool RoomSession::start(std::string &error)
         return false;
     }
     log_.info("recording into %s", layout_.sessionDir().c_str());
-    // Every template the gateway started with becomes an output; room-scope
-    // ones start their composite with the first participant (a broadcast or
-    // file should not open with minutes of black before anyone is there).
-    for (const auto &[tpl, params] : settings_.templates) {
-        Output &o = createOutput(tpl, params);
-        if (tpl.scope == TemplateScope::room)
-            o.awaitingParticipant = true;
-    }
+    // Every template the gateway started with becomes an output.
+    for (const auto &[tpl, params] : settings_.templates)
+        outputs_.addInitial(tpl, params);
 
     protocol::Join join;
     join.room = settings_.room;
@@ -124,7 +114,7 @@ void RoomSession::run(MembershipCommands commands)
         },
         [this](ScheduleRecheck &c) {
             rejoinCheck_ = addTimeout(
-                context_, c.delay, [ref = weakSelf_.ref(), serials = std::move(c.serials)] {
+                context_, c.delay, [ref = self_.ref(), serials = std::move(c.serials)] {
                     if (RoomSession *self = ref.lock())
                         self->recheckAfterRejoin(serials);
                     return false;
@@ -236,22 +226,9 @@ void RoomSession::startReceiver(
     // Every running participant-scope output gets an instance; with none the
     // participant is still received (to fakesinks), so outputs started later
     // through the control API can attach.
-    std::vector<std::unique_ptr<ParticipantOutput>> outputs;
-    for (auto &o : outputs_) {
-        if (o->ended || o->stopping || o->tpl.scope != TemplateScope::participant)
-            continue;
-        std::string error;
-        auto output = makeParticipantInstance(*o, peerId, error);
-        if (!output) {
-            RC_LOG_ERROR("gateway: room %s: %s: output %s (template %s): %s",
-                settings_.room.c_str(), peerId.c_str(), o->id.c_str(), o->tpl.name.c_str(),
-                error.c_str());
-            continue;
-        }
-        outputs.push_back(std::move(output));
-    }
+    std::vector<std::unique_ptr<ParticipantOutput>> outputs = outputs_.instancesFor(peerId);
 
-    const auto alive = weakSelf_.ref();
+    const auto alive = self_.ref();
     PeerReceiver::Callbacks callbacks;
     callbacks.sendOffer = [this, peerId](const std::string &sdp) {
         if (!signaling_->send(protocol::encodeOffer(peerId, sdp)))
@@ -260,47 +237,13 @@ void RoomSession::startReceiver(
     callbacks.sendCandidate = [this, peerId](const protocol::Candidate &c) {
         signaling_->send(protocol::encodeCandidate(peerId, c));
     };
-    callbacks.outputStarted = [this, peerId](ParticipantOutput &out,
-                                  std::chrono::system_clock::time_point at) {
-        membership_.outputStarted(peerId);
-        if (Output *o = findOutput(out.outputId())) {
-            if (o->state == "starting" || o->state == "retrying")
-                o->state = "running";
-            if (!o->startedAt) {
-                o->startedAt = at;
-                if (events_.outputStarted)
-                    events_.outputStarted(infoOf(*o));
-            }
-        }
-        if (out.outputPath().empty()) {
-            RC_LOG_INFO("gateway: room %s: %s: output %s streaming to %s", settings_.room.c_str(),
-                peerId.c_str(), out.outputId().c_str(), rc::ops::redactUrl(out.url()).c_str());
-            return;
-        }
-        manifest_.fileStarted(peerId, layout_.relativeToSession(out.outputPath()),
-            out.pipelineTemplate().name, out.codec(MediaKind::video), out.codec(MediaKind::audio),
-            manifest_.offsetOf(at));
-        RC_LOG_INFO("gateway: room %s: %s started (%s %s)", settings_.room.c_str(),
-            out.outputPath().c_str(), out.codec(MediaKind::video).c_str(),
-            out.codec(MediaKind::audio).c_str());
-    };
+    callbacks.outputStarted
+        = [this, peerId](ParticipantOutput &out, std::chrono::system_clock::time_point at) {
+              membership_.outputStarted(peerId);
+              outputs_.participantOutputStarted(peerId, out, at);
+          };
     callbacks.outputFinished = [this, peerId](ParticipantOutput &out) {
-        if (!out.started()) {
-            // Never got a buffer: an empty shell is not a recording.
-            if (!out.outputPath().empty())
-                ::unlink(out.outputPath().c_str());
-            return;
-        }
-        if (Output *o = findOutput(out.outputId()))
-            o->files.push_back({ out.outputPath(), peerId, out.durationSeconds(),
-                out.outputPath().empty() ? out.bytesIn() : out.fileBytes() });
-        if (out.outputPath().empty())
-            return;
-        manifest_.fileFinished(
-            layout_.relativeToSession(out.outputPath()), out.durationSeconds(), out.fileBytes());
-        RC_LOG_INFO("gateway: room %s: %s finished: %.1f s, %llu bytes", settings_.room.c_str(),
-            out.outputPath().c_str(), out.durationSeconds(),
-            static_cast<unsigned long long>(out.fileBytes()));
+        outputs_.participantOutputFinished(peerId, out);
     };
     callbacks.failed = [alive, serial](const std::string &reason) {
         if (RoomSession *s = alive.lock())
@@ -316,7 +259,7 @@ void RoomSession::startReceiver(
     };
     callbacks.outputError = [alive, serial](ParticipantOutput &out, const std::string &message) {
         if (RoomSession *s = alive.lock())
-            s->onParticipantOutputError(serial, out, message);
+            s->outputs_.participantOutputError(serial, out, message);
     };
 
     auto receiver = std::make_unique<PeerReceiver>(
@@ -324,16 +267,7 @@ void RoomSession::startReceiver(
     Receiver &r = receivers_[serial];
     r.peerId = peerId;
     r.receiver = std::move(receiver);
-    // Into every room composite, in join order.
-    for (auto &[key, mixer] : mixers_) {
-        auto feed = mixer->addParticipant(peerId);
-        feeds_[key][serial] = feed;
-        r.receiver->addMixFeed(std::move(feed));
-    }
-    // The first participant starts the composites waiting for one (a new
-    // mixer takes every receiver, this one included).
-    hadParticipant_ = true;
-    startAwaitingRoomOutputs();
+    outputs_.receiverAdded(serial, peerId, *r.receiver);
     std::string error;
     if (!r.receiver->start(error)) {
         log_.error("cannot receive from %s: %s", peerId.c_str(), error.c_str());
@@ -353,7 +287,7 @@ void RoomSession::scheduleRetry(const std::string &peerId, std::chrono::millisec
 {
     log_.info(
         "offering to %s again in %lld ms", peerId.c_str(), static_cast<long long>(delay.count()));
-    retryTimers_[peerId] = addTimeout(context_, delay, [ref = weakSelf_.ref(), peerId] {
+    retryTimers_[peerId] = addTimeout(context_, delay, [ref = self_.ref(), peerId] {
         RoomSession *self = ref.lock();
         if (!self)
             return false;
@@ -375,17 +309,7 @@ void RoomSession::onReceiverFinished(unsigned serial)
     const std::string peerId = it->second.peerId;
     receivers_.erase(it);
     membership_.receiverFinished(serial);
-    for (auto &o : outputs_)
-        o->retries.erase(serial);
-    for (auto &[key, bySerial] : feeds_)
-        bySerial.erase(serial);
-    // Its tile goes, unless another receiver (a replacement) feeds the same id.
-    bool replaced = false;
-    for (const auto &[s, r] : receivers_)
-        replaced = replaced || r.peerId == peerId;
-    if (!replaced)
-        for (auto &[key, mixer] : mixers_)
-            mixer->removeParticipant(peerId);
+    outputs_.receiverFinished(serial, peerId);
     checkStopped();
 }
 
@@ -396,49 +320,50 @@ void RoomSession::stop(std::function<void()> done)
     stopping_ = true;
     stopDone_ = std::move(done);
     run(membership_.stop());
-    for (auto &o : outputs_) {
-        o->retries.clear();
-        o->roomRetry.timer.reset();
-        if (o->tpl.scope == TemplateScope::room && !o->ended && !o->stopping) {
-            o->stopping = true;
-            o->state = "finishing";
-            finishRoomOutput(*o);
-        }
-    }
+    outputs_.closeRoom();
     if (signaling_)
         signaling_->stop(); // sends leave
     checkStopped();
 }
 
-bool RoomSession::roomOutputsSettled() const
-{
-    for (const auto &o : outputs_)
-        if (o->tpl.scope == TemplateScope::room && !o->ended)
-            return false;
-    return true;
-}
-
 void RoomSession::checkStopped()
 {
-    if (!stopping_ || !receivers_.empty() || !stopDone_ || !roomOutputsSettled())
+    if (!stopping_ || !receivers_.empty() || !stopDone_ || !outputs_.roomScopeSettled())
         return;
     // Taken first: completing the outputs below calls back in here.
     auto done = std::move(stopDone_);
     stopDone_ = nullptr;
-    // Every participant instance is closed: the participant-scope outputs are final.
-    for (auto &o : outputs_)
-        if (!o->ended)
-            completeOutput(*o);
-    for (auto &[key, mixer] : mixers_)
-        mixer->stop();
-    // Destroyed from a later dispatch: we may be inside one of its callbacks.
-    auto doomed
-        = std::make_shared<std::map<std::string, std::unique_ptr<RoomMixer>>>(std::move(mixers_));
-    mixers_.clear();
-    feeds_.clear();
-    post(context_, [doomed] { doomed->clear(); });
+    outputs_.endAll();
     manifest_.sessionEnded(std::chrono::system_clock::now());
     post(context_, std::move(done));
+}
+
+ParticipantInfo RoomSession::participantInfo(const std::string &id) const
+{
+    ParticipantInfo info;
+    info.id = id;
+    if (auto it = members_.find(id); it != members_.end()) {
+        info.name = it->second.name;
+        info.joinedAt = it->second.joinedAt;
+    }
+    for (const auto &[serial, r] : receivers_) {
+        if (r.peerId != id || !r.attached)
+            continue;
+        info.codecs = r.receiver->negotiatedCodecs();
+        const auto &st = r.receiver->stats();
+        info.receiveBitrateBps = st.receiveBitrateBps;
+        info.packetsReceived = st.packetsReceived;
+        info.packetsLost = st.packetsLost;
+    }
+    return info;
+}
+
+std::vector<ParticipantInfo> RoomSession::participants() const
+{
+    std::vector<ParticipantInfo> out;
+    for (const auto &[id, member] : members_)
+        out.push_back(participantInfo(id));
+    return out;
 }
 
 } // namespace rc::gateway

@@ -23,28 +23,20 @@
 // tests); RoomSession feeds it events and carries out its commands.
 //
 // Outputs: every template the room starts with (Settings::templates) and
-// every startOutput() is one output, id "<template>-<n>" (n counts per
-// template in this room). Participant scope: one ParticipantOutput per
-// receiver (own file <id>.<ext>, or own stream <url>/<id>), attached to
-// running receivers through new tee branches and given to later ones.
-// Room scope: one instance in the RoomMixer of its size and rate
-// (width/height/framerate params, default 1280x720@30; created when the
-// first such output starts, with every receiver as a participant in join
-// order; stopped when its last output ends). A network output (a template
-// with a url param) that fails is rebuilt alone after 250 ms .. 2 s; the
-// receivers and the other outputs never notice. With no output at all the
-// participants are still received (to fakesinks), so that outputs can be
+// every startOutput() is one output, of participant or room scope, kept by
+// RoomOutputs (room_outputs.h), which this forwards to. With no output at all
+// the participants are still received (to fakesinks), so that outputs can be
 // started later.
 #pragma once
 
 #include "common/base/log.h"
 #include "common/base/weak_self.h"
 #include "common/protocol/room_link.h"
-#include "gateway/composite/room_mixer.h"
 #include "gateway/participant/peer_receiver.h"
 #include "gateway/room/manifest.h"
 #include "gateway/room/membership.h"
 #include "gateway/room/recording_layout.h"
+#include "gateway/room/room_outputs.h"
 #include "gateway/templates/pipeline_template.h"
 
 #include <chrono>
@@ -56,35 +48,6 @@
 #include <vector>
 
 namespace rc::gateway {
-
-// One output of a room, as the control API and webhooks show it. A
-// participant-scope output is one template applied to every participant (one
-// file or stream each); a room-scope output is one instance fed by the room's
-// composite. Plain value.
-struct OutputFile
-{
-    std::string path; // absolute path of a file ("" for a network stream)
-    std::string participant; // "" for a room-scope output
-    double durationSeconds = 0;
-    uint64_t bytes = 0;
-};
-
-struct OutputInfo
-{
-    std::string id; // unique within the room, e.g. "record-mkv-1"
-    std::string templateName; // e.g. "rtmp"
-    TemplateScope scope = TemplateScope::participant;
-    // "starting" (no buffer yet), "running", "retrying" (network output
-    // reconnecting), "finishing", "finished", "failed"
-    std::string state = "starting";
-    std::string url; // redacted URL of a network output (ops::redactUrl), "" if none
-    std::vector<OutputFile> files; // so far (while running) or final
-    uint64_t bytes = 0; // written or sent so far
-    std::optional<std::chrono::system_clock::time_point> startedAt; // first buffer
-    std::string failure; // why, when state == "failed"
-    unsigned restarts = 0; // reconnects of a network output
-    std::string manifestPath; // the room session's manifest.json
-};
 
 struct ParticipantInfo
 {
@@ -146,97 +109,42 @@ public:
     void setToken(std::optional<std::string> token);
 
     const std::string &room() const noexcept { return settings_.room; }
-    void setEvents(Events events) { events_ = std::move(events); }
+    void setEvents(Events events)
+    {
+        outputs_.setEvents({ events.outputStarted, events.outputFinished, events.outputFailed,
+            events.outputRestarted });
+        events_ = std::move(events);
+    }
     // Visible participants now in the room.
     std::vector<ParticipantInfo> participants() const;
     // Every output of this session, running ones first, then finished/failed
     // ones (kept so that a client can read the final state).
-    std::vector<OutputInfo> outputs() const;
-    std::optional<OutputInfo> output(const std::string &id) const;
+    std::vector<OutputInfo> outputs() const { return outputs_.infos(); }
+    std::optional<OutputInfo> output(const std::string &id) const { return outputs_.info(id); }
     // Starts an output of tpl at run time with resolved, validated params.
     // False with error when it cannot start (errorCode "conflict": the same
     // template with the same params already runs; "failed": it could not be
     // built). Participant scope: attached to every current and future
     // participant whose negotiated codecs the template takes.
     bool startOutput(const PipelineTemplate &tpl, const std::map<std::string, std::string> &params,
-        OutputInfo &started, std::string &errorCode, std::string &error);
+        OutputInfo &started, std::string &errorCode, std::string &error)
+    {
+        return outputs_.start(tpl, params, started, errorCode, error);
+    }
     // EOS into the output, wait for its sinks (bounded by the finalize
     // timeout), then done(final state); nullopt if no such running output.
-    void stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done);
+    void stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done)
+    {
+        outputs_.stop(id, std::move(done));
+    }
 
     // For tests and logs: the room composites running now (one per distinct
     // size and rate of the room-scope outputs).
-    size_t mixerCount() const noexcept { return mixers_.size(); }
+    size_t mixerCount() const noexcept { return outputs_.mixerCount(); }
     const RecordingLayout &layout() const noexcept { return layout_; }
 
 private:
-    // One output of this room (see OutputInfo). Participant scope: instances
-    // live in the receivers (ParticipantOutput::outputId() == id); room
-    // scope: one bin in the mixer of its size and rate.
-    struct RoomTap; // first buffer and duration of a room output (probe, atomics)
-    struct Retry
-    {
-        unsigned failures = 0;
-        gint64 startedUs = 0; // last (re)start, to reset the backoff after a good run
-        GPtr<GSource> timer;
-    };
-    struct Output
-    {
-        std::string id;
-        PipelineTemplate tpl;
-        std::map<std::string, std::string> params;
-        std::string redactedUrl; // "" if not a network output
-        std::string state = "starting";
-        std::optional<std::chrono::system_clock::time_point> startedAt;
-        std::string failure;
-        unsigned restarts = 0;
-        std::vector<OutputFile> files; // closed participant instances
-        bool stopping = false;
-        bool ended = false; // finished or failed
-        bool awaitingParticipant
-            = false; // room scope: its composite starts with the first participant
-        unsigned pending = 0; // receivers still closing it (stopOutput)
-        std::vector<std::function<void(std::optional<OutputInfo>)>> waiters;
-        std::map<unsigned, Retry> retries; // participant scope, by receiver serial
-        // Room scope:
-        std::string mixerKey;
-        GPtr<GstElement> bin; // in the mixer; nullptr while retrying or after the end
-        std::string path; // the file (or HLS playlist) it writes, "" for a stream
-        std::string hlsDir; // an HLS output's folder (its size is the output's)
-        std::string manifestPath; // path as listed in the manifest ("" until started)
-        std::shared_ptr<RoomTap> tap;
-        Retry roomRetry;
-        GPtr<GSource> stopTimer;
-        double finalDuration = 0;
-        uint64_t finalBytes = 0;
-    };
-
-    bool network(const PipelineTemplate &tpl) const;
-    Output &createOutput(
-        const PipelineTemplate &tpl, const std::map<std::string, std::string> &params);
-    bool startRoomOutput(Output &o, std::string &error);
-    void startAwaitingRoomOutputs();
-    bool buildRoomInstance(Output &o, std::string &error);
-    RoomMixer *ensureMixer(
-        const std::map<std::string, std::string> &params, std::string &key, std::string &error);
-    void onRoomOutputEos(GstElement *bin);
-    void onRoomOutputError(GstElement *bin, const std::string &message);
-    void retryRoomOutput(const std::string &id);
-    void onRoomOutputStarted(const std::string &id, std::chrono::system_clock::time_point at);
-    void finishRoomOutput(Output &o);
-    void closeRoomInstance(Output &o);
-    void releaseMixerIfUnused(const std::string &key);
-    std::unique_ptr<ParticipantOutput> makeParticipantInstance(
-        const Output &o, const std::string &peerId, std::string &error);
-    void onParticipantOutputError(
-        unsigned serial, ParticipantOutput &out, const std::string &message);
-    void scheduleRetry(Output &o, Retry &retry, std::function<void()> rebuild);
-    void completeOutput(Output &o, const std::string &failure = {});
-    Output *findOutput(const std::string &id);
-    const Output *findOutput(const std::string &id) const;
-    OutputInfo infoOf(const Output &o) const;
     ParticipantInfo participantInfo(const std::string &id) const;
-    bool roomOutputsSettled() const;
 
     // The shell's view of a member, for participantInfo(); Membership decides who is one.
     struct Member
@@ -279,20 +187,13 @@ private:
     std::map<std::string, Member> members_; // as membership_ last said (MemberJoined/Left)
     std::map<std::string, GPtr<GSource>> retryTimers_; // by peer id (ScheduleRetry)
     std::map<unsigned, Receiver> receivers_; // by membership_'s serial
-    std::vector<std::unique_ptr<Output>> outputs_; // creation order
-    std::map<std::string, unsigned> outputSerials_; // per template name, for ids
-    bool hadParticipant_ = false; // a receiver was started: composites run from then on
-    std::map<std::string, std::unique_ptr<RoomMixer>> mixers_; // by "WxH@fps"
-    // Each receiver's feed into each composite, to take it out when the composite goes.
-    // mixer key -> receiver serial -> its feed (the receiver owns it; weak: only to find it again)
-    std::map<std::string, std::map<unsigned, std::weak_ptr<MixFeed>>> feeds_;
+    RoomOutputs outputs_; // after the receivers: its hooks list them
     unsigned welcomes_ = 0;
     bool joined_ = false;
     bool stopping_ = false;
     std::function<void()> stopDone_;
     GPtr<GSource> rejoinCheck_; // ScheduleRecheck
-    std::shared_ptr<RoomSession *> self_; // the outputs half's liveness token
-    rc::WeakSelf<RoomSession> weakSelf_ { this }; // last: cut first
+    rc::WeakSelf<RoomSession> self_ { this }; // last: cut first
 };
 
 } // namespace rc::gateway

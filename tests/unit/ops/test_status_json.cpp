@@ -33,7 +33,7 @@ TEST_CASE("an output's JSON", "[status_json]")
     OutputInfo o;
     o.id = "record-mkv-1";
     o.templateName = "record-mkv";
-    o.state = "finishing";
+    o.state = OutputState::finishing;
     o.files = { { "/rec/a/p1.mkv", "p1", 2.5, 1000 } };
     o.bytes = 1000;
     o.startedAt = at(1000);
@@ -62,7 +62,7 @@ TEST_CASE("an output's JSON", "[status_json]")
     // Two files: no single "file"; a failure carries its reason; a network
     // output shows its (already redacted) URL.
     o.files.push_back({ "/rec/a/p2.mkv", "p2", 1.0, 10 });
-    o.state = "failed";
+    o.state = OutputState::failed;
     o.failure = "sink error";
     o.url = "rtmp://h/live/***";
     node = outputJson("a", o);
@@ -72,10 +72,12 @@ TEST_CASE("an output's JSON", "[status_json]")
     CHECK(rc::json::stringMember(j, "reason") == "sink error");
     CHECK(rc::json::stringMember(j, "url") == "rtmp://h/live/***");
     CHECK(isFinalOutput(o));
-    o.state = "retrying";
+    o.state = OutputState::retrying;
     CHECK_FALSE(isFinalOutput(o));
-    CHECK(std::string(apiOutputState("retrying")) == "retrying");
-    CHECK(std::string(apiOutputState("something new")) == "running");
+    node = outputJson("a", o);
+    CHECK(rc::json::stringMember(obj(node), "state") == "retrying");
+    o.state = OutputState::finished;
+    CHECK(isFinalOutput(o));
 }
 
 TEST_CASE("a participant's JSON", "[status_json]")
