@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/gst/gst_ptr.h"
+#include "common/gst/required_elements.h"
 #include "gateway/media/media_kind.h"
 
 #include <atomic>
@@ -57,6 +58,8 @@ public:
     // Whether every element for that encoding name is installed (GStreamer
     // 1.22's C plugins have no AV1 depayloader, for one).
     static bool canDepayload(const std::string &encodingName);
+    // What build() and the branches make whatever the codec (tee, queue, fakesink).
+    static RequiredElements requiredElements();
 
     // Builds depayloader ! parser ! tee in bin, with the keyframe gate on
     // video, and brings the new elements to the bin's state. Returns nullopt
