@@ -4,13 +4,14 @@
 
 #include "roomcast-config.h"
 
+#include "common/base/backoff.h"
 #include "common/base/exit_codes.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
+#include "common/base/url_redaction.h"
 #include "common/ops/http_json.h"
-#include "gateway/ops/output_params.h"
 
 #include <algorithm>
 
@@ -123,10 +124,11 @@ std::string WebhookDispatcher::signature(const std::string &secret, const std::s
 std::chrono::milliseconds WebhookDispatcher::backoff(
     const WebhookConfig &config, int attempt) noexcept
 {
-    auto delay = config.initialBackoff;
-    for (int i = 1; i < attempt && delay < config.maxBackoff; ++i)
-        delay *= 2;
-    return std::min(delay, config.maxBackoff);
+    // The shared schedule, replayed: retry n comes after n - 1 failures already counted.
+    Backoff schedule(config.initialBackoff, config.maxBackoff);
+    for (int i = 1; i < attempt && schedule.peek() < config.maxBackoff; ++i)
+        schedule.next();
+    return schedule.peek();
 }
 
 bool WebhookDispatcher::enqueue(const std::string &event, GPtr<JsonNode> data)
