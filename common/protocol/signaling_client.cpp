@@ -245,8 +245,7 @@ void SignalingClient::dropConnection()
     // from the server, a callback that stops us) and libsoup does not hold a
     // reference across it: release the connection from a later dispatch,
     // which also gives the close frame (and a preceding leave) time to go out.
-    auto doomed = std::make_shared<GPtr<SoupWebsocketConnection>>(std::move(connection_));
-    post(context_, [doomed] { doomed->reset(); });
+    releaseLater(context_, std::move(connection_));
 }
 
 void SignalingClient::setState(State state) noexcept

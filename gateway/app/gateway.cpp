@@ -71,7 +71,7 @@ std::vector<PipelineTemplate> loadAvailable(const GatewayOptions &options)
     std::vector<std::string> skipped;
     auto available = loadAvailableTemplates(options, skipped);
     for (const auto &why : skipped)
-        RC_LOG_WARN("gateway: template not offered by the control API: %s", why.c_str());
+        rc::log::Logger("gateway").warn("template not offered by the control API: %s", why.c_str());
     return available;
 }
 

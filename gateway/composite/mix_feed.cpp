@@ -258,8 +258,9 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     if (RoomMixer *m = mixer_.lock())
         m->attachLane(participant_, lane);
     else
-        RC_LOG_DEBUG(
-            "gateway: mix feed %s: the mixer is gone; decoding for nothing", participant_.c_str());
+        rc::log::Logger("gateway")
+            .child("mix feed " + participant_)
+            .debug("the mixer is gone; decoding for nothing");
     return bin;
 }
 
