@@ -37,12 +37,11 @@ Participant::Participant(GMainContext *context, GstBin *pipeline, const TrackSou
                       callbacks_.onFatal(code);
               },
           })
-    , self_(std::make_shared<Participant *>(this))
 { }
 
 Participant::~Participant()
 {
-    *self_ = nullptr;
+    self_.invalidate();
     removeAllSessions();
 }
 
@@ -88,12 +87,11 @@ PeerSession &Participant::session(const std::string &peerId)
     if (!slot) {
         PeerSession::Environment env { context_, pipeline_, &tracks_, options_.iceAddresses,
             options_.logPrefix };
-        std::weak_ptr<Participant *> weak = self_;
         slot = std::make_unique<PeerSession>(
             env, peerId, [this](const std::string &json) { return client_.send(json); },
-            [weak](const std::string &id, const std::string &why) {
-                if (auto o = weak.lock(); o && *o)
-                    (*o)->removeSession(id, why);
+            [ref = self_.ref()](const std::string &id, const std::string &why) {
+                if (Participant *self = ref.lock())
+                    self->removeSession(id, why);
             },
             [this](const std::string &id) {
                 if (callbacks_.onPeerConnected)

@@ -1,6 +1,7 @@
 // One visible membership of a room: a SignalingClient and a PeerSession per remote peer.
 #pragma once
 
+#include "common/base/weak_self.h"
 #include "common/protocol/signaling_client.h"
 #include "testpeer/peer_session.h"
 
@@ -75,7 +76,7 @@ private:
     std::map<std::string, std::unique_ptr<PeerSession>> sessions_;
     std::set<std::string> hiddenPeers_; // sessions a hidden member offered
     bool stopped_ = false;
-    std::shared_ptr<Participant *> self_;
+    WeakSelf<Participant> self_ { this }; // last: cut first
 };
 
 } // namespace rc::testpeer

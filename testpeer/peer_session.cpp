@@ -4,6 +4,7 @@
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/gst/ice_restriction.h"
+#include "testpeer/candidate_exchange.h"
 #include "testpeer/element_factory.h"
 
 #include <gst/video/video.h>
@@ -13,7 +14,7 @@ namespace {
 
 struct WeakRef
 {
-    std::weak_ptr<PeerSession *> owner;
+    WeakSelf<PeerSession>::Ref owner;
     GMainContext *context;
 };
 
@@ -25,10 +26,7 @@ void freeWeakRef(gpointer data, GClosure *) noexcept
 // Runs fn(session) on the session's context if the session still exists.
 template <typename F> void postToOwner(const WeakRef &ref, F fn)
 {
-    post(ref.context, [owner = ref.owner, fn = std::move(fn)]() mutable {
-        if (auto o = owner.lock(); o && *o)
-            fn(**o);
-    });
+    ref.owner.post(ref.context, std::move(fn));
 }
 
 enum class Reply { remoteSet, offer, answer };
@@ -118,28 +116,12 @@ struct PeerSession::Trampolines
     static void promiseDone(GstPromise *promise, gpointer data) noexcept
     {
         auto *d = static_cast<PromiseData *>(data);
-        std::string error;
-        Description desc;
-        const GstStructure *reply = nullptr;
-        if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
-            error = "webrtcbin did not reply";
-        else
-            reply = gst_promise_get_reply(promise);
-        if (reply && gst_structure_has_field(reply, "error")) {
-            GError *raw = nullptr;
-            gst_structure_get(reply, "error", G_TYPE_ERROR, &raw, nullptr);
-            auto e = adopt(raw);
-            error = e ? e->message : "webrtcbin error";
-        } else if (error.empty() && d->kind != Reply::remoteSet) {
-            GstWebRTCSessionDescription *raw = nullptr;
-            if (reply)
-                gst_structure_get(reply, d->kind == Reply::offer ? "offer" : "answer",
-                    GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
-            if (!raw)
-                error = "webrtcbin gave no session description";
-            else
-                desc = Description(raw, gst_webrtc_session_description_free);
-        }
+        const char *field = d->kind == Reply::remoteSet ? nullptr
+            : d->kind == Reply::offer                   ? "offer"
+                                                        : "answer";
+        WebrtcReply reply = readWebrtcReply(promise, field);
+        Description desc = std::move(reply.desc);
+        std::string error = std::move(reply.error);
         Reply kind = d->kind;
         postToOwner(d->ref, [kind, desc, error](PeerSession &s) {
             if (kind == Reply::remoteSet)
@@ -157,12 +139,12 @@ PeerSession::PeerSession(
     , send_(std::move(send))
     , fail_(std::move(fail))
     , connectedFn_(std::move(connected))
-    , self_(std::make_shared<PeerSession *>(this))
+    , candidates_(peerId_, send_, env_.logPrefix)
 { }
 
 PeerSession::~PeerSession()
 {
-    *self_ = nullptr;
+    self_.invalidate();
     handlers_.clear();
     // Tee pads first: tee ignores a push that races with the release of its
     // pad, whereas a branch already at NULL would answer it with flushing.
@@ -211,8 +193,8 @@ bool PeerSession::build()
     receiver_ = std::make_unique<ReceiveCounter>(GST_BIN(bin_));
 
     auto connect = [this](gpointer instance, const char *signal, GCallback cb) {
-        gulong id = g_signal_connect_data(instance, signal, cb, new WeakRef { self_, env_.context },
-            freeWeakRef, GConnectFlags(0));
+        gulong id = g_signal_connect_data(instance, signal, cb,
+            new WeakRef { self_.ref(), env_.context }, freeWeakRef, GConnectFlags(0));
         handlers_.emplace_back(instance, id);
     };
     connect(webrtc_, "pad-added", G_CALLBACK(Trampolines::padAdded));
@@ -351,18 +333,18 @@ void PeerSession::onNegotiationNeeded()
     offerPending_ = false;
     awaitingAnswer_ = true;
     auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
-        new PromiseData { { self_, env_.context }, Reply::offer }, freePromiseData));
+        new PromiseData { { self_.ref(), env_.context }, Reply::offer }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise.get());
 }
 
 void PeerSession::handleOffer(const std::string &sdp)
 {
-    GstSDPMessage *raw = nullptr;
-    if (gst_sdp_message_new_from_text(sdp.c_str(), &raw) != GST_SDP_OK || !raw) {
+    auto parsed = parseSdp(sdp);
+    if (!parsed) {
         fail("unparsable offer");
         return;
     }
-    remoteSdp_ = adopt(raw);
+    remoteSdp_ = std::move(parsed);
     plan_ = planAnswer(remoteSdp_.get(), env_.tracks->videoCodec());
     if (!webrtc_) {
         if (!build()) {
@@ -377,15 +359,13 @@ void PeerSession::handleOffer(const std::string &sdp)
 
 void PeerSession::handleAnswer(const std::string &sdp)
 {
-    GstSDPMessage *raw = nullptr;
-    if (!webrtc_ || gst_sdp_message_new_from_text(sdp.c_str(), &raw) != GST_SDP_OK || !raw) {
-        if (raw)
-            gst_sdp_message_free(raw);
+    auto parsed = webrtc_ ? parseSdp(sdp) : nullptr;
+    if (!parsed) {
         RC_LOG_WARN("%signoring an answer from %s that we cannot use", env_.logPrefix.c_str(),
             peerId_.c_str());
         return;
     }
-    remoteSdp_ = adopt(raw);
+    remoteSdp_ = std::move(parsed);
     remoteIsOffer_ = false;
     awaitingAnswer_ = false;
     setRemote(GST_WEBRTC_SDP_TYPE_ANSWER);
@@ -393,13 +373,12 @@ void PeerSession::handleAnswer(const std::string &sdp)
 
 void PeerSession::setRemote(GstWebRTCSDPType type)
 {
-    remoteSet_ = false;
-    sentEndOfCandidates_ = false;
+    candidates_.remoteChanging();
     GstSDPMessage *copy = nullptr;
     gst_sdp_message_copy(remoteSdp_.get(), &copy);
     GPtr<GstWebRTCSessionDescription> desc(gst_webrtc_session_description_new(type, copy));
     auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
-        new PromiseData { { self_, env_.context }, Reply::remoteSet }, freePromiseData));
+        new PromiseData { { self_.ref(), env_.context }, Reply::remoteSet }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "set-remote-description", desc.get(), promise.get());
 }
 
@@ -409,16 +388,12 @@ void PeerSession::onRemoteSet(bool ok, const std::string &error)
         fail("remote description refused: " + error);
         return;
     }
-    remoteSet_ = true;
-    auto pending = std::move(pendingCandidates_);
-    pendingCandidates_.clear();
-    for (auto &c : pending)
-        handleCandidate(c);
+    candidates_.remoteSet(webrtc_, remoteSdp_.get());
     if (!remoteIsOffer_)
         return;
     applyAnswerPlan();
     auto promise = adopt(gst_promise_new_with_change_func(Trampolines::promiseDone,
-        new PromiseData { { self_, env_.context }, Reply::answer }, freePromiseData));
+        new PromiseData { { self_.ref(), env_.context }, Reply::answer }, freePromiseData));
     g_signal_emit_by_name(webrtc_, "create-answer", nullptr, promise.get());
 }
 
@@ -479,16 +454,7 @@ void PeerSession::onDescriptionCreated(Description desc, const std::string &erro
 
 void PeerSession::onLocalCandidate(unsigned mline, const std::string &candidate)
 {
-    if (candidate.empty()) {
-        // webrtcbin's end-of-candidates; the protocol's is null.
-        if (!sentEndOfCandidates_) {
-            sentEndOfCandidates_ = true;
-            send_(protocol::encodeCandidate(peerId_, std::nullopt));
-        }
-        return;
-    }
-    protocol::Candidate c { candidate, midOf(localSdp_.get(), mline), static_cast<int>(mline) };
-    send_(protocol::encodeCandidate(peerId_, c));
+    candidates_.local(mline, candidate, localSdp_.get());
 }
 
 void PeerSession::onIceGatheringState()
@@ -497,10 +463,8 @@ void PeerSession::onIceGatheringState()
         return;
     GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
     g_object_get(webrtc_, "ice-gathering-state", &state, nullptr);
-    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !sentEndOfCandidates_) {
-        sentEndOfCandidates_ = true;
-        send_(protocol::encodeCandidate(peerId_, std::nullopt));
-    }
+    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        candidates_.endOfCandidates();
 }
 
 void PeerSession::onIceConnectionState()
@@ -540,24 +504,7 @@ void PeerSession::onPadAdded(GPtr<GstPad> pad, gulong blockProbe, bool video)
 
 void PeerSession::handleCandidate(const std::optional<protocol::Candidate> &candidate)
 {
-    if (!candidate || candidate->candidate.empty()) {
-        RC_LOG_DEBUG("%s%s: end of candidates", env_.logPrefix.c_str(), peerId_.c_str());
-        return;
-    }
-    if (!remoteSet_) {
-        pendingCandidates_.push_back(*candidate);
-        return;
-    }
-    std::optional<unsigned> mline;
-    if (candidate->sdpMLineIndex && *candidate->sdpMLineIndex >= 0)
-        mline = static_cast<unsigned>(*candidate->sdpMLineIndex);
-    else if (candidate->sdpMid)
-        mline = indexOfMid(remoteSdp_.get(), *candidate->sdpMid);
-    if (!mline) {
-        RC_LOG_WARN("%scandidate from %s names no m-line", env_.logPrefix.c_str(), peerId_.c_str());
-        return;
-    }
-    g_signal_emit_by_name(webrtc_, "add-ice-candidate", *mline, candidate->candidate.c_str());
+    candidates_.fromPeer(webrtc_, remoteSdp_.get(), candidate);
 }
 
 void PeerSession::fail(const std::string &why)
@@ -565,10 +512,8 @@ void PeerSession::fail(const std::string &why)
     RC_LOG_WARN(
         "%ssession with %s failed: %s", env_.logPrefix.c_str(), peerId_.c_str(), why.c_str());
     // The owner destroys us, from a fresh dispatch rather than inside our own call.
-    std::weak_ptr<PeerSession *> weak = self_;
-    std::string id = peerId_;
-    post(env_.context, [weak, id, why, failFn = fail_] {
-        if (auto o = weak.lock(); o && *o && failFn)
+    self_.post(env_.context, [id = peerId_, why, failFn = fail_](PeerSession &) {
+        if (failFn)
             failFn(id, why);
     });
 }

@@ -2,8 +2,10 @@
 // receive sinks.
 #pragma once
 
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "common/protocol/room_protocol.h"
+#include "testpeer/candidate_exchange.h"
 #include "testpeer/codec_plan.h"
 #include "testpeer/receive_counter.h"
 #include "testpeer/track_source.h"
@@ -102,14 +104,12 @@ private:
     std::set<unsigned> configuredLines_;
     GPtr<GstSDPMessage> remoteSdp_;
     GPtr<GstSDPMessage> localSdp_;
-    bool remoteSet_ = false;
     bool remoteIsOffer_ = false;
-    bool sentEndOfCandidates_ = false;
     bool connected_ = false;
     bool awaitingAnswer_ = false;
     bool offerPending_ = false;
-    std::vector<protocol::Candidate> pendingCandidates_; // until the remote description is set
-    std::shared_ptr<PeerSession *> self_;
+    CandidateExchange candidates_; // the peer's held until the remote description is set; ours out
+    WeakSelf<PeerSession> self_ { this }; // last: cut first
 };
 
 } // namespace rc::testpeer

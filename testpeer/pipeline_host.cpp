@@ -2,6 +2,7 @@
 #include "testpeer/pipeline_host.h"
 
 #include "common/base/log.h"
+#include "common/gst/bus_message.h"
 
 namespace rc::testpeer {
 
@@ -37,14 +38,10 @@ gboolean PipelineHost::onBusMessage(GstBus *, GstMessage *message, gpointer data
     auto *self = static_cast<PipelineHost *>(data);
     switch (GST_MESSAGE_TYPE(message)) {
     case GST_MESSAGE_ERROR: {
-        GError *raw = nullptr;
-        gchar *debug = nullptr;
-        gst_message_parse_error(message, &raw, &debug);
-        auto error = adopt(raw);
-        GPtr<char> owned(debug);
-        std::string text = error ? error->message : "unknown error";
-        RC_LOG_DEBUG("error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-            text.c_str(), debug ? debug : "");
+        const BusProblem problem = *readBusProblem(message);
+        const std::string &text = problem.message;
+        RC_LOG_DEBUG("error from %s: %s (%s)", problem.sourceName.c_str(), text.c_str(),
+            problem.debug.c_str());
         GstObject *src = GST_MESSAGE_SRC(message);
         GstObject *pipeline = GST_OBJECT(self->pipeline_.get());
         // An element of a session already torn down posted this on its way out.
@@ -59,11 +56,8 @@ gboolean PipelineHost::onBusMessage(GstBus *, GstMessage *message, gpointer data
         break;
     }
     case GST_MESSAGE_WARNING: {
-        GError *raw = nullptr;
-        gst_message_parse_warning(message, &raw, nullptr);
-        auto warning = adopt(raw);
-        RC_LOG_DEBUG("warning from %s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-            warning ? warning->message : "");
+        const BusProblem problem = *readBusProblem(message, "");
+        RC_LOG_DEBUG("warning from %s: %s", problem.sourceName.c_str(), problem.message.c_str());
         break;
     }
     default:

@@ -1,9 +1,12 @@
 // The bare receiver's receive-only webrtcbin session with one sender; see receive_session.h.
+// Its replies, SDP and candidates go through the test peer's shared plumbing
+// (testpeer/candidate_exchange.h).
 #include "receive_session.h"
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/gst/ice_restriction.h"
+#include "testpeer/candidate_exchange.h"
 #include "testpeer/element_factory.h"
 #include "testpeer/receive_counter.h"
 
@@ -16,7 +19,7 @@ using testpeer::tryMakeElement;
 
 struct WeakRef
 {
-    std::weak_ptr<ReceiveSession *> owner;
+    WeakSelf<ReceiveSession>::Ref owner;
     GMainContext *context;
     std::shared_ptr<ReceiveSession::Timing> timing;
 };
@@ -32,10 +35,7 @@ void freeWeakRefNotify(gpointer data) noexcept
 
 template <typename F> void postToOwner(const WeakRef &ref, F fn)
 {
-    post(ref.context, [owner = ref.owner, fn = std::move(fn)]() mutable {
-        if (auto o = owner.lock(); o && *o)
-            fn(**o);
-    });
+    ref.owner.post(ref.context, std::move(fn));
 }
 
 struct FirstBuffer
@@ -125,40 +125,17 @@ struct ReceiveSession::Trampolines
         return GST_PAD_PROBE_OK;
     }
 
-    static std::string replyError(GstPromise *promise, const GstStructure **replyOut)
-    {
-        const GstStructure *reply = nullptr;
-        if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
-            return "webrtcbin did not reply";
-        reply = gst_promise_get_reply(promise);
-        *replyOut = reply;
-        if (reply && gst_structure_has_field(reply, "error")) {
-            GError *raw = nullptr;
-            gst_structure_get(reply, "error", G_TYPE_ERROR, &raw, nullptr);
-            auto e = adopt(raw);
-            return e ? e->message : "webrtcbin error";
-        }
-        return {};
-    }
-
     static void offerCreated(GstPromise *promise, gpointer data) noexcept
     {
-        const GstStructure *reply = nullptr;
-        std::string error = replyError(promise, &reply);
-        std::shared_ptr<GstWebRTCSessionDescription> desc;
-        if (error.empty() && reply) {
-            GstWebRTCSessionDescription *raw = nullptr;
-            gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
-            desc.reset(raw, gst_webrtc_session_description_free);
-        }
+        auto reply = testpeer::readWebrtcReply(promise, "offer");
         postToOwner(*static_cast<WeakRef *>(data),
-            [desc, error](ReceiveSession &s) { s.onOffer(desc, error); });
+            [desc = reply.desc, error = reply.error](
+                ReceiveSession &s) { s.onOffer(desc, error); });
     }
 
     static void remoteSet(GstPromise *promise, gpointer data) noexcept
     {
-        const GstStructure *reply = nullptr;
-        std::string error = replyError(promise, &reply);
+        std::string error = testpeer::readWebrtcReply(promise, nullptr).error;
         postToOwner(
             *static_cast<WeakRef *>(data), [error](ReceiveSession &s) { s.onRemoteSet(error); });
     }
@@ -171,13 +148,13 @@ ReceiveSession::ReceiveSession(
     , send_(std::move(send))
     , fail_(std::move(fail))
     , connectedFn_(std::move(connected))
+    , candidates_(peerId_, send_)
     , timing_(std::make_shared<Timing>())
-    , self_(std::make_shared<ReceiveSession *>(this))
 { }
 
 ReceiveSession::~ReceiveSession()
 {
-    *self_ = nullptr;
+    self_.invalidate();
     handlers_.clear();
     if (bin_) {
         gst_element_set_state(bin_, GST_STATE_NULL);
@@ -210,7 +187,7 @@ bool ReceiveSession::start()
     }
     auto connect = [this](const char *signal, GCallback cb) {
         gulong id = g_signal_connect_data(webrtc_, signal, cb,
-            new WeakRef { self_, env_.context, timing_ }, freeWeakRef, GConnectFlags(0));
+            new WeakRef { self_.ref(), env_.context, timing_ }, freeWeakRef, GConnectFlags(0));
         handlers_.emplace_back(webrtc_, id);
     };
     connect("on-negotiation-needed", G_CALLBACK(Trampolines::negotiationNeeded));
@@ -240,8 +217,8 @@ void ReceiveSession::onNegotiationNeeded()
     if (offered_)
         return; // one offer per session; the bench never renegotiates
     offered_ = true;
-    auto *promise = gst_promise_new_with_change_func(
-        Trampolines::offerCreated, new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
+    auto *promise = gst_promise_new_with_change_func(Trampolines::offerCreated,
+        new WeakRef { self_.ref(), env_.context, timing_ }, freeWeakRefNotify);
     g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
     gst_promise_unref(promise);
 }
@@ -260,20 +237,19 @@ void ReceiveSession::onOffer(
 
 void ReceiveSession::handleAnswer(const std::string &sdp)
 {
-    GstSDPMessage *raw = nullptr;
-    if (!webrtc_ || gst_sdp_message_new_from_text(sdp.c_str(), &raw) != GST_SDP_OK || !raw) {
-        if (raw)
-            gst_sdp_message_free(raw);
+    auto parsed = webrtc_ ? testpeer::parseSdp(sdp) : nullptr;
+    if (!parsed) {
         fail("unusable answer");
         return;
     }
-    remoteSdp_ = adopt(raw);
+    remoteSdp_ = std::move(parsed);
+    candidates_.remoteChanging();
     GstSDPMessage *copy = nullptr;
     gst_sdp_message_copy(remoteSdp_.get(), &copy);
     GPtr<GstWebRTCSessionDescription> desc(
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, copy));
-    auto *promise = gst_promise_new_with_change_func(
-        Trampolines::remoteSet, new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
+    auto *promise = gst_promise_new_with_change_func(Trampolines::remoteSet,
+        new WeakRef { self_.ref(), env_.context, timing_ }, freeWeakRefNotify);
     g_signal_emit_by_name(webrtc_, "set-remote-description", desc.get(), promise);
     gst_promise_unref(promise);
 }
@@ -284,36 +260,17 @@ void ReceiveSession::onRemoteSet(const std::string &error)
         fail("answer refused: " + error);
         return;
     }
-    remoteSet_ = true;
-    auto pending = std::move(pendingCandidates_);
-    pendingCandidates_.clear();
-    for (auto &c : pending)
-        handleCandidate(c);
+    candidates_.remoteSet(webrtc_, remoteSdp_.get());
 }
 
 void ReceiveSession::handleCandidate(const std::optional<protocol::Candidate> &c)
 {
-    if (!c || c->candidate.empty())
-        return; // end of candidates
-    if (!remoteSet_) {
-        pendingCandidates_.push_back(*c);
-        return;
-    }
-    guint mline
-        = c->sdpMLineIndex && *c->sdpMLineIndex >= 0 ? static_cast<guint>(*c->sdpMLineIndex) : 0;
-    g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, c->candidate.c_str());
+    candidates_.fromPeer(webrtc_, remoteSdp_.get(), c);
 }
 
 void ReceiveSession::onLocalCandidate(unsigned mline, const std::string &candidate)
 {
-    if (candidate.empty()) {
-        if (!sentEnd_)
-            send_(protocol::encodeCandidate(peerId_, std::nullopt));
-        sentEnd_ = true;
-        return;
-    }
-    send_(protocol::encodeCandidate(
-        peerId_, protocol::Candidate { candidate, std::nullopt, static_cast<int>(mline) }));
+    candidates_.local(mline, candidate, nullptr); // the bench sends m-line indexes only
 }
 
 void ReceiveSession::onIceConnected()
@@ -350,7 +307,7 @@ void ReceiveSession::onPadAdded(GstPad *pad, gulong blockProbe, bool video)
     if (video) {
         GPtr<GstPad> out(gst_element_get_static_pad(depay, "src"));
         gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_BUFFER, Trampolines::videoOut,
-            new WeakRef { self_, env_.context, timing_ }, freeWeakRefNotify);
+            new WeakRef { self_.ref(), env_.context, timing_ }, freeWeakRefNotify);
     }
     GPtr<GstPad> in(gst_element_get_static_pad(depay, "sink"));
     if (gst_pad_link(pad, in.get()) != GST_PAD_LINK_OK)
@@ -363,10 +320,8 @@ void ReceiveSession::onPadAdded(GstPad *pad, gulong blockProbe, bool video)
 void ReceiveSession::fail(const std::string &why)
 {
     RC_LOG_WARN("session with %s failed: %s", peerId_.c_str(), why.c_str());
-    std::weak_ptr<ReceiveSession *> weak = self_;
-    std::string id = peerId_;
-    post(env_.context, [weak, id, why, failFn = fail_] {
-        if (auto o = weak.lock(); o && *o && failFn)
+    self_.post(env_.context, [id = peerId_, why, failFn = fail_](ReceiveSession &) {
+        if (failFn)
             failFn(id, why);
     });
 }

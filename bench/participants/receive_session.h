@@ -2,8 +2,10 @@
 // depayloaders and fakesinks.
 #pragma once
 
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "common/protocol/room_protocol.h"
+#include "testpeer/candidate_exchange.h"
 
 #include <atomic>
 #include <functional>
@@ -73,13 +75,11 @@ private:
     GstElement *webrtc_ = nullptr; // borrowed from bin_
     std::vector<SignalConnection> handlers_;
     GPtr<GstSDPMessage> remoteSdp_;
-    std::vector<protocol::Candidate> pendingCandidates_;
     bool offered_ = false;
-    bool remoteSet_ = false;
     bool connected_ = false;
-    bool sentEnd_ = false;
+    testpeer::CandidateExchange candidates_; // shared with the test peer's sessions
     std::shared_ptr<Timing> timing_;
-    std::shared_ptr<ReceiveSession *> self_;
+    WeakSelf<ReceiveSession> self_ { this }; // last: cut first
 };
 
 } // namespace rc::bench

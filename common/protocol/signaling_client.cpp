@@ -28,7 +28,7 @@ bool isActive(SignalingClient::State s) noexcept
 
 struct ConnectRequest
 {
-    std::weak_ptr<SignalingClient *> owner;
+    WeakSelf<SignalingClient>::Ref owner;
 };
 } // namespace
 
@@ -41,13 +41,13 @@ struct SignalingClient::Trampolines
         auto connection
             = adopt(soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &rawError));
         auto error = adopt(rawError);
-        auto owner = request->owner.lock();
-        if (!owner || !*owner)
+        SignalingClient *owner = request->owner.lock();
+        if (!owner)
             return; // the client is gone; the connection (if any) is dropped here
         if (!connection)
-            (*owner)->onConnectFailed(error ? error->message : "connect failed");
+            owner->onConnectFailed(error ? error->message : "connect failed");
         else
-            (*owner)->onConnected(std::move(connection));
+            owner->onConnected(std::move(connection));
     }
 
     static void message(SoupWebsocketConnection *, gint type, GBytes *bytes, gpointer data) noexcept
@@ -68,11 +68,7 @@ struct SignalingClient::Trampolines
     {
         auto *self = static_cast<SignalingClient *>(data);
         // Defer: the connection must not be released inside its own signal.
-        std::weak_ptr<SignalingClient *> weak = self->self_;
-        post(self->context_, [weak] {
-            if (auto owner = weak.lock(); owner && *owner)
-                (*owner)->onClosed();
-        });
+        self->self_.post(self->context_, [](SignalingClient &client) { client.onClosed(); });
     }
 };
 
@@ -80,13 +76,13 @@ SignalingClient::SignalingClient(GMainContext *context, Options options, Callbac
     : context_(context)
     , options_(std::move(options))
     , callbacks_(std::move(callbacks))
-    , self_(std::make_shared<SignalingClient *>(this))
+    , backoff_(options_.minBackoff, options_.maxBackoff)
 { }
 
 SignalingClient::~SignalingClient()
 {
     setState(State::stopped);
-    *self_ = nullptr;
+    self_.invalidate();
     if (cancellable_)
         g_cancellable_cancel(cancellable_.get());
     dropConnection();
@@ -118,7 +114,7 @@ void SignalingClient::connect()
     g_main_context_push_thread_default(context_);
     soup_session_websocket_connect_async(session_.get(), msg.get(), nullptr, nullptr,
         G_PRIORITY_DEFAULT, cancellable_.get(), Trampolines::connected,
-        new ConnectRequest { self_ });
+        new ConnectRequest { self_.ref() });
     g_main_context_pop_thread_default(context_);
 }
 
@@ -155,7 +151,7 @@ void SignalingClient::onText(const std::string &text)
     if (auto *welcome = std::get_if<protocol::Welcome>(&*message)) {
         setState(State::joined);
         peerId_ = welcome->id;
-        attempt_ = 0;
+        backoff_.reset();
         if (callbacks_.onWelcome)
             callbacks_.onWelcome(*welcome);
         return;
@@ -199,22 +195,15 @@ void SignalingClient::scheduleReconnect(const std::string &reason)
         return;
     }
     setState(State::waitingToReconnect);
-    auto delay = options_.minBackoff * (1u << std::min(attempt_, 10u));
-    delay = std::min(delay, options_.maxBackoff);
-    ++attempt_;
+    const auto delay = backoff_.next();
     RC_LOG_WARN("signaling: %s; reconnecting to room %s in %lld ms", reason.c_str(),
         options_.join.room.c_str(), static_cast<long long>(delay.count()));
-    std::weak_ptr<SignalingClient *> weak = self_;
-    reconnectTimer_ = addTimeout(context_, delay, [weak] {
-        if (auto owner = weak.lock(); owner && *owner) {
-            SignalingClient *self = *owner;
+    reconnectTimer_ = addTimeout(context_, delay, [ref = self_.ref()] {
+        if (SignalingClient *self = ref.lock()) {
             ++self->reconnects_;
             gReconnects.fetch_add(1, std::memory_order_relaxed);
             // Release the timer after this dispatch, not from inside it.
-            post(self->context_, [weak] {
-                if (auto o = weak.lock(); o && *o)
-                    (*o)->reconnectTimer_.reset();
-            });
+            releaseLater(self->context_, std::move(self->reconnectTimer_));
             self->connect();
         }
         return false;
@@ -256,8 +245,7 @@ void SignalingClient::dropConnection()
     // from the server, a callback that stops us) and libsoup does not hold a
     // reference across it: release the connection from a later dispatch,
     // which also gives the close frame (and a preceding leave) time to go out.
-    auto doomed = std::make_shared<GPtr<SoupWebsocketConnection>>(std::move(connection_));
-    post(context_, [doomed] { doomed->reset(); });
+    releaseLater(context_, std::move(connection_));
 }
 
 void SignalingClient::setState(State state) noexcept

@@ -10,8 +10,10 @@
 // represents the membership (the gateway's room session, a test peer).
 #pragma once
 
+#include "common/base/backoff.h"
 #include "common/base/gptr.h"
 #include "common/base/soup_ptr.h"
+#include "common/base/weak_self.h"
 #include "common/protocol/room_link.h"
 #include "common/protocol/room_protocol.h"
 
@@ -90,15 +92,15 @@ private:
     State state_ = State::idle;
     std::string peerId_;
     unsigned reconnects_ = 0;
-    unsigned attempt_ = 0;
+    Backoff backoff_; // options_.minBackoff doubling up to maxBackoff; reset by a welcome
     GPtr<SoupSession> session_;
     GPtr<SoupWebsocketConnection> connection_;
     GPtr<GCancellable> cancellable_;
     GPtr<GSource> reconnectTimer_;
     SignalConnection messageHandler_;
     SignalConnection closedHandler_;
-    // Async libsoup callbacks hold a weak reference through this token.
-    std::shared_ptr<SignalingClient *> self_;
+    // Async libsoup callbacks hold a weak reference through this token; last, so it dies first.
+    WeakSelf<SignalingClient> self_ { this };
 };
 
 } // namespace rc

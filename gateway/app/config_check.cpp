@@ -5,6 +5,8 @@
 #include "common/base/exit_codes.h"
 #include "common/base/startup_error.h"
 #include "common/gst/gst_ptr.h"
+#include "gateway/composite/room_mixer.h"
+#include "gateway/participant/peer_receiver.h"
 #include "gateway/templates/output_plan.h"
 #include "gateway/templates/template_instance.h"
 
@@ -108,6 +110,18 @@ void checkTemplate(const PipelineTemplate &tpl)
                 "lists audio codec " + codec + " but its 'audio' element cannot take "
                     + mediaTypeOf(codec));
     }
+}
+
+RequiredElements requiredElements(const std::vector<PipelineTemplate> &templates)
+{
+    RequiredElements list = PeerReceiver::requiredElements();
+    // A room-scope template runs on the room's composite, built by code rather than by the
+    // template.
+    const bool roomScope = std::any_of(templates.begin(), templates.end(),
+        [](const PipelineTemplate &t) { return t.scope == TemplateScope::room; });
+    if (roomScope)
+        addRequired(list, RoomMixer::requiredElements());
+    return list;
 }
 
 std::vector<PipelineTemplate> loadActiveTemplates(const GatewayOptions &options)

@@ -4,6 +4,7 @@
 // Start-up code only; call after gst_init on the main thread. Throws rc::StartupError(78).
 #pragma once
 
+#include "common/gst/required_elements.h"
 #include "gateway/app/gateway_options.h"
 #include "gateway/templates/pipeline_template.h"
 
@@ -28,5 +29,10 @@ std::vector<PipelineTemplate> loadAvailableTemplates(
 
 // The same checks for one template (used by loadActiveTemplates and tests).
 void checkTemplate(const PipelineTemplate &tpl);
+
+// The one list of elements the gateway makes in code for these templates, beyond what the
+// templates themselves name (checkTemplate proves those): every participant's (PeerReceiver,
+// StreamLinker), and the room composite's (RoomMixer) when a template is room-scope.
+RequiredElements requiredElements(const std::vector<PipelineTemplate> &templates);
 
 } // namespace rc::gateway

@@ -1,5 +1,6 @@
 // The roomcast application: context, rooms, room events to webhooks, signals, reload and
-// shutdown; see gateway.h (the control API's side is in gateway_control.cpp).
+// shutdown; see gateway.h (what it shows of itself is in gateway_status.cpp, the control API's
+// backend in control_service.cpp).
 #include "gateway/app/gateway.h"
 
 #include "common/base/exit_codes.h"
@@ -9,6 +10,7 @@
 #include "common/base/startup_error.h"
 #include "common/protocol/signaling_client.h"
 #include "gateway/app/config_check.h"
+#include "gateway/app/control_service.h"
 #include "gateway/app/status_json.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
@@ -72,7 +74,7 @@ std::vector<PipelineTemplate> loadAvailable(const GatewayOptions &options)
     std::vector<std::string> skipped;
     auto available = loadAvailableTemplates(options, skipped);
     for (const auto &why : skipped)
-        RC_LOG_WARN("gateway: template not offered by the control API: %s", why.c_str());
+        rc::log::Logger("gateway").warn("template not offered by the control API: %s", why.c_str());
     return available;
 }
 
@@ -83,7 +85,6 @@ Gateway::Gateway(GatewayOptions options, std::vector<PipelineTemplate> templates
     , context_(g_main_context_new())
     , loop_(g_main_loop_new(context_.get(), FALSE))
     , metrics_(registry_)
-    , self_(std::make_shared<Gateway *>(this))
 {
     auto params = resolveStartupParams(templates, options_.templateParams);
     applyTemplates(std::move(templates), std::move(params), loadAvailable(options_));
@@ -91,9 +92,10 @@ Gateway::Gateway(GatewayOptions options, std::vector<PipelineTemplate> templates
 
 Gateway::~Gateway()
 {
-    *self_ = nullptr;
+    self_.invalidate();
     g_main_context_push_thread_default(context_.get());
     api_.reset();
+    control_.reset();
     rooms_.clear();
     webhooks_.reset();
     signalSources_.clear();
@@ -163,7 +165,8 @@ int Gateway::run()
         }
         // Long enough for a finalize (EOS, wait) plus the room's grace.
         api.replyTimeout = options_.finalizeTimeout + kStopGrace;
-        api_ = std::make_unique<ops::ControlApi>(api, context_.get(), *this, registry_);
+        control_ = std::make_unique<ControlService>(*this);
+        api_ = std::make_unique<ops::ControlApi>(api, context_.get(), *control_, registry_);
         api_->start(); // throws StartupError: 78 no token off loopback, 71 cannot listen
     }
 
@@ -182,8 +185,8 @@ int Gateway::run()
     // Watchdog pings come from this loop, so a stuck loop stops them.
     notifier_.startWatchdog(context_.get());
     ticker_ = addTimeout(context_.get(), kTickInterval, [this] { return tick(); });
-    RC_LOG_INFO("gateway: running (%zu room(s), %zu template(s), %zu startable by the API)",
-        rooms_.size(), templates_.size(), available_.size());
+    log_.info("running (%zu room(s), %zu template(s), %zu startable by the API)", rooms_.size(),
+        templates_.size(), available_.size());
     g_main_loop_run(loop_.get());
     if (api_)
         api_->stop();
@@ -196,7 +199,7 @@ std::optional<std::string> Gateway::readRoomToken() const
         return std::nullopt;
     std::string text, why;
     if (!readTokenFile(options_.tokenFile, text, why)) {
-        RC_LOG_ERROR("gateway: %s; joining without a token", why.c_str());
+        log_.error("%s; joining without a token", why.c_str());
         return std::nullopt;
     }
     return text;
@@ -232,15 +235,14 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
         settings.sessionStart = start;
     }
     settings.receiver = receiver_;
-    std::weak_ptr<Gateway *> weak = self_;
     auto session = std::make_unique<RoomSession>(context_.get(), std::move(settings),
-        [weak, room](const std::string &code, const std::string &message) {
-            auto self = weak.lock();
-            if (!self || !*self)
+        [ref = self_.ref(), room](const std::string &code, const std::string &message) {
+            Gateway *self = ref.lock();
+            if (!self)
                 return;
-            RC_LOG_ERROR("gateway: room %s refused the gateway: %s (%s)", room.c_str(),
-                code.c_str(), message.c_str());
-            Gateway &g = **self;
+            self->log_.error("room %s refused the gateway: %s (%s)", room.c_str(), code.c_str(),
+                message.c_str());
+            Gateway &g = *self;
             auto it = g.rooms_.find(room);
             // A room the API asked for is given up alone; a configured one
             // cannot be recorded as configured, so the service stops.
@@ -257,8 +259,7 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
     Room &r = rooms_[room];
     r.session = std::move(session);
     r.configured = configured;
-    RC_LOG_INFO(
-        "gateway: joining room %s%s", room.c_str(), configured ? "" : " (for the control API)");
+    log_.info("joining room %s%s", room.c_str(), configured ? "" : " (for the control API)");
     updateStatus();
     return true;
 }
@@ -268,6 +269,7 @@ RoomSession::Events Gateway::eventsFor(const std::string &room)
     // The session is owned by rooms_ and destroyed before this Gateway, so
     // `this` outlives every callback.
     RoomSession::Events e;
+    const rc::log::Logger roomLog = log_.child("room " + room);
     auto participantEvent = [this, room](const char *event, const ParticipantInfo &p) {
         json::ObjectBuilder b;
         b.set("room", room).set("participant", p.id);
@@ -284,25 +286,23 @@ RoomSession::Events Gateway::eventsFor(const std::string &room)
     e.participantLeft = [participantEvent](const ParticipantInfo &p) {
         participantEvent(ops::webhook_event::participantLeft, p);
     };
-    e.outputStarted = [this, room](const OutputInfo &o) {
-        RC_LOG_INFO("gateway: room %s: output %s (%s) started", room.c_str(), o.id.c_str(),
-            o.templateName.c_str());
+    e.outputStarted = [this, room, roomLog](const OutputInfo &o) {
+        roomLog.info("output %s (%s) started", o.id.c_str(), o.templateName.c_str());
         if (webhooks_)
             webhooks_->enqueue(ops::webhook_event::outputStarted, outputJson(room, o));
         updateStatus();
     };
-    e.outputFinished = [this, room](const OutputInfo &o) {
-        RC_LOG_INFO("gateway: room %s: output %s (%s) finished", room.c_str(), o.id.c_str(),
-            o.templateName.c_str());
+    e.outputFinished = [this, room, roomLog](const OutputInfo &o) {
+        roomLog.info("output %s (%s) finished", o.id.c_str(), o.templateName.c_str());
         metrics_.outputBytes.with({ room, o.id, o.templateName })
             .mirror(static_cast<double>(o.bytes));
         if (webhooks_)
             webhooks_->enqueue(ops::webhook_event::outputFinished, outputJson(room, o));
         updateStatus();
     };
-    e.outputFailed = [this, room](const OutputInfo &o, const std::string &reason) {
-        RC_LOG_WARN("gateway: room %s: output %s (%s) failed: %s", room.c_str(), o.id.c_str(),
-            o.templateName.c_str(), reason.c_str());
+    e.outputFailed = [this, room, roomLog](const OutputInfo &o, const std::string &reason) {
+        roomLog.warn(
+            "output %s (%s) failed: %s", o.id.c_str(), o.templateName.c_str(), reason.c_str());
         auto node = outputJson(room, o);
         json_object_set_string_member(json_node_get_object(node.get()), "reason", reason.c_str());
         if (webhooks_)
@@ -327,11 +327,10 @@ void Gateway::leave(
     if (r.leaving)
         return;
     r.leaving = true;
-    RC_LOG_INFO("gateway: leaving room %s: finalizing its outputs", room.c_str());
-    std::weak_ptr<Gateway *> weak = self_;
-    r.session->stop([weak, room] {
-        if (auto self = weak.lock(); self && *self)
-            (*self)->onRoomLeft(room);
+    log_.info("leaving room %s: finalizing its outputs", room.c_str());
+    r.session->stop([ref = self_.ref(), room] {
+        if (Gateway *self = ref.lock())
+            self->onRoomLeft(room);
     });
 }
 
@@ -347,11 +346,9 @@ void Gateway::onRoomLeft(const std::string &room)
         metrics_.outputBytes.with({ room, o.id, o.templateName })
             .mirror(static_cast<double>(o.bytes));
     // Destroyed from a fresh dispatch, never inside the session's own call chain.
-    std::unique_ptr<RoomSession> session = std::move(it->second.session);
+    releaseLater(context_.get(), std::move(it->second.session));
     rooms_.erase(it);
-    RoomSession *raw = session.release();
-    post(context_.get(), [raw] { delete raw; });
-    RC_LOG_INFO("gateway: left room %s", room.c_str());
+    log_.info("left room %s", room.c_str());
     for (auto &w : waiters)
         w(outputs);
     updateStatus();
@@ -373,21 +370,20 @@ void Gateway::reloadTokens()
     if (!options_.tokenFile.empty()) {
         std::string token, why;
         if (!readTokenFile(options_.tokenFile, token, why)) {
-            RC_LOG_ERROR("gateway: reload: keeping the current join token: %s", why.c_str());
+            log_.error("reload: keeping the current join token: %s", why.c_str());
         } else {
             for (auto &[name, r] : rooms_)
                 r.session->setToken(token);
-            RC_LOG_INFO("gateway: reload: join token re-read from %s; used from the next join",
+            log_.info("reload: join token re-read from %s; used from the next join",
                 options_.tokenFile.c_str());
         }
     }
     if (api_ && !options_.apiTokenFile.empty()) {
         std::string token, why;
         if (!readTokenFile(options_.apiTokenFile, token, why) || !api_->setToken(token))
-            RC_LOG_ERROR("gateway: reload: keeping the current API token: %s", why.c_str());
+            log_.error("reload: keeping the current API token: %s", why.c_str());
         else
-            RC_LOG_INFO(
-                "gateway: reload: API token re-read from %s", options_.apiTokenFile.c_str());
+            log_.info("reload: API token re-read from %s", options_.apiTokenFile.c_str());
     }
 }
 
@@ -409,8 +405,7 @@ void Gateway::reload()
         params = resolveStartupParams(active, next.templateParams);
         available = loadAvailable(next);
     } catch (const std::exception &e) {
-        RC_LOG_ERROR(
-            "gateway: reload rejected, the current configuration stays in force: %s", e.what());
+        log_.error("reload rejected, the current configuration stays in force: %s", e.what());
         reloadTokens();
         return;
     }
@@ -419,7 +414,7 @@ void Gateway::reload()
         || next.apiPort != options_.apiPort || next.webhookUrls != options_.webhookUrls
         || next.webhookSecretFile != options_.webhookSecretFile
         || next.webhookQueue != options_.webhookQueue)
-        RC_LOG_WARN("gateway: reload: API and webhook settings change only on restart");
+        log_.warn("reload: API and webhook settings change only on restart");
     const std::vector<std::string> oldRooms = options_.rooms;
     const std::vector<std::string> newRooms = next.rooms;
     const auto keep = [&](GatewayOptions &n) {
@@ -450,7 +445,7 @@ void Gateway::reload()
         if (joinRoom(room, true, error))
             ++joined;
         else
-            RC_LOG_ERROR("gateway: reload: cannot join room %s: %s", room.c_str(), error.c_str());
+            log_.error("reload: cannot join room %s: %s", room.c_str(), error.c_str());
     }
     for (const auto &room : oldRooms) {
         if (std::find(newRooms.begin(), newRooms.end(), room) != newRooms.end())
@@ -461,7 +456,7 @@ void Gateway::reload()
         leave(room, nullptr);
         ++left;
     }
-    RC_LOG_INFO("gateway: reloaded %s: %zu room(s) joined, %zu left, %zu template(s) startable",
+    log_.info("reloaded %s: %zu room(s) joined, %zu left, %zu template(s) startable",
         options_.configFile.empty() ? "(no config file)" : options_.configFile.c_str(), joined,
         left, available_.size());
 }
@@ -470,7 +465,7 @@ void Gateway::onSignal(int signum)
 {
     if (signum == SIGHUP) {
         if (stopping_) {
-            RC_LOG_INFO("gateway: SIGHUP while stopping: ignored");
+            log_.info("SIGHUP while stopping: ignored");
             return;
         }
         notifier_.reloading();
@@ -480,7 +475,7 @@ void Gateway::onSignal(int signum)
         return;
     }
     if (stopping_) {
-        RC_LOG_WARN("gateway: second %s; quitting without waiting for files", strsignal(signum));
+        log_.warn("second %s; quitting without waiting for files", strsignal(signum));
         quit();
         return;
     }
@@ -493,13 +488,13 @@ void Gateway::stop(const char *why, int exitCode)
         return;
     stopping_ = true;
     exitCode_ = exitCode;
-    RC_LOG_INFO("gateway: stopping (%s): finalizing recordings", why);
+    log_.info("stopping (%s): finalizing recordings", why);
     notifier_.stopping();
     if (api_)
         api_->refuseChanges(true);
     updateStatus();
     stopDeadline_ = addTimeout(context_.get(), options_.finalizeTimeout + kStopGrace, [this] {
-        RC_LOG_WARN("gateway: rooms did not finish in time; quitting");
+        log_.warn("rooms did not finish in time; quitting");
         quit();
         return false;
     });
@@ -516,7 +511,7 @@ void Gateway::stop(const char *why, int exitCode)
 
 void Gateway::finishStop()
 {
-    RC_LOG_INFO("gateway: every recording is finalized");
+    log_.info("every recording is finalized");
     if (!webhooks_ || webhooks_->idle()) {
         quit();
         return;
@@ -527,8 +522,7 @@ void Gateway::finishStop()
     drainTimer_ = addTimeout(context_.get(), std::chrono::milliseconds(50), [this, deadline] {
         if (webhooks_->idle() || g_get_monotonic_time() >= deadline) {
             if (!webhooks_->idle())
-                RC_LOG_WARN(
-                    "gateway: %zu webhook event(s) undelivered at exit", webhooks_->queued());
+                log_.warn("%zu webhook event(s) undelivered at exit", webhooks_->queued());
             quit();
             return false;
         }

@@ -1,19 +1,21 @@
 // The roomcast application: its own GMainContext and loop, the rooms (from --room and from the
-// control API), the control API, metrics, webhooks, sd_notify, SIGHUP reload and clean shutdown.
+// control API), the control API (answered by its ControlService), metrics, webhooks, sd_notify,
+// SIGHUP reload and clean shutdown.
 //
 // Created and run by main() on the main thread, which is the thread of the
 // gateway's GMainContext for the whole run (the context is pushed as that
-// thread's default so libsoup and GIO use it too). Every ControlBackend
-// method, RoomSession event and timer runs there. Under systemd it sends
+// thread's default so libsoup and GIO use it too). Every control API request,
+// RoomSession event and timer runs there. Under systemd it sends
 // READY/RELOADING/STOPPING/STATUS and, when WatchdogSec is set, WATCHDOG=1
 // from the main loop (so a wedged loop gets the service restarted).
 #pragma once
 
 #include "common/base/gptr.h"
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
 #include "common/ops/sd_notifier.h"
 #include "gateway/app/gateway_options.h"
 #include "gateway/ops/control_api.h"
-#include "gateway/ops/control_backend.h"
 #include "gateway/ops/gateway_metrics.h"
 #include "gateway/ops/metrics_registry.h"
 #include "gateway/ops/webhook_dispatcher.h"
@@ -30,12 +32,14 @@
 
 namespace rc::gateway {
 
-class Gateway final : public ops::ControlBackend
+class ControlService;
+
+class Gateway final
 {
 public:
     // templates: the active ones, from loadActiveTemplates().
     Gateway(GatewayOptions options, std::vector<PipelineTemplate> templates);
-    ~Gateway() override;
+    ~Gateway();
     Gateway(const Gateway &) = delete;
     Gateway &operator=(const Gateway &) = delete;
 
@@ -45,15 +49,29 @@ public:
     // StartupError when start-up fails.
     int run();
 
-    // ops::ControlBackend (main context).
-    GPtr<JsonNode> health() override;
-    ops::BackendResult listRooms() override;
-    std::optional<std::vector<ops::ParamSpec>> outputParams(const std::string &pipeline) override;
-    void startOutput(const std::string &room, const std::string &pipeline,
-        const ops::ParamValues &params, ops::BackendReply reply) override;
-    void stopOutput(
-        const std::string &room, const std::string &outputId, ops::BackendReply reply) override;
-    void leaveRoom(const std::string &room, ops::BackendReply reply) override;
+    // ----- what the ControlService sees (main context) -----
+    struct RoomView
+    {
+        const std::string &name;
+        RoomSession &session;
+        bool leaving; // finalizing its outputs before the gateway leaves it
+    };
+    // Every room the gateway is in or leaving, by name.
+    void forEachRoom(const std::function<void(const RoomView &)> &fn) const;
+    // The room's session (and whether it is being left), nullptr when not in it.
+    RoomSession *findRoom(const std::string &room, bool *leaving = nullptr) const;
+    // A template the API may start, nullptr when there is none by that name.
+    const PipelineTemplate *startableTemplate(const std::string &name) const;
+    bool stopping() const noexcept { return stopping_; }
+    // Joins a room not listed by --room (a reload that drops it does not leave it).
+    bool joinRoomForApi(const std::string &room, std::string &error)
+    {
+        return joinRoom(room, false, error);
+    }
+    // Finalizes the room's outputs and leaves it; done (may be empty) gets the final outputs.
+    void leave(const std::string &room, std::function<void(const std::vector<OutputInfo> &)> done);
+    // Sends STATUS= with the current counts.
+    void updateStatus();
 
 private:
     struct Room
@@ -69,7 +87,6 @@ private:
         std::vector<PipelineTemplate> available);
     std::optional<std::string> readRoomToken() const;
     bool joinRoom(const std::string &room, bool configured, std::string &error);
-    void leave(const std::string &room, std::function<void(const std::vector<OutputInfo> &)> done);
     void onRoomLeft(const std::string &room);
     RoomSession::Events eventsFor(const std::string &room);
     void stop(const char *why, int exitCode);
@@ -78,7 +95,6 @@ private:
     void reload();
     void reloadTokens();
     void refreshMetrics();
-    void updateStatus();
     bool tick();
     void quit();
 
@@ -99,6 +115,7 @@ private:
     std::set<std::vector<std::string>> participantSeries_, outputBytesSeries_;
     std::unique_ptr<ops::WebhookDispatcher> webhooks_;
     std::map<std::string, Room> rooms_;
+    std::unique_ptr<ControlService> control_; // the API's backend; borrows this gateway
     std::unique_ptr<ops::ControlApi> api_; // destroyed first: no request reaches a dying gateway
     std::vector<GPtr<GSource>> signalSources_;
     GPtr<GSource> stopDeadline_;
@@ -109,8 +126,9 @@ private:
     bool stopping_ = false;
     bool quitting_ = false;
     int exitCode_ = 0;
-    // Weak handles for callbacks that may outlive a room or a request.
-    std::shared_ptr<Gateway *> self_;
+    rc::log::Logger log_ { "gateway" };
+    // Weak handles for callbacks that may outlive a room or a request; last, so it dies first.
+    WeakSelf<Gateway> self_ { this };
 };
 
 } // namespace rc::gateway

@@ -12,45 +12,19 @@
 
 #include <gst/gst.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <exception>
 
 namespace {
 
-// Every element a participant's pipeline may need, beyond what the
-// templates themselves name (config_check proves those).
+// Every element the gateway makes in code (config_check's one list; the templates' own
+// elements are proven by checkTemplate), and a receivable codec of each kind.
 void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &templates)
 {
     using namespace rc::gateway;
-    std::vector<std::pair<std::string, std::string>> needed = {
-        { "webrtcbin", "gst-plugins-bad (webrtc)" },
-        { "nicesrc", "gstreamer1.0-nice" },
-        { "nicesink", "gstreamer1.0-nice" },
-        { "dtlssrtpdec", "gst-plugins-bad (dtls)" },
-        { "srtpdec", "gst-plugins-bad (srtp)" },
-        { "rtpbin", "gst-plugins-good (rtpmanager)" },
-        { "fakesink", "gstreamer core" },
-        { "tee", "gstreamer core" },
-        { "queue", "gstreamer core" },
-    };
-    // A room-scope template runs on the room's composite (room_mixer.cpp),
-    // built by code rather than by the template, so its elements are named here.
-    const bool roomScope = std::any_of(templates.begin(), templates.end(),
-        [](const PipelineTemplate &t) { return t.scope == TemplateScope::room; });
-    if (roomScope) {
-        for (const char *factory :
-            { "compositor", "audiomixer", "videoconvert", "audioconvert", "audioresample",
-                "capsfilter", "appsrc", "appsink", "videotestsrc", "audiotestsrc", "opusdec" })
-            needed.emplace_back(factory, "gst-plugins-base/good (room composite)");
-    }
-    for (const auto &[factory, where] : needed) {
-        GstElementFactory *f = gst_element_factory_find(factory.c_str());
-        if (!f)
-            throw rc::StartupError(rc::exitcode::unavailable,
-                "GStreamer element '" + factory + "' is missing (" + where + ")");
-        gst_object_unref(f);
-    }
+    if (auto missing = rc::firstMissing(requiredElements(templates)))
+        throw rc::StartupError(rc::exitcode::unavailable,
+            "GStreamer element '" + missing->factory + "' is missing (" + missing->package + ")");
     // A codec whose depayloader is missing is not offered (the gateway logs
     // it); a kind with no codec left at all cannot be recorded.
     for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {

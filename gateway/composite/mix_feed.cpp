@@ -153,10 +153,18 @@ void MixLane::detach() noexcept
     onEnded_ = nullptr;
 }
 
-MixFeed::MixFeed(std::string participant, std::weak_ptr<RoomMixer *> mixer)
+MixFeed::MixFeed(std::string participant, WeakSelf<RoomMixer>::Ref mixer)
     : participant_(std::move(participant))
     , mixer_(std::move(mixer))
 { }
+
+RequiredElements MixFeed::requiredElements()
+{
+    const char *package = "gst-plugins-base/good (room composite)";
+    return { { "videoconvert", package }, { "audioconvert", package }, { "audioresample", package },
+        { "capsfilter", package }, { "appsink", package },
+        { decoderFor(MediaKind::audio, "OPUS"), package } };
+}
 
 std::string MixFeed::decoderFor(MediaKind kind, const std::string &codec)
 {
@@ -247,11 +255,12 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     callbacks.new_sample = newSample;
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new SinkJob { lane }, deleteSinkJob);
 
-    if (auto m = mixer_.lock(); m && *m)
-        (*m)->attachLane(participant_, lane);
+    if (RoomMixer *m = mixer_.lock())
+        m->attachLane(participant_, lane);
     else
-        RC_LOG_DEBUG(
-            "gateway: mix feed %s: the mixer is gone; decoding for nothing", participant_.c_str());
+        rc::log::Logger("gateway")
+            .child("mix feed " + participant_)
+            .debug("the mixer is gone; decoding for nothing");
     return bin;
 }
 

@@ -11,7 +11,9 @@
 // error or teardown never reaches the mixer.
 #pragma once
 
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
+#include "common/gst/required_elements.h"
 #include "gateway/media/media_kind.h"
 
 #include <functional>
@@ -60,7 +62,7 @@ private:
 class MixFeed
 {
 public:
-    MixFeed(std::string participant, std::weak_ptr<RoomMixer *> mixer);
+    MixFeed(std::string participant, WeakSelf<RoomMixer>::Ref mixer);
     MixFeed(const MixFeed &) = delete;
     MixFeed &operator=(const MixFeed &) = delete;
 
@@ -89,10 +91,12 @@ public:
 
     // The decoder factory for an RTP encoding name ("" = none).
     static std::string decoderFor(MediaKind kind, const std::string &codec);
+    // What createDecodeBranch makes besides a video decoder (the audio decoder is always opus).
+    static RequiredElements requiredElements();
 
 private:
     std::string participant_;
-    std::weak_ptr<RoomMixer *> mixer_; // the mixer's liveness token
+    WeakSelf<RoomMixer>::Ref mixer_; // the mixer's liveness token
 };
 
 } // namespace rc::gateway

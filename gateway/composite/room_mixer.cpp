@@ -3,6 +3,7 @@
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/gst/bus_message.h"
 #include "common/gst/gst_helpers.h"
 
 #include <algorithm>
@@ -15,9 +16,6 @@ constexpr const char *kAudioCaps
     = "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2";
 // Dark grey (ARGB) for a participant without a picture.
 constexpr guint kTileColour = 0xff303030;
-// An output's queue: raw video is 1.4 MB a frame at 720p, so hold at most a
-// second; past that (a stalled network sink) the oldest data goes.
-constexpr guint64 kOutputQueueTime = GST_SECOND;
 
 GstElement *make(const char *factory, const std::string &name, std::string &error)
 {
@@ -33,99 +31,6 @@ void setCaps(GstElement *capsfilter, const std::string &text)
 {
     GPtr<GstCaps> caps = capsFrom(text);
     g_object_set(capsfilter, "caps", caps.get(), nullptr);
-}
-
-} // namespace
-
-// Shared by an output's entry pads (the streaming thread that feeds them)
-// and the mixer: once an entry returned an error, the output takes no more.
-struct RoomMixer::OutputGuard
-{
-    std::atomic<bool> dead { false };
-    unsigned output = 0; // Output::id
-    GMainContext *context = nullptr; // borrowed: the gateway's
-    std::weak_ptr<RoomMixer *> mixer;
-
-    // Streaming thread. Not every failure posts an ERROR (a not-negotiated
-    // return does not): the mixer hears of it either way.
-    void fail(GstFlowReturn ret) noexcept
-    {
-        if (dead.exchange(true, std::memory_order_acq_rel))
-            return;
-        try {
-            std::string why = std::string("stopped taking data (") + gst_flow_get_name(ret) + ")";
-            post(context, [weak = mixer, id = output, why = std::move(why)] {
-                if (auto m = weak.lock(); m && *m)
-                    (*m)->onOutputFailed(id, why);
-            });
-        } catch (...) {
-            // Out of memory: the output stays dead; its owner's timeouts apply.
-        }
-    }
-};
-
-namespace {
-
-using OutputGuard = RoomMixer::OutputGuard;
-
-// Chain function of an output's ghost entry pads: the tee would pass an
-// output's error (a refused RTMP connection) back to the compositor and stop
-// the whole composite. Errors end here; the bus reports them per output.
-GstFlowReturn guardedChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
-{
-    auto *guard = static_cast<std::shared_ptr<OutputGuard> *>(pad->chaindata);
-    if ((*guard)->dead.load(std::memory_order_acquire)) {
-        gst_buffer_unref(buffer);
-        return GST_FLOW_OK;
-    }
-    const GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
-    if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)
-        (*guard)->fail(ret);
-    // EOS (after finishOutput) and FLUSHING (being removed) are as good as OK here.
-    return GST_FLOW_OK;
-}
-
-GstFlowReturn guardedChainList(GstPad *pad, GstObject *parent, GstBufferList *list) noexcept
-{
-    auto *guard = static_cast<std::shared_ptr<OutputGuard> *>(pad->chainlistdata);
-    if ((*guard)->dead.load(std::memory_order_acquire)) {
-        gst_buffer_list_unref(list);
-        return GST_FLOW_OK;
-    }
-    const GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
-    if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)
-        (*guard)->fail(ret);
-    return GST_FLOW_OK;
-}
-
-void deleteGuard(gpointer data) noexcept
-{
-    delete static_cast<std::shared_ptr<OutputGuard> *>(data);
-}
-
-// A sink that prerolls (async) inside a playing pipeline takes the whole
-// pipeline's state with it; outputs join a running composite.
-void makeSinksSynchronous(GstElement *bin)
-{
-    if (!GST_IS_BIN(bin))
-        return;
-    forEachElement(GST_BIN(bin), [](GstElement *e) {
-        if (!GST_IS_BIN(e) && GST_OBJECT_FLAG_IS_SET(e, GST_ELEMENT_FLAG_SINK))
-            setPropertyIfExists(e, "async", FALSE);
-        return true;
-    });
-}
-
-std::string messageText(GstMessage *message, bool &isError)
-{
-    isError = GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR;
-    GError *raw = nullptr;
-    char *debug = nullptr;
-    (isError ? gst_message_parse_error : gst_message_parse_warning)(message, &raw, &debug);
-    auto error = adopt(raw);
-    std::string where = takeString(gst_object_get_path_string(GST_MESSAGE_SRC(message)));
-    RC_LOG_DEBUG("gateway: %s", takeString(debug).c_str());
-    return where + ": " + (error ? error->message : "unknown error");
 }
 
 } // namespace
@@ -147,22 +52,6 @@ struct RoomMixer::Participant
     std::unique_ptr<Branch> video, audio;
 };
 
-struct RoomMixer::Output
-{
-    struct Entry
-    {
-        GstElement *tee = nullptr; // borrowed: ours, lives as long as the pipeline
-        GPtr<GstPad> ghost; // the bin's entry pad
-        GPtr<GstElement> queue;
-        GPtr<GstPad> teePad; // nullptr once unlinked
-    };
-    unsigned id = 0;
-    GPtr<GstElement> bin;
-    Entry video, audio;
-    std::shared_ptr<OutputGuard> guard = std::make_shared<OutputGuard>();
-    bool finishing = false, failed = false, eos = false;
-};
-
 struct RoomMixer::Trampolines
 {
     static gboolean busMessage(GstBus *, GstMessage *message, gpointer data) noexcept
@@ -177,16 +66,26 @@ struct RoomMixer::Trampolines
     }
 };
 
+RequiredElements RoomMixer::requiredElements()
+{
+    const char *package = "gst-plugins-base/good (room composite)";
+    RequiredElements list { { "compositor", package }, { "audiomixer", package },
+        { "videotestsrc", package }, { "audiotestsrc", package }, { "capsfilter", package },
+        { "tee", package }, { "queue", package }, { "appsrc", package } };
+    addRequired(list, MixFeed::requiredElements());
+    return list;
+}
+
 RoomMixer::RoomMixer(GMainContext *context, Settings settings, Callbacks callbacks)
     : context_(context)
     , settings_(std::move(settings))
     , callbacks_(std::move(callbacks))
-    , self_(std::make_shared<RoomMixer *>(this))
+    , log_(rc::log::Logger("gateway").child("room " + settings_.room))
 { }
 
 RoomMixer::~RoomMixer()
 {
-    *self_ = nullptr;
+    self_.invalidate();
     stop();
 }
 
@@ -270,6 +169,9 @@ bool RoomMixer::start(std::string &error)
     audiomixer_ = ref(mixer);
     videoTee_ = ref(made[4]);
     audioTee_ = ref(made[9]);
+    outputs_ = std::make_unique<MixerOutputs>(context_, pipeline_.get(), videoTee_.get(),
+        audioTee_.get(), serial_, log_,
+        MixerOutputs::Callbacks { callbacks_.outputEos, callbacks_.outputError });
 
     GPtr<GstBus> bus = adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
     busWatch_ = GPtr<GSource>(gst_bus_create_watch(bus.get()));
@@ -280,8 +182,7 @@ bool RoomMixer::start(std::string &error)
     for (auto &p : participants_) {
         std::string ignored;
         if (!buildTile(*p, ignored))
-            RC_LOG_WARN("gateway: room %s: composite tile for %s: %s", settings_.room.c_str(),
-                p->id.c_str(), ignored.c_str());
+            log_.warn("composite tile for %s: %s", p->id.c_str(), ignored.c_str());
     }
     relayout();
 
@@ -296,8 +197,7 @@ bool RoomMixer::start(std::string &error)
                 auto lane = (*branch)->lane;
                 attachLane(p->id, lane);
             }
-    RC_LOG_INFO("gateway: room %s: composite %dx%d@%d running", settings_.room.c_str(),
-        settings_.width, settings_.height, settings_.fps);
+    log_.info("composite %dx%d@%d running", settings_.width, settings_.height, settings_.fps);
     return true;
 }
 
@@ -319,7 +219,7 @@ void RoomMixer::stop()
         p->tileSource.reset();
         p->tileFilter.reset();
     }
-    outputs_.clear();
+    outputs_.reset();
     compositor_.reset();
     audiomixer_.reset();
     videoTee_.reset();
@@ -341,12 +241,11 @@ std::shared_ptr<MixFeed> RoomMixer::addParticipant(const std::string &id)
         return existing->feed;
     auto p = std::make_unique<Participant>();
     p->id = id;
-    p->feed = std::make_shared<MixFeed>(id, std::weak_ptr<RoomMixer *>(self_));
+    p->feed = std::make_shared<MixFeed>(id, self_.ref());
     if (pipeline_) {
         std::string error;
         if (!buildTile(*p, error))
-            RC_LOG_WARN("gateway: room %s: composite tile for %s: %s", settings_.room.c_str(),
-                id.c_str(), error.c_str());
+            log_.warn("composite tile for %s: %s", id.c_str(), error.c_str());
     }
     participants_.push_back(std::move(p));
     relayout();
@@ -418,8 +317,8 @@ void RoomMixer::attachLane(const std::string &participant, const std::shared_ptr
 {
     Participant *p = find(participant);
     if (!p) {
-        RC_LOG_DEBUG("gateway: room %s: %s is not in the composite; not mixing its %s",
-            settings_.room.c_str(), participant.c_str(), mediaKindName(lane->kind));
+        log_.debug("%s is not in the composite; not mixing its %s", participant.c_str(),
+            mediaKindName(lane->kind));
         return;
     }
     auto &slot = lane->kind == MediaKind::video ? p->video : p->audio;
@@ -433,8 +332,8 @@ void RoomMixer::attachLane(const std::string &participant, const std::shared_ptr
         return; // built by start(), or already built
     std::string error;
     if (!buildBranch(*p, lane, error)) {
-        RC_LOG_WARN("gateway: room %s: cannot mix %s of %s: %s", settings_.room.c_str(),
-            mediaKindName(lane->kind), participant.c_str(), error.c_str());
+        log_.warn("cannot mix %s of %s: %s", mediaKindName(lane->kind), participant.c_str(),
+            error.c_str());
         releaseBranch(slot);
     }
     relayout();
@@ -490,27 +389,22 @@ bool RoomMixer::buildBranch(
 
     // Weak on both ends: a late call for a lane that is gone (its address
     // possibly reused by a newer one) is dropped.
-    std::weak_ptr<RoomMixer *> weak = self_;
     std::weak_ptr<MixLane> weakLane = lane;
-    GMainContext *context = context_;
     lane->attach(
         appsrc,
-        [weak, weakLane, context](int width, int height) {
-            post(context, [weak, weakLane, width, height] {
-                auto m = weak.lock();
-                if (auto l = weakLane.lock(); l && m && *m)
-                    (*m)->onVideoSize(l.get(), width, height);
+        [ref = self_.ref(), weakLane, context = context_](int width, int height) {
+            ref.post(context, [weakLane, width, height](RoomMixer &m) {
+                if (auto l = weakLane.lock())
+                    m.onVideoSize(l.get(), width, height);
             });
         },
-        [weak, weakLane, context] {
-            post(context, [weak, weakLane] {
-                auto m = weak.lock();
-                if (auto l = weakLane.lock(); l && m && *m)
-                    (*m)->onLaneEnded(l.get());
+        [ref = self_.ref(), weakLane, context = context_] {
+            ref.post(context, [weakLane](RoomMixer &m) {
+                if (auto l = weakLane.lock())
+                    m.onLaneEnded(l.get());
             });
         });
-    RC_LOG_DEBUG("gateway: room %s: mixing %s of %s", settings_.room.c_str(),
-        mediaKindName(lane->kind), p.id.c_str());
+    log_.debug("mixing %s of %s", mediaKindName(lane->kind), p.id.c_str());
     return true;
 }
 
@@ -551,8 +445,7 @@ void RoomMixer::onLaneEnded(const MixLane *lane)
     for (auto &p : participants_)
         for (auto *branch : { &p->video, &p->audio })
             if (*branch && (*branch)->lane.get() == lane) {
-                RC_LOG_DEBUG("gateway: room %s: %s's %s ended", settings_.room.c_str(),
-                    p->id.c_str(), mediaKindName(lane->kind));
+                log_.debug("%s's %s ended", p->id.c_str(), mediaKindName(lane->kind));
                 releaseBranch(*branch);
                 relayout();
                 return;
@@ -594,172 +487,25 @@ void RoomMixer::relayout()
     }
 }
 
-RoomMixer::Output *RoomMixer::findOutput(GstElement *bin)
-{
-    for (auto &o : outputs_)
-        if (o->bin.get() == bin)
-            return o.get();
-    return nullptr;
-}
-
 bool RoomMixer::addOutput(GstElement *bin, std::string &error)
 {
-    if (!pipeline_) {
+    if (!outputs_) {
         error = "the room mixer is not running";
         return false;
     }
-    if (!bin || findOutput(bin)) {
-        error = "no output bin, or added twice";
-        return false;
-    }
-    auto o = std::make_unique<Output>();
-    o->id = ++serial_;
-    o->guard->output = o->id;
-    o->guard->context = context_;
-    o->guard->mixer = self_;
-    o->bin = refSink(bin);
-    o->video.ghost = adopt(gst_element_get_static_pad(bin, "video"));
-    o->audio.ghost = adopt(gst_element_get_static_pad(bin, "audio"));
-    if (!o->video.ghost && !o->audio.ghost) {
-        error = "the output has neither a 'video' nor an 'audio' entry pad";
-        return false;
-    }
-    makeSinksSynchronous(bin);
-    if (!gst_bin_add(GST_BIN(pipeline_.get()), bin)) {
-        error = "the output bin is already in another pipeline";
-        return false;
-    }
-    o->video.tee = videoTee_.get();
-    o->audio.tee = audioTee_.get();
-    const std::string base = "output-" + std::to_string(o->id);
-    auto fail = [this, &o](const std::string &why, std::string &err) {
-        err = why;
-        unlinkOutput(*o);
-        disposeOutput(std::move(o));
-        return false;
-    };
-    for (auto *entry : { &o->video, &o->audio }) {
-        if (!entry->ghost)
-            continue;
-        if (!GST_IS_GHOST_PAD(entry->ghost.get())
-            || GST_PAD_DIRECTION(entry->ghost.get()) != GST_PAD_SINK)
-            return fail("the output's entry pads must be ghost sink pads", error);
-        GstElement *queue = make("queue", base + (entry == &o->video ? "-video" : "-audio"), error);
-        if (!queue)
-            return fail(error, error);
-        entry->queue = refSink(queue);
-        // Leaky: a stalled sink (a network output) loses its oldest data
-        // instead of stalling the tee, the composite and every other output.
-        g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-            kOutputQueueTime, nullptr);
-        gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-        gst_bin_add(GST_BIN(pipeline_.get()), queue);
-        gst_pad_set_chain_function_full(entry->ghost.get(), guardedChain,
-            new std::shared_ptr<OutputGuard>(o->guard), deleteGuard);
-        gst_pad_set_chain_list_function_full(entry->ghost.get(), guardedChainList,
-            new std::shared_ptr<OutputGuard>(o->guard), deleteGuard);
-        GPtr<GstPad> queueSrc = adopt(gst_element_get_static_pad(queue, "src"));
-        if (gst_pad_link(queueSrc.get(), entry->ghost.get()) != GST_PAD_LINK_OK)
-            return fail("cannot link the composite into the output's entry", error);
-    }
-    if (!gst_element_sync_state_with_parent(bin))
-        return fail("the output refused to start (see the log for the element)", error);
-    for (auto *entry : { &o->video, &o->audio }) {
-        if (!entry->queue)
-            continue;
-        if (!gst_element_sync_state_with_parent(entry->queue.get()))
-            return fail("cannot start the output's queue", error);
-        entry->teePad = adopt(gst_element_request_pad_simple(entry->tee, "src_%u"));
-        GPtr<GstPad> queueSink = adopt(gst_element_get_static_pad(entry->queue.get(), "sink"));
-        if (!entry->teePad || gst_pad_link(entry->teePad.get(), queueSink.get()) != GST_PAD_LINK_OK)
-            return fail("cannot link the output to the composite", error);
-    }
-    RC_LOG_DEBUG("gateway: room %s: output %s added", settings_.room.c_str(), GST_OBJECT_NAME(bin));
-    outputs_.push_back(std::move(o));
-    return true;
-}
-
-void RoomMixer::unlinkOutput(Output &o)
-{
-    for (auto *entry : { &o.video, &o.audio }) {
-        if (!entry->teePad)
-            continue;
-        // Releasing a tee's pad is safe while it streams (tee serialises
-        // it with its pushes); the queue simply gets no more data.
-        gst_element_release_request_pad(entry->tee, entry->teePad.get());
-        entry->teePad.reset();
-    }
-}
-
-void RoomMixer::disposeOutput(std::unique_ptr<Output> o)
-{
-    if (!pipeline_)
-        return;
-    // The bin first: flushing it frees a queue thread blocked inside it
-    // (a muxer waiting for data that will not come); then the queues.
-    if (GST_OBJECT_PARENT(o->bin.get()) == GST_OBJECT(pipeline_.get())) {
-        gst_element_set_state(o->bin.get(), GST_STATE_NULL);
-        gst_bin_remove(GST_BIN(pipeline_.get()), o->bin.get());
-    }
-    for (auto *entry : { &o->video, &o->audio }) {
-        if (!entry->queue)
-            continue;
-        gst_element_set_state(entry->queue.get(), GST_STATE_NULL);
-        gst_bin_remove(GST_BIN(pipeline_.get()), entry->queue.get());
-    }
-}
-
-void RoomMixer::reportOutputError(Output &o, const std::string &message)
-{
-    if (o.failed)
-        return;
-    o.failed = true;
-    o.guard->dead.store(true, std::memory_order_release);
-    if (callbacks_.outputError) {
-        auto cb = callbacks_.outputError; // may destroy us
-        cb(o.bin.get(), message);
-    }
-}
-
-void RoomMixer::onOutputFailed(unsigned id, const std::string &why)
-{
-    for (auto &o : outputs_)
-        if (o->id == id) {
-            if (o->failed)
-                return; // its ERROR message came first
-            RC_LOG_ERROR("gateway: room %s: output %s %s", settings_.room.c_str(),
-                GST_OBJECT_NAME(o->bin.get()), why.c_str());
-            reportOutputError(*o, std::string(GST_OBJECT_NAME(o->bin.get())) + " " + why);
-            return;
-        }
+    return outputs_->add(bin, error);
 }
 
 void RoomMixer::removeOutput(GstElement *bin)
 {
-    auto it = std::find_if(
-        outputs_.begin(), outputs_.end(), [bin](const auto &o) { return o->bin.get() == bin; });
-    if (it == outputs_.end())
-        return;
-    std::unique_ptr<Output> o = std::move(*it);
-    outputs_.erase(it);
-    unlinkOutput(*o);
-    disposeOutput(std::move(o));
+    if (outputs_)
+        outputs_->remove(bin);
 }
 
 void RoomMixer::finishOutput(GstElement *bin)
 {
-    Output *o = findOutput(bin);
-    if (!o || o->finishing)
-        return;
-    o->finishing = true;
-    unlinkOutput(*o);
-    // Into the queues, behind what they hold: nothing else pushes there now,
-    // so this never waits on a streaming thread.
-    for (auto *entry : { &o->video, &o->audio })
-        if (entry->queue) {
-            GPtr<GstPad> sink = adopt(gst_element_get_static_pad(entry->queue.get(), "sink"));
-            gst_pad_send_event(sink.get(), gst_event_new_eos());
-        }
+    if (outputs_)
+        outputs_->finish(bin);
 }
 
 bool RoomMixer::onBusMessage(GstMessage *message)
@@ -773,8 +519,10 @@ bool RoomMixer::onBusMessage(GstMessage *message)
         break;
     case GST_MESSAGE_ERROR:
     case GST_MESSAGE_WARNING: {
-        bool isError = false;
-        const std::string text = messageText(message, isError);
+        const BusProblem problem = *readBusProblem(message);
+        RC_LOG_DEBUG("gateway: %s", problem.debug.c_str());
+        const bool isError = problem.isError;
+        const std::string text = problem.describe();
         // Which top-level element of our pipeline it came from.
         GPtr<GstObject> top = ref(GST_MESSAGE_SRC(message));
         bool attached = top.get() == GST_OBJECT(pipeline_.get());
@@ -789,29 +537,18 @@ bool RoomMixer::onBusMessage(GstMessage *message)
             top = std::move(parent);
         }
         if (!attached) {
-            RC_LOG_DEBUG("gateway: room %s: from a removed element: %s", settings_.room.c_str(),
-                text.c_str());
+            log_.debug("from a removed element: %s", text.c_str());
             break;
         }
-        for (auto &o : outputs_) {
-            if (top.get() != GST_OBJECT(o->bin.get())
-                && top.get() != GST_OBJECT(o->video.queue.get())
-                && top.get() != GST_OBJECT(o->audio.queue.get()))
-                continue;
-            rc::log::write(isError ? rc::log::Level::error : rc::log::Level::warning,
-                "gateway: room %s: output: %s", settings_.room.c_str(), text.c_str());
-            if (isError)
-                reportOutputError(*o, text); // may destroy us
-            return true;
-        }
+        if (outputs_ && outputs_->onProblem(top.get(), isError, text))
+            return true; // the mixer may be gone
         for (auto &p : participants_)
             for (auto *branch : { &p->video, &p->audio }) {
                 if (!*branch)
                     continue;
                 for (auto &e : (*branch)->elements)
                     if (top.get() == GST_OBJECT(e.get())) {
-                        RC_LOG_WARN("gateway: room %s: mixing %s: %s", settings_.room.c_str(),
-                            p->id.c_str(), text.c_str());
+                        log_.warn("mixing %s: %s", p->id.c_str(), text.c_str());
                         if (isError) {
                             releaseBranch(*branch);
                             relayout();
@@ -819,8 +556,8 @@ bool RoomMixer::onBusMessage(GstMessage *message)
                         return true;
                     }
             }
-        rc::log::write(isError ? rc::log::Level::error : rc::log::Level::warning,
-            "gateway: room %s: composite: %s", settings_.room.c_str(), text.c_str());
+        log_.write(isError ? rc::log::Level::error : rc::log::Level::warning, "composite: %s",
+            text.c_str());
         if (isError && callbacks_.failed) {
             auto cb = callbacks_.failed;
             cb(text);
@@ -831,21 +568,8 @@ bool RoomMixer::onBusMessage(GstMessage *message)
         GPtr<GstMessage> owned = forwardedMessage(message);
         if (!owned || GST_MESSAGE_TYPE(owned.get()) != GST_MESSAGE_EOS)
             break;
-        for (auto &o : outputs_)
-            if (GST_MESSAGE_SRC(owned.get()) == GST_OBJECT(o->bin.get())) {
-                // A failed output's muxer pushes EOS after the error
-                // (aggregators do): that is not a finished output.
-                if (o->eos || o->failed)
-                    return true;
-                o->eos = true;
-                RC_LOG_DEBUG("gateway: room %s: output %s finished", settings_.room.c_str(),
-                    GST_OBJECT_NAME(o->bin.get()));
-                if (callbacks_.outputEos) {
-                    auto cb = callbacks_.outputEos; // may destroy us
-                    cb(o->bin.get());
-                }
-                return true;
-            }
+        if (outputs_ && outputs_->onForwardedEos(GST_MESSAGE_SRC(owned.get())))
+            return true; // the mixer may be gone
         break;
     }
     default:

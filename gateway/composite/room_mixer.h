@@ -5,12 +5,14 @@
 // thread-bound to the gateway's main context: every method is called there,
 // and every callback comes from there (the bus watch). Its own GstPipeline:
 //
+// clang-format off
 //   videotestsrc(black, live) ─┐
-//   per participant: grey tile ┼► compositor ► capsfilter WxH@fps I420 ► tee ─► queue ► output bin
-//   "video" per participant: appsrc ───┘                                          (one queue per
-//   output) audiotestsrc(silence, live) ┐ per participant: appsrc ►   ┴► audiomixer ► capsfilter 48
-//   kHz S16LE stereo ► tee ─► queue ► "audio"
+//   per participant: grey tile ┼► compositor ► capsfilter WxH@fps I420 ► tee ─► queue ► output bin "video"
+//   per participant: appsrc ───┘                                          (one queue per output)
+//   audiotestsrc(silence, live) ┐
+//   per participant: appsrc ►   ┴► audiomixer ► capsfilter 48 kHz S16LE stereo ► tee ─► queue ► "audio"
 //     audioconvert ► audioresample
+// clang-format on
 //
 // The live background sources keep black and silence flowing while the room
 // is empty, so outputs never see a gap when the last participant leaves and
@@ -21,12 +23,18 @@
 // Outputs fail alone: each output's queue is leaky (a stalled network sink
 // drops composite frames instead of stalling the mixer) and its entry pads
 // swallow error returns, so an output whose sink fails only gets an
-// outputError callback; the mixer and the other outputs keep running.
+// outputError callback; the mixer and the other outputs keep running. The
+// outputs (queues, guarded entries, EOS and failures) are a MixerOutputs the
+// mixer owns while it runs (mixer_outputs.h); the tiles and participants'
+// branches are here.
 #pragma once
 
+#include "common/base/log.h"
+#include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/composite/composite_layout.h"
 #include "gateway/composite/mix_feed.h"
+#include "gateway/composite/mixer_outputs.h"
 
 #include <chrono>
 #include <functional>
@@ -61,6 +69,9 @@ public:
     };
     // How long the aggregators wait for a participant's arrival-stamped data.
     static constexpr std::chrono::milliseconds kLatency { 150 };
+    // Every element a composite makes in code (its pipeline, tiles, outputs' entries and its
+    // participants' decode branches); a room template needs them all.
+    static RequiredElements requiredElements();
 
     RoomMixer(GMainContext *context, Settings settings, Callbacks callbacks);
     ~RoomMixer(); // stop()
@@ -106,9 +117,7 @@ public:
     // queued); outputEos follows when its sinks have it. An output that
     // already failed never gets there: remove it instead.
     void finishOutput(GstElement *bin);
-    size_t outputCount() const noexcept { return outputs_.size(); }
-
-    struct OutputGuard; // shared with an output's streaming threads
+    size_t outputCount() const noexcept { return outputs_ ? outputs_->count() : 0; }
 
 private:
     friend class MixFeed;
@@ -118,11 +127,9 @@ private:
 
     struct Branch; // one lane's elements in our pipeline
     struct Participant;
-    struct Output;
     struct Trampolines;
 
     Participant *find(const std::string &id);
-    Output *findOutput(GstElement *bin);
     bool buildTile(Participant &p, std::string &error);
     bool buildBranch(Participant &p, const std::shared_ptr<MixLane> &lane, std::string &error);
     void releaseBranch(std::unique_ptr<Branch> &branch);
@@ -131,10 +138,6 @@ private:
     void onVideoSize(const MixLane *lane, int width, int height);
     void onLaneEnded(const MixLane *lane);
     bool onBusMessage(GstMessage *message);
-    void unlinkOutput(Output &o);
-    void reportOutputError(Output &o, const std::string &message);
-    void onOutputFailed(unsigned id, const std::string &why);
-    void disposeOutput(std::unique_ptr<Output> o);
 
     GMainContext *context_; // borrowed: the gateway's, outlives every room
     Settings settings_;
@@ -143,9 +146,10 @@ private:
     GPtr<GstElement> compositor_, audiomixer_, videoTee_, audioTee_;
     GPtr<GSource> busWatch_;
     std::vector<std::unique_ptr<Participant>> participants_; // join order
-    std::vector<std::unique_ptr<Output>> outputs_;
     unsigned serial_ = 0; // element names
-    std::shared_ptr<RoomMixer *> self_; // liveness token for feeds and posted calls
+    rc::log::Logger log_; // "gateway: room R"
+    std::unique_ptr<MixerOutputs> outputs_; // while running
+    WeakSelf<RoomMixer> self_ { this }; // liveness token for feeds and posted calls; last
 };
 
 } // namespace rc::gateway

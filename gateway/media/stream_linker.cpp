@@ -28,6 +28,12 @@ std::vector<std::string> StreamLinker::elementsFor(const std::string &encodingNa
     return {};
 }
 
+RequiredElements StreamLinker::requiredElements()
+{
+    return { { "fakesink", "gstreamer core" }, { "tee", "gstreamer core" },
+        { "queue", "gstreamer core" } };
+}
+
 bool StreamLinker::canDepayload(const std::string &encodingName)
 {
     const auto factories = elementsFor(encodingName);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/gst/gst_ptr.h"
+#include "common/gst/required_elements.h"
 #include "gateway/media/media_kind.h"
 
 #include <string>
@@ -23,6 +24,8 @@ public:
     // Whether every element for that encoding name is installed (GStreamer
     // 1.22's C plugins have no AV1 depayloader, for one).
     static bool canDepayload(const std::string &encodingName);
+    // What build() and the branches make whatever the codec (tee, queue, fakesink).
+    static RequiredElements requiredElements();
 
     // Terminates pad in a new fakesink in bin: an unlinked webrtcbin pad
     // would fail the whole session with not-linked.

@@ -100,12 +100,11 @@ ControlApi::ControlApi(
     , metrics_(metrics)
     , requests_(metrics.counterFamily(
           "roomcast_api_requests_total", "Control API responses, by HTTP status code.", { "code" }))
-    , self_(std::make_shared<ControlApi *>(this))
 { }
 
 ControlApi::~ControlApi()
 {
-    self_.reset();
+    self_.invalidate();
     stop();
 }
 
@@ -451,19 +450,16 @@ void ControlApi::callAsync(
     pending->successStatus = successStatus;
     pending_.emplace(id, std::move(pending));
 
-    std::weak_ptr<ControlApi *> weak = self_;
     std::shared_ptr<GMainContext> ctx(g_main_context_ref(ctx_.get()), g_main_context_unref);
-    BackendReply reply = [weak, id, ctx](BackendResult result) {
+    BackendReply reply = [ref = self_.ref(), id, ctx](BackendResult result) {
         if (!g_main_context_is_owner(ctx.get())) {
             auto shared = std::make_shared<BackendResult>(std::move(result));
-            post(ctx.get(), [weak, id, shared] {
-                if (auto self = weak.lock())
-                    (*self)->complete(id, std::move(*shared));
-            });
+            ref.post(ctx.get(),
+                [id, shared](ControlApi &self) { self.complete(id, std::move(*shared)); });
             return;
         }
-        if (auto self = weak.lock())
-            (*self)->complete(id, std::move(result));
+        if (ControlApi *self = ref.lock())
+            self->complete(id, std::move(result));
     };
     call(std::move(reply));
 

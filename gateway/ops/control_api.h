@@ -9,6 +9,7 @@
 #include "common/base/gptr.h"
 #include "common/base/listen_address.h"
 #include "common/base/soup_ptr.h"
+#include "common/base/weak_self.h"
 #include "gateway/ops/control_backend.h"
 #include "gateway/ops/metrics_registry.h"
 
@@ -99,8 +100,8 @@ private:
 
     uint64_t nextPending_ = 1;
     std::map<uint64_t, std::unique_ptr<Pending>> pending_;
-    // Replies hold a weak_ptr to this: a reply after destruction is dropped.
-    std::shared_ptr<ControlApi *> self_;
+    // Replies hold a weak reference to this: a reply after destruction is dropped.
+    WeakSelf<ControlApi> self_ { this }; // last: cut first
 };
 
 } // namespace rc::ops

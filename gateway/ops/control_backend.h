@@ -1,4 +1,5 @@
-// The interface between the control API and whatever runs the rooms (the Gateway implements it).
+// The interface between the control API and whatever runs the rooms (the gateway's ControlService
+// implements it).
 //
 // Thread-bound: every method is called on the control API's GMainContext
 // thread, and every BackendReply must be invoked exactly once; the API copes

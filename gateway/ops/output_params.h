@@ -6,6 +6,8 @@
 // client sends can reach a pipeline unchecked (compare the gst-meet anti-model).
 #pragma once
 
+#include "common/base/url_redaction.h"
+
 #include <json-glib/json-glib.h>
 
 #include <cstdint>
@@ -60,10 +62,9 @@ ParamResult validateParams(const std::vector<ParamSpec> &specs, JsonObject *para
 bool isAllowedUrl(const std::string &url, const std::vector<std::string> &allowedSchemes,
     size_t maxLength, std::string &why);
 
-// A URL safe to show (API, logs, webhooks): scheme, host, port and the first
-// path segment; user info, further segments (RTMP stream keys), query and
-// fragment become "***". Not a URL at all: "***".
-std::string redactUrl(const std::string &url);
+// The ops name of rc::redactUrl (common/base/url_redaction.h), kept for the
+// callers that show an output's URL.
+using ::rc::redactUrl;
 
 const char *paramKindName(ParamKind kind) noexcept;
 // "url", "string", "int"/"integer"; nullopt otherwise.

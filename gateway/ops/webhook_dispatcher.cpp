@@ -4,13 +4,14 @@
 
 #include "roomcast-config.h"
 
+#include "common/base/backoff.h"
 #include "common/base/exit_codes.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
+#include "common/base/url_redaction.h"
 #include "common/ops/http_json.h"
-#include "gateway/ops/output_params.h"
 
 #include <algorithm>
 
@@ -18,7 +19,7 @@ namespace rc::ops {
 
 struct WebhookDispatcher::Attempt
 {
-    std::weak_ptr<WebhookDispatcher *> owner;
+    WeakSelf<WebhookDispatcher>::Ref owner;
     size_t target = 0;
     GPtr<SoupMessage> msg;
 };
@@ -70,7 +71,6 @@ WebhookDispatcher::WebhookDispatcher(
           metrics.counter("roomcast_webhook_retries_total", "Webhook attempts that were retries."))
     , queueLength_(metrics.gauge("roomcast_webhook_queue_length",
           "Webhook events waiting for delivery, over all receivers."))
-    , self_(std::make_shared<WebhookDispatcher *>(this))
 {
     if (!config_.urls.empty() && config_.secret.empty())
         throw StartupError(exitcode::config, "webhook URLs need a webhook secret file");
@@ -101,7 +101,7 @@ WebhookDispatcher::WebhookDispatcher(
 
 WebhookDispatcher::~WebhookDispatcher()
 {
-    self_.reset();
+    self_.invalidate();
     for (auto &t : targets_) {
         t->timer.reset();
         if (t->cancellable)
@@ -123,10 +123,11 @@ std::string WebhookDispatcher::signature(const std::string &secret, const std::s
 std::chrono::milliseconds WebhookDispatcher::backoff(
     const WebhookConfig &config, int attempt) noexcept
 {
-    auto delay = config.initialBackoff;
-    for (int i = 1; i < attempt && delay < config.maxBackoff; ++i)
-        delay *= 2;
-    return std::min(delay, config.maxBackoff);
+    // The shared schedule, replayed: retry n comes after n - 1 failures already counted.
+    Backoff schedule(config.initialBackoff, config.maxBackoff);
+    for (int i = 1; i < attempt && schedule.peek() < config.maxBackoff; ++i)
+        schedule.next();
+    return schedule.peek();
 }
 
 bool WebhookDispatcher::enqueue(const std::string &event, GPtr<JsonNode> data)
@@ -176,14 +177,8 @@ void WebhookDispatcher::schedulePump(size_t target)
 {
     // Never send from inside the caller's stack: the caller may be stopping
     // an output and must not wait for us, not even to build a request.
-    std::weak_ptr<WebhookDispatcher *> weak = self_;
-    post(
-        ctx_.get(),
-        [weak, target] {
-            if (auto self = weak.lock())
-                (*self)->pump(target);
-        },
-        G_PRIORITY_LOW);
+    self_.post(
+        ctx_.get(), [target](WebhookDispatcher &self) { self.pump(target); }, G_PRIORITY_LOW);
 }
 
 void WebhookDispatcher::pump(size_t target)
@@ -217,7 +212,7 @@ void WebhookDispatcher::pump(size_t target)
     t.inFlight = true;
     t.timedOut = false;
     t.cancellable = adopt(g_cancellable_new());
-    auto *attempt = new Attempt { self_, target, ref(msg.get()) };
+    auto *attempt = new Attempt { self_.ref(), target, ref(msg.get()) };
     {
         ThreadDefault scope(ctx_.get());
         soup_session_send_and_read_async(session_.get(), msg.get(), G_PRIORITY_LOW,
@@ -241,11 +236,11 @@ void WebhookDispatcher::onSent(GObject *source, GAsyncResult *result, gpointer d
     if (body)
         g_bytes_unref(body); // receivers' answers are not read
     auto error = adopt(rawError);
-    auto owner = attempt->owner.lock();
+    WebhookDispatcher *owner = attempt->owner.lock();
     if (!owner)
         return;
     try {
-        (*owner)->finished(
+        owner->finished(
             attempt->target, error ? 0 : soup_message_get_status(attempt->msg.get()), error.get());
     } catch (...) {
         RC_LOG_ERROR("webhook: unexpected error while handling an answer");

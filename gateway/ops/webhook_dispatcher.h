@@ -10,6 +10,7 @@
 
 #include "common/base/gptr.h"
 #include "common/base/soup_ptr.h"
+#include "common/base/weak_self.h"
 #include "gateway/ops/metrics_registry.h"
 
 #include <chrono>
@@ -110,7 +111,7 @@ private:
     Counter retries_;
     Gauge queueLength_;
 
-    std::shared_ptr<WebhookDispatcher *> self_; // weak handles for callbacks
+    WeakSelf<WebhookDispatcher> self_ { this }; // weak handles for callbacks; last: cut first
 };
 
 } // namespace rc::ops

@@ -3,6 +3,7 @@
 #include "gateway/participant/peer_receiver.h"
 
 #include "common/base/main_context.h"
+#include "common/gst/bus_message.h"
 #include "common/gst/gst_helpers.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
@@ -98,6 +99,16 @@ PeerConnection::Callbacks PeerReceiver::connectionCallbacks()
     };
     cb.failed = [this](const std::string &reason) { reportFailure(reason); };
     return cb;
+}
+
+RequiredElements PeerReceiver::requiredElements()
+{
+    RequiredElements list { { "webrtcbin", "gst-plugins-bad (webrtc)" },
+        { "nicesrc", "gstreamer1.0-nice" }, { "nicesink", "gstreamer1.0-nice" },
+        { "dtlssrtpdec", "gst-plugins-bad (dtls)" }, { "srtpdec", "gst-plugins-bad (srtp)" },
+        { "rtpbin", "gst-plugins-good (rtpmanager)" } };
+    addRequired(list, StreamLinker::requiredElements());
+    return list;
 }
 
 bool PeerReceiver::start(std::string &error)
@@ -308,21 +319,16 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
     switch (GST_MESSAGE_TYPE(message)) {
     case GST_MESSAGE_ERROR:
     case GST_MESSAGE_WARNING: {
-        const bool isError = GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR;
-        GError *rawError = nullptr;
-        char *rawDebug = nullptr;
-        (isError ? gst_message_parse_error : gst_message_parse_warning)(
-            message, &rawError, &rawDebug);
-        auto error = adopt(rawError);
-        const std::string text = error ? error->message : "unknown";
-        std::string where = takeString(gst_object_get_path_string(GST_MESSAGE_SRC(message)));
+        const BusProblem problem = *readBusProblem(message, "unknown");
+        const bool isError = problem.isError;
+        const std::string &text = problem.message, &where = problem.sourcePath;
         // A network output's failure is expected operation (it is retried): a warning.
         const ParticipantOutput *culprit = outputContaining(GST_MESSAGE_SRC(message));
         const bool expected = culprit && culprit->network();
         participantLog_.write(
             isError && !expected ? rc::log::Level::error : rc::log::Level::warning, "%s: %s",
             where.c_str(), text.c_str());
-        log_.debug("%s", takeString(rawDebug).c_str());
+        log_.debug("%s", problem.debug.c_str());
         if (!isError)
             break;
         if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(message), GST_OBJECT(pipeline_.get()))) {

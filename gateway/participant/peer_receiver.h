@@ -80,6 +80,10 @@ public:
     PeerReceiver(const PeerReceiver &) = delete;
     PeerReceiver &operator=(const PeerReceiver &) = delete;
 
+    // What a participant's pipeline makes in code: webrtcbin and what it loads at run time (ICE,
+    // DTLS, SRTP, rtpbin), then the StreamLinker's elements.
+    static RequiredElements requiredElements();
+
     // Builds the pipeline, restricts ICE, adds the transceivers, goes to
     // PLAYING and creates the offer (sent through sendOffer).
     bool start(std::string &error);

@@ -63,6 +63,56 @@ void addString(JsonBuilder *b, const char *name, const std::string &v)
     json_builder_add_string_value(b, validUtf8(v).c_str());
 }
 
+// json-glib writes a double with 17 significant digits, so a time rounded to the millisecond
+// comes out as 11.407999999999999. Every fractional number in the manifest is a time on the
+// session clock, so each is rewritten as what it is: at most 3 decimals (11.408, 13.0).
+std::string millisecondNumbers(const std::string &json)
+{
+    std::string out;
+    out.reserve(json.size());
+    bool inString = false;
+    for (size_t i = 0; i < json.size();) {
+        const char c = json[i];
+        if (inString) {
+            out += c;
+            if (c == '\\' && i + 1 < json.size())
+                out += json[++i];
+            else if (c == '"')
+                inString = false;
+            ++i;
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+            out += c;
+            ++i;
+            continue;
+        }
+        if (c != '-' && !g_ascii_isdigit(c)) {
+            out += c;
+            ++i;
+            continue;
+        }
+        size_t end = i;
+        while (end < json.size() && json[end] != '\0' && std::strchr("0123456789+-.eE", json[end]))
+            ++end;
+        const std::string token = json.substr(i, end - i);
+        if (token.find_first_of(".eE") == std::string::npos) {
+            out += token; // an integer (bytes, version) stays as written
+        } else {
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+            std::string text
+                = g_ascii_formatd(buf, sizeof buf, "%.3f", g_ascii_strtod(token.c_str(), nullptr));
+            // 13.000 -> 13.0, 1.500 -> 1.5: json-glib's own shape for whole and short values.
+            while (text.size() > 2 && text.back() == '0' && text[text.size() - 2] != '.')
+                text.pop_back();
+            out += text;
+        }
+        i = end;
+    }
+    return out;
+}
+
 bool writeAll(int fd, const std::string &data)
 {
     size_t done = 0;
@@ -195,7 +245,7 @@ std::string Manifest::toJson() const
     GPtr<JsonGenerator> gen = adopt(json_generator_new());
     json_generator_set_pretty(gen.get(), TRUE);
     json_generator_set_root(gen.get(), root.get());
-    return takeString(json_generator_to_data(gen.get(), nullptr)) + "\n";
+    return millisecondNumbers(takeString(json_generator_to_data(gen.get(), nullptr))) + "\n";
 }
 
 bool Manifest::write(std::string &error)

@@ -89,6 +89,31 @@ TEST_CASE("a reused peer id gets a second presence", "[manifest]")
     CHECK(rc::json::isNullMember(member(people, 1), "left"));
 }
 
+TEST_CASE("times are written to the millisecond, not as 17-digit doubles", "[manifest]")
+{
+    rc::test::TempDir dir;
+    Manifest m(dir / "manifest.json", "r 1.25", t0());
+    // A name that looks like a number stays as the participant wrote it.
+    m.participantJoined("p1", std::string("0.1234567"), t0() + microseconds(1407999));
+    m.fileStarted("p1", "p1.mkv", "record-mkv", "VP8", "OPUS", 0.1 + 0.2);
+    m.fileFinished("p1.mkv", 11.408, 3);
+    m.sessionEnded(t0() + seconds(13));
+    const std::string text = rc::test::readFile(dir / "manifest.json");
+    INFO(text);
+    CHECK(text.find("\"duration\" : 11.408,") != std::string::npos);
+    CHECK(text.find("\"start\" : 0.3,") != std::string::npos);
+    CHECK(text.find("\"joined\" : 1.408,") != std::string::npos);
+    CHECK(text.find("\"session_end\" : 13.0,") != std::string::npos);
+    CHECK(text.find("\"bytes\" : 3,") != std::string::npos);
+    CHECK(text.find("\"0.1234567\"") != std::string::npos);
+    CHECK(text.find("\"r 1.25\"") != std::string::npos);
+    CHECK(text.find("99999") == std::string::npos);
+    CHECK(text.find("00000") == std::string::npos);
+    auto root = parseFile(dir / "manifest.json");
+    JsonObject *f = member(rc::json::arrayMember(json_node_get_object(root.get()), "files"), 0);
+    CHECK(rc::json::numberMember(f, "duration") == Approx(11.408));
+}
+
 TEST_CASE("display names are data: hostile names round-trip through JSON", "[manifest][injection]")
 {
     const std::vector<std::string> names = {
