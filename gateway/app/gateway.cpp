@@ -37,6 +37,7 @@ constexpr std::chrono::seconds kTickInterval { 2 };
 PeerReceiver::Settings receiverSettings(const GatewayOptions &options,
     const std::vector<PipelineTemplate> &active, const std::vector<PipelineTemplate> &available)
 {
+    const rc::log::Logger log("gateway");
     PeerReceiver::Settings receiver;
     receiver.iceLocalAddresses = options.iceLocalAddresses;
     receiver.stunServer = options.stunServer;
@@ -55,13 +56,13 @@ PeerReceiver::Settings receiverSettings(const GatewayOptions &options,
             if (StreamLinker::canDepayload(codec))
                 list.push_back(codec);
             else
-                RC_LOG_WARN("gateway: not offering %s: no depayloader/parser installed (%s)",
-                    codec.c_str(), StreamLinker::elementsFor(codec).front().c_str());
+                log.warn("not offering %s: no depayloader/parser installed (%s)", codec.c_str(),
+                    StreamLinker::elementsFor(codec).front().c_str());
         }
         std::string joined;
         for (const auto &c : list)
             joined += (joined.empty() ? "" : " ") + c;
-        RC_LOG_INFO("gateway: offering %s codecs: %s", mediaKindName(kind), joined.c_str());
+        log.info("offering %s codecs: %s", mediaKindName(kind), joined.c_str());
     }
     receiver.bitrate = { options.videoMinBitrateKbps, options.videoStartBitrateKbps,
         options.videoMaxBitrateKbps };

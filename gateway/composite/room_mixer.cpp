@@ -520,7 +520,7 @@ bool RoomMixer::onBusMessage(GstMessage *message)
     case GST_MESSAGE_ERROR:
     case GST_MESSAGE_WARNING: {
         const BusProblem problem = *readBusProblem(message);
-        RC_LOG_DEBUG("gateway: %s", problem.debug.c_str());
+        log_.debug("%s", problem.debug.c_str());
         const bool isError = problem.isError;
         const std::string text = problem.describe();
         // Which top-level element of our pipeline it came from.
