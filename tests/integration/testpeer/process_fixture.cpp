@@ -130,6 +130,9 @@ Child &ProcessFixture::spawn(const std::string &name, const std::vector<std::str
     auto child = std::make_unique<Child>();
     child->name = name;
     child->logPath = logDir_ + "/" + name + ".log";
+    // GLib opens the stdout file without truncating it: a log left by an earlier run in the
+    // same artifacts folder would otherwise show its old lines (and its old port) first.
+    ::unlink(child->logPath.c_str());
     std::unique_ptr<GSubprocessLauncher, void (*)(gpointer)> launcher(
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE), g_object_unref);
     g_subprocess_launcher_set_stdout_file_path(launcher.get(), child->logPath.c_str());
