@@ -126,8 +126,8 @@ class Api:
 
 
 def parse_metrics(h, text):
-    """The exposition parsed by tests/unit/ops' strict parser (exposition-check); raises if invalid."""
-    out = subprocess.run([h.bin('tests/unit/ops/exposition-check')], input=text, capture_output=True,
+    """The exposition parsed by tests/unit/gateway/ops' strict parser (exposition-check); raises if invalid."""
+    out = subprocess.run([h.bin('tests/unit/gateway/ops/exposition-check')], input=text, capture_output=True,
                          text=True, timeout=30)
     if out.returncode != 0:
         raise RuntimeError(f'/metrics is not valid exposition text: {out.stderr.strip()}')
