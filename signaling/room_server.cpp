@@ -261,8 +261,12 @@ void RoomServer::retire(WebSocketPeer *peer)
 
 void RoomServer::checkLiveness()
 {
+    // Twice libsoup's own close timeout: only connections libsoup failed without one get here.
+    constexpr gint64 kClosingGraceUs = 10 * G_USEC_PER_SEC;
+    const gint64 now = g_get_monotonic_time();
     std::vector<WebSocketPeer *> silent;
     for (const auto &[raw, peer] : peers_) {
+        peer->enforceClosingDeadline(now, kClosingGraceUs);
         if (peer->closed())
             continue;
         auto quiet = peer->silence();

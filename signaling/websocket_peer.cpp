@@ -197,6 +197,25 @@ bool WebSocketPeer::handCloseTick()
     return true;
 }
 
+void WebSocketPeer::enforceClosingDeadline(gint64 nowUs, gint64 graceUs) noexcept
+{
+    if (closedReported_
+        || (soup_websocket_connection_get_state(conn_.get()) == SOUP_WEBSOCKET_STATE_OPEN
+            && !handClose_))
+        return;
+    if (closingSinceUs_ == 0) {
+        closingSinceUs_ = nowUs;
+        return;
+    }
+    GSocket *socket = socket_.get();
+    if (nowUs - closingSinceUs_ >= graceUs && socket && !g_socket_is_closed(socket)) {
+        RC_LOG_DEBUG("conn=%s: still closing after %lld ms, shutting the socket down",
+            label_.c_str(), static_cast<long long>((nowUs - closingSinceUs_) / 1000));
+        // libsoup's read then ends and it closes the connection itself.
+        g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+    }
+}
+
 std::optional<std::chrono::milliseconds> WebSocketPeer::silence() const noexcept
 {
     if (!socket_ || g_socket_is_closed(socket_.get()))

@@ -50,6 +50,11 @@ public:
     // Time since the peer last sent anything (pongs included); nullopt if unknown.
     std::optional<std::chrono::milliseconds> silence() const noexcept;
     bool closed() const noexcept { return closedReported_; }
+    // Called periodically: a connection that has been closing for longer than grace is shut
+    // down. libsoup fails a connection on a protocol error (1002, 1007) with a close frame
+    // behind whatever it has queued and, unlike after close(), no timeout: with a peer that
+    // does not read, it would stay closing, holding its queue, forever.
+    void enforceClosingDeadline(gint64 nowUs, gint64 graceUs) noexcept;
     // Upper bound of the bytes waiting in libsoup's queue, as last measured.
     uint64_t queuedBytes() const noexcept { return budget_.queued(); }
 
@@ -95,6 +100,7 @@ private:
     GPtr<GSource> joinTimer_;
     GPtr<GSource> overflowIdle_;
     std::optional<HandClose> handClose_;
+    gint64 closingSinceUs_ = 0;
     GPtr<GSource> handCloseTimer_;
     SignalConnection messageHandler_;
     SignalConnection errorHandler_;

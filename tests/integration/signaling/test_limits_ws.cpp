@@ -381,3 +381,34 @@ TEST_CASE("the connection cap answers 503 before any room state is touched")
     WsClient d(loop, srv.port());
     CHECK_FALSE(d.join("capped").empty());
 }
+
+TEST_CASE("a connection libsoup fails while its peer does not read is let go in bounded time")
+{
+    // libsoup answers invalid UTF-8 with a 1007 close frame queued behind everything else
+    // and no timeout of its own; the server shuts such a lingering connection down.
+    TestLoop loop;
+    rc::signaling::RoomServerConfig config;
+    config.maxQueuedBytes = 64u << 20; // the queue limit must not end it first
+    InProcessServer srv(loop, config);
+    WsClient sender(loop, srv.port());
+    RawWsClient stalled(loop, srv.port());
+    REQUIRE(stalled.upgraded());
+    const std::string idStalled = joinRaw(stalled, "linger");
+    REQUIRE_FALSE(sender.join("linger").empty());
+
+    const std::string sdp(60000, 'l');
+    for (int round = 0; round < 16; ++round) {
+        for (int i = 0; i < 10; ++i)
+            sender.send(protocol::encodeOffer(idStalled, sdp));
+        loop.runFor(100ms);
+    }
+    stalled.sendText(std::string(R"({"type":"offer","x":")") + "\xff\xfe" + R"("})");
+    // The member leaves when its connection ends: after the server's closing grace (10 s)
+    // and at most one liveness period (5 s).
+    const gint64 start = g_get_monotonic_time();
+    auto left = sender.nextOfType("peer-left", 25s);
+    REQUIRE(left);
+    CHECK(left->str("id") == idStalled);
+    REQUIRE(loop.until([&] { return srv.server().connectionCount() == 1; }, 5s));
+    CHECK(secondsSince(start) < 20.0);
+}
