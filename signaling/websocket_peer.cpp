@@ -179,6 +179,11 @@ bool WebSocketPeer::handCloseTick()
             const gssize n = g_socket_send_with_blocking(
                 socket, frame.data(), frame.size(), FALSE, nullptr, nullptr);
             hc.frameSent = n == static_cast<gssize>(frame.size());
+            if (n > 0 && !hc.frameSent) {
+                // Half a frame on the wire cannot be completed safely: end it here.
+                g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+                return false;
+            }
             if (hc.frameSent) {
                 // Nothing of libsoup's may follow our close frame (its answer to the peer's
                 // close would be a 1002): its writes now fail and it closes by itself.
