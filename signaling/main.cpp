@@ -10,6 +10,9 @@
 #include "signaling/room_server.h"
 #include "signaling/signal_options.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -22,6 +25,34 @@ struct StopFlag
     bool requested = false;
 };
 
+// Each connection is a file descriptor: make sure max-connections of them, plus HTTP
+// connections that have not upgraded yet and the server's own files, fit under the open-file
+// limit, so the cap answers 503 before accept() fails with EMFILE. GLib polls, it never uses
+// select(), so a soft limit past 1024 is safe; the hard limit is the administrator's.
+void fitOpenFileLimit(size_t maxConnections)
+{
+    if (maxConnections == 0)
+        return;
+    const rlim_t wanted = static_cast<rlim_t>(maxConnections) + 256;
+    struct rlimit lim
+    {
+    };
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= wanted)
+        return;
+    const rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+    if (lim.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &lim) == 0)
+        RC_LOG_INFO("open file limit raised from %llu to %llu for max-connections %zu",
+            static_cast<unsigned long long>(before), static_cast<unsigned long long>(lim.rlim_cur),
+            maxConnections);
+    else
+        lim.rlim_cur = before;
+    if (lim.rlim_cur < wanted)
+        RC_LOG_WARN("the open file limit (%llu) is below max-connections %zu + 256: connections "
+                    "may fail before the cap answers 503",
+            static_cast<unsigned long long>(lim.rlim_cur), maxConnections);
+}
+
 rc::GPtr<GSource> watchSignal(GMainContext *ctx, int signum, StopFlag &flag)
 {
     return rc::watchUnixSignal(ctx, signum, [&flag] { flag.requested = true; });
@@ -30,6 +61,7 @@ rc::GPtr<GSource> watchSignal(GMainContext *ctx, int signum, StopFlag &flag)
 int run(const SignalCommand &cmd)
 {
     rc::log::setLevel(cmd.logLevel);
+    fitOpenFileLimit(cmd.server.maxConnections);
     // Our own context, never the global default (house style); pushed as the
     // thread default because libsoup attaches some sources to that one.
     auto ctx = rc::adopt(g_main_context_new());

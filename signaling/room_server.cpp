@@ -10,6 +10,7 @@
 #include "common/protocol/room_protocol.h"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 
 namespace rc::signaling {
@@ -25,6 +26,20 @@ std::string formatAddress(GInetSocketAddress *addr)
     return host + ":" + port;
 }
 
+// Object data on an upgrade request admitted under the connection cap.
+constexpr const char *kUpgradeSlotKey = "roomcast-upgrade-slot";
+
+struct UpgradeSlot
+{
+    std::shared_ptr<size_t> pending;
+    static void release(gpointer data) noexcept
+    {
+        auto *slot = static_cast<UpgradeSlot *>(data);
+        --*slot->pending;
+        delete slot;
+    }
+};
+
 } // namespace
 
 RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
@@ -38,6 +53,8 @@ RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
 
 RoomServer::~RoomServer()
 {
+    capHandler_.reset();
+    deadlines_.reset();
     livenessTimer_.reset();
     reaper_.reset();
     peers_.clear();
@@ -63,6 +80,10 @@ uint16_t RoomServer::start()
     soup_server_add_websocket_handler(
         server_.get(), protocol::kPath, nullptr, nullptr, &RoomServer::onWebSocket, this, nullptr);
     soup_server_add_handler(server_.get(), nullptr, &RoomServer::onHttp, this, nullptr);
+    deadlines_.emplace(server_.get(), ctx_.get(), config_.joinTimeout);
+    capHandler_ = SignalConnection(server_.get(),
+        g_signal_connect(
+            server_.get(), "request-read", G_CALLBACK(&RoomServer::onRequestRead), this));
 
     std::string host = config_.host == "localhost" ? "127.0.0.1" : config_.host;
     auto inet = adopt(g_inet_address_new_from_string(host.c_str()));
@@ -97,6 +118,12 @@ uint16_t RoomServer::start()
                     "without a token, hidden ones included");
     if (static_)
         RC_LOG_INFO("serving static files from %s", static_->root().c_str());
+    const std::string cap
+        = config_.maxConnections ? std::to_string(config_.maxConnections) : std::string("none");
+    RC_LOG_INFO("limits: join timeout %lld ms, at most %llu bytes queued per connection, "
+                "max connections %s",
+        static_cast<long long>(config_.joinTimeout.count()),
+        static_cast<unsigned long long>(config_.maxQueuedBytes), cap.c_str());
 
     const auto period = std::clamp(
         config_.peerTimeout / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
@@ -122,8 +149,50 @@ void RoomServer::onWebSocket(SoupServer *, SoupServerMessage *msg, const char *,
     }
 }
 
+void RoomServer::onRequestRead(SoupServer *, SoupServerMessage *msg, gpointer data) noexcept
+{
+    auto *self = static_cast<RoomServer *>(data);
+    try {
+        if (!self->admitUpgrade(msg))
+            soup_server_message_set_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, nullptr);
+    } catch (...) {
+        soup_server_message_set_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, nullptr);
+    }
+}
+
+bool RoomServer::admitUpgrade(SoupServerMessage *msg)
+{
+    // request-read runs before any handler: a refusal here touches no room state, and a
+    // status set here makes libsoup skip the WebSocket handshake and answer it instead.
+    GUri *uri = soup_server_message_get_uri(msg);
+    const char *path = uri ? g_uri_get_path(uri) : nullptr;
+    if (!path || std::strcmp(path, protocol::kPath) != 0 || shuttingDown_)
+        return true;
+    if (config_.maxConnections > 0 && peers_.size() + *pendingUpgrades_ >= config_.maxConnections) {
+        ++refused_;
+        ++refusedSinceLog_;
+        // One line per 10 s at most: a client retrying in a loop must not flood the log.
+        const gint64 now = g_get_monotonic_time();
+        if (lastRefusalLogUs_ == 0 || now - lastRefusalLogUs_ >= 10 * G_USEC_PER_SEC) {
+            RC_LOG_WARN("refusing WebSocket upgrades with 503: %zu connection(s) open, "
+                        "max-connections is %zu (%llu refused since the last notice)",
+                peers_.size() + *pendingUpgrades_, config_.maxConnections,
+                static_cast<unsigned long long>(refusedSinceLog_));
+            lastRefusalLogUs_ = now;
+            refusedSinceLog_ = 0;
+        }
+        return false;
+    }
+    ++*pendingUpgrades_;
+    g_object_set_data_full(G_OBJECT(msg), kUpgradeSlotKey, new UpgradeSlot { pendingUpgrades_ },
+        &UpgradeSlot::release);
+    return true;
+}
+
 void RoomServer::accept(SoupServerMessage *msg, SoupWebsocketConnection *conn)
 {
+    // The WebSocket now counts itself: release the slot its upgrade held.
+    g_object_set_data(G_OBJECT(msg), kUpgradeSlotKey, nullptr);
     if (shuttingDown_) {
         soup_websocket_connection_close(conn, protocol::kCloseGoingAway, "server shutting down");
         return;
@@ -134,8 +203,9 @@ void RoomServer::accept(SoupServerMessage *msg, SoupWebsocketConnection *conn)
 
     const char *remote = soup_server_message_get_remote_host(msg);
     std::string label = "c" + std::to_string(nextConnection_++) + " " + (remote ? remote : "?");
+    const PeerLimits limits { config_.joinTimeout, config_.maxQueuedBytes };
     auto peer = std::make_unique<WebSocketPeer>(conn, soup_server_message_get_socket(msg),
-        std::move(label), dispatcher_, [this](WebSocketPeer *p) { retire(p); });
+        std::move(label), dispatcher_, ctx_.get(), limits, [this](WebSocketPeer *p) { retire(p); });
     RC_LOG_DEBUG("connection %s opened", peer->label().c_str());
     WebSocketPeer *raw = peer.get();
     peers_.emplace(raw, std::move(peer));
@@ -191,8 +261,12 @@ void RoomServer::retire(WebSocketPeer *peer)
 
 void RoomServer::checkLiveness()
 {
+    // Twice libsoup's own close timeout: only connections libsoup failed without one get here.
+    constexpr gint64 kClosingGraceUs = 10 * G_USEC_PER_SEC;
+    const gint64 now = g_get_monotonic_time();
     std::vector<WebSocketPeer *> silent;
     for (const auto &[raw, peer] : peers_) {
+        peer->enforceClosingDeadline(now, kClosingGraceUs);
         if (peer->closed())
             continue;
         auto quiet = peer->silence();

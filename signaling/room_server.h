@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/base/soup_ptr.h"
+#include "signaling/request_deadlines.h"
 #include "signaling/room_server_config.h"
 #include "signaling/signal_dispatcher.h"
 #include "signaling/static_files.h"
@@ -43,7 +44,10 @@ public:
     // closing handshakes) or its own deadline passes.
     void shutdown();
 
+    // Open WebSocket connections (closing ones included).
     size_t connectionCount() const noexcept { return peers_.size(); }
+    // WebSocket upgrades refused with 503 because of maxConnections.
+    uint64_t refusedUpgrades() const noexcept { return refused_; }
     const SignalDispatcher &dispatcher() const noexcept { return dispatcher_; }
 
 private:
@@ -51,7 +55,9 @@ private:
         SoupWebsocketConnection *conn, gpointer self) noexcept;
     static void onHttp(SoupServer *server, SoupServerMessage *msg, const char *path,
         GHashTable *query, gpointer self) noexcept;
+    static void onRequestRead(SoupServer *server, SoupServerMessage *msg, gpointer self) noexcept;
     void accept(SoupServerMessage *msg, SoupWebsocketConnection *conn);
+    bool admitUpgrade(SoupServerMessage *msg);
     void checkLiveness();
     void retire(WebSocketPeer *peer);
 
@@ -60,6 +66,15 @@ private:
     SignalDispatcher dispatcher_; // declared before the peers, which report to it when destroyed
     std::optional<StaticFiles> static_;
     GPtr<SoupServer> server_;
+    std::optional<RequestDeadlines> deadlines_;
+    SignalConnection capHandler_;
+    // Upgrades admitted under the cap whose WebSocket does not exist yet; each admitted
+    // message holds one count until accept() or its death, so a burst of simultaneous
+    // upgrades cannot pass the cap. Shared with those messages, which may outlive us.
+    std::shared_ptr<size_t> pendingUpgrades_ = std::make_shared<size_t>(0);
+    uint64_t refused_ = 0;
+    gint64 lastRefusalLogUs_ = 0;
+    uint64_t refusedSinceLog_ = 0;
     std::string address_;
     std::map<WebSocketPeer *, std::unique_ptr<WebSocketPeer>> peers_;
     std::vector<std::unique_ptr<WebSocketPeer>> retired_;

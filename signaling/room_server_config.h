@@ -4,6 +4,7 @@
 #include "signaling/signal_dispatcher.h"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -24,6 +25,24 @@ struct RoomServerConfig
     // oversize messages reach us and get a "too-large" answer instead of a
     // silent reset. Frames past this are still reset by libsoup.
     uint64_t transportPayloadLimit = 4 * 1024 * 1024;
+
+    // The spec's "Resource limits". A WebSocket that has not joined joinTimeout after its
+    // handshake gets join-timeout and 4408; an HTTP connection that has not sent a whole
+    // request joinTimeout after it opened (or after its previous response, when kept alive)
+    // is dropped.
+    std::chrono::milliseconds joinTimeout { 10000 };
+    // Most bytes of messages waiting in libsoup's queue for one connection; past it the
+    // connection gets too-slow and 1013. At least kMinQueuedBytes, so that the largest
+    // forwarded message always fits in an empty queue.
+    uint64_t maxQueuedBytes = 1024 * 1024;
+    // Most WebSocket connections at once (joined or not, closing ones included); an upgrade
+    // past it is answered 503. 0: no cap. 1000 x maxQueuedBytes bounds the queued memory
+    // at 1 GiB and stays under the usual 1024 open files.
+    size_t maxConnections = 1000;
 };
+
+// A forwarded message is at most the protocol's 65536 bytes plus the server's "from" and
+// "hidden"; twice that leaves room for one such message next to smaller ones.
+inline constexpr uint64_t kMinQueuedBytes = 2 * 65536;
 
 } // namespace rc::signaling

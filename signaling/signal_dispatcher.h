@@ -53,6 +53,14 @@ public:
     // now on; the caller closes it (dead peer, shutdown).
     void drop(PeerLink *link, const char *reason);
 
+    // The join timeout of a connection has passed: if it has not joined (and is not already
+    // closing), join-timeout (with `detail`) and close 4408.
+    void joinDeadline(PeerLink *link, const std::string &detail);
+    // The connection's outgoing queue would pass its limit (`detail` says by how much):
+    // it leaves its room, gets too-slow and is closed with 1013. The caller makes sure the
+    // error can still be queued and that this does not run inside a broadcast.
+    void tooSlow(PeerLink *link, const std::string &detail);
+
     // Logs an error noticed outside the protocol rules (a WebSocket protocol
     // violation, a ping timeout) with the connection's room and peer id.
     void logError(PeerLink *link, const char *code, const std::string &message);
@@ -76,6 +84,9 @@ private:
     void sendError(
         PeerLink *link, const Session &s, protocol::ErrorCode code, const std::string &message);
     void fail(PeerLink *link, Session &s, protocol::ErrorCode code, const std::string &message,
+        unsigned short closeCode);
+    // fail() for the resource-limit codes that protocol::ErrorCode does not have yet.
+    void failLimit(PeerLink *link, Session &s, const char *code, const std::string &message,
         unsigned short closeCode);
 
     DispatchRules rules_;

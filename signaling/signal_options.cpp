@@ -88,7 +88,14 @@ po::options_description sharedOptions()
         "messages per second a connection may send in the long run")("ping-interval",
         po::value<std::string>()->default_value("10"), "seconds between WebSocket pings")(
         "peer-timeout", po::value<std::string>()->default_value("30"),
-        "seconds without any data (pongs included) after which a peer is gone");
+        "seconds without any data (pongs included) after which a peer is gone")("join-timeout",
+        po::value<std::string>()->default_value("10"),
+        "seconds a WebSocket may stay without a valid join (then join-timeout, 4408), and a "
+        "connection without a complete HTTP request (then dropped)")("max-queued-bytes",
+        po::value<std::string>()->default_value("1048576"),
+        "most bytes of messages queued for one connection that does not read (then too-slow, "
+        "1013)")("max-connections", po::value<std::string>()->default_value("1000"),
+        "most WebSocket connections at once, 0 for no cap; upgrades past it get HTTP 503");
     return d;
 }
 
@@ -208,6 +215,20 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[])
         blame.fail("peer-timeout",
             "must be longer than ping-interval (" + std::to_string(server.pingInterval.count())
                 + " s)");
+
+    if (!parseCount(text("join-timeout"), 1, 3600, n))
+        blame.fail("join-timeout",
+            "'" + text("join-timeout") + "' is not a number of seconds from 1 to 3600");
+    server.joinTimeout = std::chrono::seconds(n);
+    if (!parseCount(text("max-queued-bytes"), static_cast<long>(kMinQueuedBytes), 268435456, n))
+        blame.fail("max-queued-bytes",
+            "'" + text("max-queued-bytes") + "' is not a number of bytes from "
+                + std::to_string(kMinQueuedBytes) + " to 268435456");
+    server.maxQueuedBytes = static_cast<uint64_t>(n);
+    if (!parseCount(text("max-connections"), 0, 1000000, n))
+        blame.fail("max-connections",
+            "'" + text("max-connections") + "' is not a number from 0 to 1000000");
+    server.maxConnections = static_cast<size_t>(n);
 
     if (vm.count("static")) {
         server.staticDir = text("static");

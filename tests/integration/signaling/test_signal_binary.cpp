@@ -110,6 +110,9 @@ TEST_CASE("bad options exit 64 with one message naming the option")
              { { "--static", "/nonexistent/dir" }, "--static" },
              { { "--secret-file", "/nonexistent/secret" }, "--secret-file" },
              { { "--ping-interval", "10", "--peer-timeout", "5" }, "peer-timeout" },
+             { { "--join-timeout", "0" }, "--join-timeout" },
+             { { "--max-queued-bytes", "1000" }, "--max-queued-bytes" },
+             { { "--max-connections", "some" }, "--max-connections" },
              { { "stray-positional" }, "" },
          }) {
         auto r = runBinary(c.args);
@@ -304,4 +307,35 @@ TEST_CASE("IPv6 loopback listen address")
     WsClient c(loop, port, "[::1]");
     REQUIRE(c.connected());
     CHECK_FALSE(c.join("v6").empty());
+}
+
+TEST_CASE("the binary applies its resource limits: join timeout and connection cap")
+{
+    TestLoop loop;
+    ServerProcess proc(loop,
+        { "--listen", "127.0.0.1:0", "--join-timeout", "1", "--max-connections", "1",
+            "--max-queued-bytes", "200000" });
+    const uint16_t port = proc.waitListening();
+    REQUIRE(port != 0);
+    CHECK(proc.log().find("limits: join timeout 1000 ms, at most 200000 bytes queued per "
+                          "connection, max connections 1")
+        != std::string::npos);
+
+    WsClient lazy(loop, port);
+    REQUIRE(lazy.connected());
+    RawWsClient refused(loop, port);
+    CHECK(refused.responseHead().rfind("HTTP/1.1 503", 0) == 0);
+
+    auto m = lazy.next(5s);
+    REQUIRE(m);
+    CHECK(m->str("code") == "join-timeout");
+    CHECK(lazy.waitClosed() == 4408);
+    // The place is free again.
+    CHECK(loop.until(
+        [&] {
+            WsClient next(loop, port);
+            return next.connected();
+        },
+        5s));
+    CHECK(proc.log().find("code=join-timeout") != std::string::npos);
 }

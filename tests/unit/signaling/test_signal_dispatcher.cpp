@@ -233,3 +233,65 @@ TEST_CASE("room-full closes 4409")
     CHECK(b.closeCode == 4409);
     CHECK(a.sent.size() == 1); // only its welcome
 }
+
+TEST_CASE("join-timeout: an unjoined connection gets the error and 4408, a joined one nothing")
+{
+    Harness h;
+    FakeLink lazy("lazy"), member("member"), other("other");
+    h.open(lazy);
+    h.open(member);
+    h.open(other);
+    // A join refused as malformed does not count as a valid join.
+    h.d.text(&lazy, R"({"type":"join","room":"bad room"})");
+    CHECK(errorCode(lazy) == "bad-message");
+    h.d.text(&member, R"({"type":"join","room":"r"})");
+    REQUIRE(member.takeType() == "welcome");
+    h.d.text(&other, R"({"type":"join","room":"r"})");
+    REQUIRE(other.takeType() == "welcome");
+    REQUIRE(member.takeType() == "peer-joined");
+
+    h.d.joinDeadline(&lazy, "too late");
+    CHECK(errorCode(lazy) == "join-timeout");
+    CHECK(lazy.closeCode == 4408);
+    // Nothing it sends afterwards is handled.
+    h.d.text(&lazy, R"({"type":"join","room":"r"})");
+    CHECK(lazy.unread() == 0);
+    CHECK(member.unread() == 0);
+
+    h.d.joinDeadline(&member, "too late");
+    CHECK(member.unread() == 0);
+    CHECK_FALSE(member.closeCode);
+    // A second deadline on the closed one sends nothing more.
+    h.d.joinDeadline(&lazy, "too late");
+    CHECK(lazy.unread() == 0);
+}
+
+TEST_CASE("too-slow: the member leaves its room, gets the error and 1013")
+{
+    Harness h;
+    FakeLink slow("slow"), peer("peer");
+    h.open(slow);
+    h.open(peer);
+    h.d.text(&slow, R"({"type":"join","room":"r"})");
+    const std::string welcome = slow.take();
+    const std::string id = slow.field(welcome, "id");
+    h.d.text(&peer, R"({"type":"join","room":"r"})");
+    REQUIRE(peer.takeType() == "welcome");
+    REQUIRE(slow.takeType() == "peer-joined");
+
+    h.d.tooSlow(&slow, "queue full");
+    CHECK(errorCode(slow) == "too-slow");
+    CHECK(slow.closeCode == 1013);
+    const std::string left = peer.take();
+    CHECK(peer.field(left, "type") == "peer-left");
+    CHECK(peer.field(left, "id") == id);
+    CHECK(h.d.registry().member(id) == nullptr);
+    // Once closing, a second verdict does nothing.
+    h.d.tooSlow(&slow, "queue full");
+    CHECK(slow.unread() == 0);
+    // An unknown link is ignored.
+    FakeLink stranger;
+    h.d.tooSlow(&stranger, "x");
+    h.d.joinDeadline(&stranger, "x");
+    CHECK(stranger.sent.empty());
+}

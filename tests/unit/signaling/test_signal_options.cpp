@@ -145,3 +145,37 @@ TEST_CASE("the secret file: trailing whitespace removed, empty refused")
     CHECK(failure({ "--config", conf.path }, &msg) == 78);
     CHECK(msg.find(conf.path + ":1") != std::string::npos);
 }
+
+TEST_CASE("resource limits: the spec's defaults, from a file or the command line, validated")
+{
+    auto cmd = parse({});
+    CHECK(cmd.server.joinTimeout == std::chrono::seconds(10));
+    CHECK(cmd.server.maxQueuedBytes == 1048576);
+    CHECK(cmd.server.maxConnections == 1000);
+
+    TempFile conf("join-timeout = 3\nmax-queued-bytes = 200000\nmax-connections = 0\n");
+    cmd = parse({ "--config", conf.path });
+    CHECK(cmd.server.joinTimeout == std::chrono::seconds(3));
+    CHECK(cmd.server.maxQueuedBytes == 200000);
+    CHECK(cmd.server.maxConnections == 0);
+    cmd = parse({ "--config", conf.path, "--join-timeout", "5", "--max-connections", "7" });
+    CHECK(cmd.server.joinTimeout == std::chrono::seconds(5));
+    CHECK(cmd.server.maxConnections == 7);
+
+    std::string msg;
+    for (const std::vector<std::string> &bad : std::vector<std::vector<std::string>> {
+             { "--join-timeout", "0" },
+             { "--join-timeout", "1.5" },
+             { "--join-timeout", "3601" },
+             { "--max-queued-bytes", "65536" }, // below the largest forwarded message
+             { "--max-queued-bytes", "lots" },
+             { "--max-connections", "-1" },
+         }) {
+        INFO(bad[0] << " " << bad[1]);
+        CHECK(failure(bad, &msg) == 64);
+        CHECK(msg.find(bad[0]) != std::string::npos);
+    }
+    TempFile badFile("listen = 127.0.0.1:0\nmax-queued-bytes = 10\n");
+    CHECK(failure({ "--config", badFile.path }, &msg) == 78);
+    CHECK(msg.find(badFile.path + ":2") != std::string::npos);
+}
