@@ -3,7 +3,6 @@
 
 #include "common/base/json.h"
 #include "common/base/log.h"
-#include "signaling/limit_errors.h"
 #include "signaling/log_text.h"
 
 namespace rc::signaling {
@@ -63,22 +62,12 @@ void SignalDispatcher::fail(PeerLink *link, Session &s, ErrorCode code, const st
     link->close(closeCode, protocol::errorCodeName(code));
 }
 
-void SignalDispatcher::failLimit(PeerLink *link, Session &s, const char *code,
-    const std::string &message, unsigned short closeCode)
-{
-    logError(link, code, message);
-    link->send(limits::encodeError(code, message));
-    leaveRoom(s, code);
-    s.closing = true;
-    link->close(closeCode, code);
-}
-
 void SignalDispatcher::joinDeadline(PeerLink *link, const std::string &detail)
 {
     Session *s = session(link);
     if (!s || s->closing || s->peerId)
         return;
-    failLimit(link, *s, limits::kJoinTimeout, detail, limits::kCloseJoinTimeout);
+    fail(link, *s, ErrorCode::joinTimeout, detail, protocol::kCloseJoinTimeout);
 }
 
 void SignalDispatcher::tooSlow(PeerLink *link, const std::string &detail)
@@ -86,7 +75,7 @@ void SignalDispatcher::tooSlow(PeerLink *link, const std::string &detail)
     Session *s = session(link);
     if (!s || s->closing)
         return;
-    failLimit(link, *s, limits::kTooSlow, detail, limits::kCloseTryAgainLater);
+    fail(link, *s, ErrorCode::tooSlow, detail, protocol::kCloseTryAgainLater);
 }
 
 void SignalDispatcher::leaveRoom(Session &s, const char *reason)

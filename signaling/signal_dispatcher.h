@@ -86,8 +86,6 @@ private:
     void fail(PeerLink *link, Session &s, protocol::ErrorCode code, const std::string &message,
         unsigned short closeCode);
     // fail() for the resource-limit codes that protocol::ErrorCode does not have yet.
-    void failLimit(PeerLink *link, Session &s, const char *code, const std::string &message,
-        unsigned short closeCode);
 
     DispatchRules rules_;
     Clock clock_;

@@ -22,6 +22,8 @@ constexpr CodeName kCodeNames[] = {
     { ErrorCode::roomFull, "room-full" },
     { ErrorCode::tooLarge, "too-large" },
     { ErrorCode::rateLimited, "rate-limited" },
+    { ErrorCode::joinTimeout, "join-timeout" },
+    { ErrorCode::tooSlow, "too-slow" },
 };
 
 bool isNameChar(char c) noexcept

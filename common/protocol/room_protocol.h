@@ -25,6 +25,9 @@ inline constexpr unsigned short kCloseGoingAway = 1001;
 inline constexpr unsigned short kCloseTooLarge = 1009;
 inline constexpr unsigned short kCloseUnauthorized = 4401;
 inline constexpr unsigned short kCloseRoomFull = 4409;
+// "Resource limits": no valid join in time; a reader that does not keep up.
+inline constexpr unsigned short kCloseJoinTimeout = 4408;
+inline constexpr unsigned short kCloseTryAgainLater = 1013;
 
 enum class ErrorCode {
     badMessage,
@@ -35,6 +38,8 @@ enum class ErrorCode {
     roomFull,
     tooLarge,
     rateLimited,
+    joinTimeout,
+    tooSlow,
 };
 const char *errorCodeName(ErrorCode code) noexcept;
 std::optional<ErrorCode> errorCodeFromName(std::string_view name) noexcept;

@@ -59,6 +59,8 @@ TEST_CASE("error codes have the spec's names, both ways")
         { ErrorCode::roomFull, "room-full" },
         { ErrorCode::tooLarge, "too-large" },
         { ErrorCode::rateLimited, "rate-limited" },
+        { ErrorCode::joinTimeout, "join-timeout" },
+        { ErrorCode::tooSlow, "too-slow" },
     };
     for (const auto &[code, name] : all) {
         CHECK(std::string(errorCodeName(code)) == name);
@@ -66,6 +68,8 @@ TEST_CASE("error codes have the spec's names, both ways")
     }
     CHECK_FALSE(errorCodeFromName("nope"));
     CHECK(kCloseNormal == 1000);
+    CHECK(kCloseJoinTimeout == 4408);
+    CHECK(kCloseTryAgainLater == 1013);
     CHECK(kCloseGoingAway == 1001);
     CHECK(kCloseTooLarge == 1009);
     CHECK(kCloseUnauthorized == 4401);

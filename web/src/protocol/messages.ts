@@ -44,6 +44,8 @@ export const ERROR_CODES = [
   'room-full',
   'too-large',
   'rate-limited',
+  'join-timeout',
+  'too-slow',
 ] as const;
 
 /** WebSocket close codes the server uses for errors that end the connection. */
