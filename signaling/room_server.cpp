@@ -46,6 +46,7 @@ RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
     : config_(std::move(config))
     , ctx_(ref(ctx ? ctx : g_main_context_default()))
     , dispatcher_(config_.rules)
+    , graveyard_(ctx_.get())
 {
     if (!config_.staticDir.empty())
         static_.emplace(config_.staticDir);
@@ -57,8 +58,14 @@ RoomServer::~RoomServer()
     deadlines_.reset();
     livenessTimer_.reset();
     reaper_.reset();
+    for (auto &[raw, peer] : peers_) {
+        // Still open: its destructor closes the connection; the graveyard then holds it.
+        GPtr<SoupWebsocketConnection> conn = ref(peer->connection());
+        peer.reset();
+        graveyard_.bury(std::move(conn));
+    }
     peers_.clear();
-    retired_.clear();
+    reap();
     if (server_)
         soup_server_disconnect(server_.get());
 }
@@ -231,6 +238,18 @@ void RoomServer::onHttp(
     soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
 }
 
+void RoomServer::reap() noexcept
+{
+    // Each peer goes first (its handlers point at the connection), then its connection goes
+    // to the graveyard, which finalizes it only once libsoup has no source left for it.
+    for (auto &peer : retired_) {
+        GPtr<SoupWebsocketConnection> conn = peer->takeConnection();
+        peer.reset();
+        graveyard_.bury(std::move(conn));
+    }
+    retired_.clear();
+}
+
 void RoomServer::retire(WebSocketPeer *peer)
 {
     // Called from the peer's own "closed" signal: destroy it later, from an
@@ -247,7 +266,7 @@ void RoomServer::retire(WebSocketPeer *peer)
             idle,
             [](gpointer data) noexcept -> gboolean {
                 auto *self = static_cast<RoomServer *>(data);
-                self->retired_.clear();
+                self->reap();
                 // Dropping the handle here would destroy the running source;
                 // release our reference and let G_SOURCE_REMOVE end it.
                 g_source_unref(self->reaper_.release());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/base/soup_ptr.h"
+#include "signaling/connection_graveyard.h"
 #include "signaling/request_deadlines.h"
 #include "signaling/room_server_config.h"
 #include "signaling/signal_dispatcher.h"
@@ -78,6 +79,9 @@ private:
     std::string address_;
     std::map<WebSocketPeer *, std::unique_ptr<WebSocketPeer>> peers_;
     std::vector<std::unique_ptr<WebSocketPeer>> retired_;
+    // Declared after the peers' containers' users: takes each retired peer's connection.
+    ConnectionGraveyard graveyard_;
+    void reap() noexcept;
     GPtr<GSource> reaper_;
     GPtr<GSource> livenessTimer_;
     uint64_t nextConnection_ = 1;

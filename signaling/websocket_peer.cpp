@@ -78,7 +78,7 @@ WebSocketPeer::~WebSocketPeer()
     messageHandler_.reset();
     errorHandler_.reset();
     closedHandler_.reset();
-    if (!closedReported_) {
+    if (!closedReported_ && conn_) {
         // Destroyed while still open (server teardown): the dispatcher must
         // not keep a dangling link.
         dispatcher_.closed(this, "server stopped");

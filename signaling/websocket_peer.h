@@ -50,6 +50,10 @@ public:
     // Time since the peer last sent anything (pongs included); nullopt if unknown.
     std::optional<std::chrono::milliseconds> silence() const noexcept;
     bool closed() const noexcept { return closedReported_; }
+    // Hands our reference to the connection to the caller, who must keep it until this peer
+    // is destroyed (its signal handlers hold the connection as a raw pointer).
+    GPtr<SoupWebsocketConnection> takeConnection() noexcept { return std::move(conn_); }
+    SoupWebsocketConnection *connection() const noexcept { return conn_.get(); }
     // Called periodically: a connection that has been closing for longer than grace is shut
     // down. libsoup fails a connection on a protocol error (1002, 1007) with a close frame
     // behind whatever it has queued and, unlike after close(), no timeout: with a peer that
