@@ -22,3 +22,9 @@ export ROOMCAST_ARTIFACTS_DIR="${ROOMCAST_ARTIFACTS_DIR:-$here/test-artifacts}"
 mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 # Two cores: run two tests at a time; timeouts are per test in meson.build.
 meson test -C build --print-errorlogs --num-processes 2 "$@"
+
+# --- fuzzing (issue #12) ---
+# A short bounded run of every libFuzzer target in its own clang build dir
+# (build-fuzz/); about 10 s per target plus the build. scripts/fuzz.sh 60 or
+# longer for a real session.
+scripts/fuzz.sh 10

@@ -7,6 +7,7 @@
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
 #include "common/ops/http_json.h"
+#include "gateway/ops/start_output_body.h"
 
 #include <gio/gio.h>
 
@@ -49,18 +50,6 @@ bool isRoomName(const std::string &s)
     return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
         return g_ascii_isalnum(c) || c == '_' || c == '-';
     });
-}
-
-bool isOutputId(const std::string &s)
-{
-    return !s.empty() && s.size() <= 128 && s.front() != '.'
-        && std::all_of(s.begin(), s.end(),
-            [](char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' || c == '.'; });
-}
-
-bool isPipelineName(const std::string &s)
-{
-    return isOutputId(s) && s.size() <= 64;
 }
 
 std::vector<std::string> splitPath(const std::string &path)
@@ -390,45 +379,15 @@ void ControlApi::handleStartOutput(
                 "send the body as application/json" });
         return;
     }
-    std::string parseError;
-    auto root = json::parse(text, parseError, config_.maxJsonDepth);
-    if (!root)
-        return respondError(
-            msg, ApiError::badRequest("invalid JSON: " + parseError, "invalid_json"));
-    if (!JSON_NODE_HOLDS_OBJECT(root.get()))
-        return respondError(
-            msg, ApiError::badRequest("the body must be a JSON object", "invalid_body"));
-    JsonObject *obj = json_node_get_object(root.get());
-    GList *members = json_object_get_members(obj);
-    std::string unknown;
-    for (GList *l = members; l; l = l->next) {
-        const char *name = static_cast<const char *>(l->data);
-        if (std::strcmp(name, "pipeline") != 0 && std::strcmp(name, "params") != 0
-            && unknown.empty())
-            unknown = name;
-    }
-    g_list_free(members);
-    if (!unknown.empty())
-        return respondError(msg,
-            ApiError::badRequest("unknown field '" + unknown.substr(0, 64) + "'", "invalid_body"));
-    auto pipeline = json::stringMember(obj, "pipeline");
-    if (!pipeline)
-        return respondError(
-            msg, ApiError::badRequest("'pipeline' must be a string", "invalid_body"));
-    if (!isPipelineName(*pipeline))
-        return respondError(msg, ApiError::badRequest("unknown pipeline", "unknown_pipeline"));
-    JsonObject *params = nullptr;
-    if (json::hasMember(obj, "params")) {
-        params = json::objectMember(obj, "params");
-        if (!params)
-            return respondError(
-                msg, ApiError::badRequest("'params' must be an object", "invalid_body"));
-    }
-    auto specs = backend_.outputParams(*pipeline);
+    auto parsed = parseStartOutputBody(text, config_.maxJsonDepth);
+    if (auto *err = std::get_if<BodyError>(&parsed))
+        return respondError(msg, ApiError::badRequest(err->message, err->code));
+    const StartOutputBody &body = std::get<StartOutputBody>(parsed);
+    auto specs = backend_.outputParams(body.pipeline);
     if (!specs)
-        return respondError(
-            msg, ApiError::badRequest("unknown pipeline '" + *pipeline + "'", "unknown_pipeline"));
-    auto checked = validateParams(*specs, params);
+        return respondError(msg,
+            ApiError::badRequest("unknown pipeline '" + body.pipeline + "'", "unknown_pipeline"));
+    auto checked = validateParams(*specs, body.params);
     if (!checked.ok()) {
         const std::string where = checked.error->param.empty()
             ? std::string("params")
@@ -437,7 +396,7 @@ void ControlApi::handleStartOutput(
             msg, ApiError::badRequest(where + ": " + checked.error->message, "invalid_param"));
     }
     callAsync(msg, SOUP_STATUS_CREATED, [&](BackendReply reply) {
-        backend_.startOutput(room, *pipeline, checked.values, std::move(reply));
+        backend_.startOutput(room, body.pipeline, checked.values, std::move(reply));
     });
 }
 
