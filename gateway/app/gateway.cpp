@@ -176,9 +176,15 @@ int Gateway::run()
         if (!joinRoom(room, true, error))
             throw StartupError(exitcode::osError, error);
     }
-    for (int signum : { SIGINT, SIGTERM, SIGHUP })
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int signum : { SIGINT, SIGTERM, SIGHUP }) {
         signalSources_.push_back(
             watchUnixSignal(context_.get(), signum, [this, signum] { onSignal(signum); }));
+        sigaddset(&handled, signum);
+    }
+    // main() held these pending during start-up; a stop asked for meanwhile is handled now.
+    pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
     running_ = true;
     // READY only now: the API listens and main() has checked the plugins.
     notifier_.ready();

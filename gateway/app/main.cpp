@@ -12,6 +12,7 @@
 
 #include <gst/gst.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -50,6 +51,15 @@ void checkRequiredElements(const std::vector<rc::gateway::PipelineTemplate> &tem
 int main(int argc, char *argv[])
 {
     rc::log::setProgram("roomcast");
+    // SIGINT/SIGTERM/SIGHUP wait, pending, until the gateway's handlers are installed at the
+    // end of start(): a stop asked for during start-up (plugin scan, templates, joins) is then
+    // a clean stop, not a kill by the default action. Threads started meanwhile inherit the
+    // mask, so the signal reaches the main thread once it unblocks.
+    sigset_t deferred;
+    sigemptyset(&deferred);
+    for (int signum : { SIGINT, SIGTERM, SIGHUP })
+        sigaddset(&deferred, signum);
+    pthread_sigmask(SIG_BLOCK, &deferred, nullptr);
     try {
         auto options = rc::gateway::parseGatewayOptions(argc, argv);
         if (!options)
