@@ -22,3 +22,14 @@ export ROOMCAST_ARTIFACTS_DIR="${ROOMCAST_ARTIFACTS_DIR:-$here/test-artifacts}"
 mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 # Two cores: run two tests at a time; timeouts are per test in meson.build.
 meson test -C build --print-errorlogs --num-processes 2 "$@"
+
+# ----- Sanitizer pass (ASan + UBSan) ---------------------------------------
+# The unit and integration suites again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-asan/ (not e2e: the browsers are not
+# ours); see tests/sanitizers/run.sh. Always on in CI (.ci/run sets nothing,
+# CI=true skips nothing); ROOMCAST_SKIP_SANITIZERS=1 skips it locally.
+if [ "${ROOMCAST_SKIP_SANITIZERS:-0}" = 1 ] && [ -z "${CI:-}" ]; then
+  echo "sanitizers: skipped (ROOMCAST_SKIP_SANITIZERS=1)"
+else
+  tests/sanitizers/run.sh
+fi
