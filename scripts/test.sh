@@ -23,6 +23,18 @@ mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 # Two cores: run two tests at a time; timeouts are per test in meson.build.
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 
+# ----- Sanitizer pass (ASan + UBSan) ---------------------------------------
+# The unit suite again (the integration suite once its leak reports are fixed: see
+# tests/sanitizers/run.sh), built with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-asan/ (not e2e: the browsers are not
+# ours); see tests/sanitizers/run.sh. Always on in CI (.ci/run sets nothing,
+# CI=true skips nothing); ROOMCAST_SKIP_SANITIZERS=1 skips it locally.
+if [ "${ROOMCAST_SKIP_SANITIZERS:-0}" = 1 ] && [ -z "${CI:-}" ]; then
+  echo "sanitizers: skipped (ROOMCAST_SKIP_SANITIZERS=1)"
+else
+  tests/sanitizers/run.sh
+fi
+
 # --- fuzzing (issue #12) ---
 # A short bounded run of every libFuzzer target in its own clang build dir
 # (build-fuzz/); about 10 s per target plus the build. scripts/fuzz.sh 60 or
