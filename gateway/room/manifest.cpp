@@ -4,6 +4,7 @@
 #include "common/base/gptr.h"
 #include "common/base/log.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -181,6 +182,51 @@ void Manifest::fileFinished(const std::string &relativePath, double durationSeco
     autoWrite();
 }
 
+const char *Manifest::gapCauseName(GapCause cause) noexcept
+{
+    switch (cause) {
+    case GapCause::Network:
+        return "network";
+    case GapCause::SenderPaused:
+        return "sender-paused";
+    case GapCause::DiskFull:
+        return "disk-full";
+    case GapCause::GatewayRestart:
+        return "gateway-restart";
+    }
+    return "network";
+}
+
+Manifest::Gap *Manifest::openGap(
+    const std::string &participantId, const std::string &output, GapCause cause)
+{
+    for (auto it = gaps_.rbegin(); it != gaps_.rend(); ++it) {
+        if (it->participant == participantId && it->output == output && it->cause == cause
+            && !it->end)
+            return &*it;
+    }
+    return nullptr;
+}
+
+void Manifest::gapStarted(const std::string &participantId, const std::string &output,
+    GapCause cause, double startOffsetSeconds)
+{
+    if (openGap(participantId, output, cause))
+        return;
+    gaps_.push_back({ participantId, output, cause, startOffsetSeconds, std::nullopt });
+    autoWrite();
+}
+
+void Manifest::gapEnded(const std::string &participantId, const std::string &output, GapCause cause,
+    double endOffsetSeconds)
+{
+    Gap *gap = openGap(participantId, output, cause);
+    if (!gap)
+        return;
+    gap->end = std::max(gap->start, endOffsetSeconds);
+    autoWrite();
+}
+
 void Manifest::sessionEnded(std::chrono::system_clock::time_point at)
 {
     ended_ = offsetOf(at);
@@ -236,6 +282,28 @@ std::string Manifest::toJson() const
             json_builder_add_null_value(b.get());
         json_builder_set_member_name(b.get(), "finished");
         json_builder_add_boolean_value(b.get(), f.duration.has_value());
+        json_builder_end_object(b.get());
+    }
+    json_builder_end_array(b.get());
+
+    // Holes in a timeline; the files keep them in place (see docs/faults.md).
+    json_builder_set_member_name(b.get(), "gaps");
+    json_builder_begin_array(b.get());
+    for (const auto &g : gaps_) {
+        json_builder_begin_object(b.get());
+        json_builder_set_member_name(b.get(), "participant");
+        if (g.participant.empty())
+            json_builder_add_null_value(b.get());
+        else
+            json_builder_add_string_value(b.get(), validUtf8(g.participant).c_str());
+        json_builder_set_member_name(b.get(), "output");
+        if (g.output.empty())
+            json_builder_add_null_value(b.get());
+        else
+            json_builder_add_string_value(b.get(), validUtf8(g.output).c_str());
+        addString(b.get(), "cause", gapCauseName(g.cause));
+        addOptionalDouble(b.get(), "start", g.start);
+        addOptionalDouble(b.get(), "end", g.end);
         json_builder_end_object(b.get());
     }
     json_builder_end_array(b.get());

@@ -30,6 +30,18 @@ public:
         const std::string &templateName, const std::string &videoCodec,
         const std::string &audioCodec, double startOffsetSeconds);
     void fileFinished(const std::string &relativePath, double durationSeconds, uint64_t bytes);
+    // Why a participant's or an output's media has a hole in its timeline.
+    enum class GapCause { Network, SenderPaused, DiskFull, GatewayRestart };
+    static const char *gapCauseName(GapCause cause) noexcept;
+    // A gap began at startOffsetSeconds (session clock) for participantId ("" for a room-scope
+    // output); output names the output it concerns ("" when it is the participant's whole
+    // media). It stays open (end null) until gapEnded() with the same participant, output and
+    // cause; a second start while one is open is ignored.
+    void gapStarted(const std::string &participantId, const std::string &output, GapCause cause,
+        double startOffsetSeconds);
+    // Closes the latest open gap of that participant, output and cause; no-op if none is open.
+    void gapEnded(const std::string &participantId, const std::string &output, GapCause cause,
+        double endOffsetSeconds);
     // Marks the session as ended (sets "ended").
     void sessionEnded(std::chrono::system_clock::time_point at);
 
@@ -59,6 +71,14 @@ private:
         std::optional<double> duration;
         std::optional<uint64_t> bytes;
     };
+    struct Gap
+    {
+        std::string participant, output;
+        GapCause cause = GapCause::Network;
+        double start = 0;
+        std::optional<double> end;
+    };
+    Gap *openGap(const std::string &participantId, const std::string &output, GapCause cause);
     void autoWrite();
 
     std::string path_, room_;
@@ -66,6 +86,7 @@ private:
     std::optional<double> ended_;
     std::vector<Presence> presences_;
     std::vector<File> files_;
+    std::vector<Gap> gaps_;
     std::string lastError_;
 };
 

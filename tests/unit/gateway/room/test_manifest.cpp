@@ -198,3 +198,34 @@ TEST_CASE("a failed write is reported, not thrown", "[manifest]")
     CHECK_FALSE(m.write(error));
     CHECK(error.find("/nonexistent-roomcast-dir") != std::string::npos);
 }
+
+TEST_CASE("gaps are listed with participant, output, cause, start and end", "[manifest][gaps]")
+{
+    rc::test::TempDir dir;
+    Manifest m(dir / "manifest.json", "r", t0());
+    m.gapStarted("p1", "", Manifest::GapCause::Network, 4.25);
+    m.gapStarted("p1", "", Manifest::GapCause::Network, 5.0); // already open: ignored
+    m.gapStarted("", "out-1", Manifest::GapCause::DiskFull, 6.0);
+    m.gapEnded("p1", "", Manifest::GapCause::Network, 14.5);
+    m.gapEnded("p1", "", Manifest::GapCause::SenderPaused, 15.0); // none open: no-op
+    CHECK(m.lastError().empty());
+
+    auto root = parseFile(dir / "manifest.json");
+    JsonArray *gaps = rc::json::arrayMember(json_node_get_object(root.get()), "gaps");
+    REQUIRE(gaps);
+    REQUIRE(json_array_get_length(gaps) == 2);
+    JsonObject *g = member(gaps, 0);
+    CHECK(rc::json::stringMember(g, "participant") == "p1");
+    CHECK(rc::json::isNullMember(g, "output"));
+    CHECK(rc::json::stringMember(g, "cause") == "network");
+    CHECK(rc::json::numberMember(g, "start") == Approx(4.25));
+    CHECK(rc::json::numberMember(g, "end") == Approx(14.5));
+    g = member(gaps, 1);
+    CHECK(rc::json::isNullMember(g, "participant"));
+    CHECK(rc::json::stringMember(g, "output") == "out-1");
+    CHECK(rc::json::stringMember(g, "cause") == "disk-full");
+    CHECK(rc::json::isNullMember(g, "end"));
+    CHECK(std::string(Manifest::gapCauseName(Manifest::GapCause::SenderPaused)) == "sender-paused");
+    CHECK(std::string(Manifest::gapCauseName(Manifest::GapCause::GatewayRestart))
+        == "gateway-restart");
+}
