@@ -20,6 +20,8 @@ packages=(
   libjwt-dev libsystemd-dev
   # test and demo tools
   ffmpeg nginx libnginx-mod-rtmp chromium iproute2 util-linux procps
+  # fault tests (tests/faults): outages and loss inside the test's own namespace, a syscall trace
+  nftables strace
   python3 systemd
 )
 
