@@ -3,6 +3,7 @@
 #include "testpeer/candidate_exchange.h"
 
 #include "common/base/log.h"
+#include "common/protocol/candidate_address.h"
 #include "testpeer/codec_plan.h"
 
 namespace rc::testpeer {
@@ -69,6 +70,12 @@ void CandidateExchange::fromPeer(GstElement *webrtc, const GstSDPMessage *remote
 {
     if (!candidate || candidate->candidate.empty()) {
         RC_LOG_DEBUG("%s%s: end of candidates", logPrefix_.c_str(), peerId_.c_str());
+        return;
+    }
+    // A host name (mDNS or DNS) would be resolved by the ICE agent: traffic nobody configured.
+    if (!protocol::candidateHasIpAddress(candidate->candidate)) {
+        RC_LOG_DEBUG("%s%s: ignoring a candidate without an IP address", logPrefix_.c_str(),
+            peerId_.c_str());
         return;
     }
     if (!remoteSet_) {

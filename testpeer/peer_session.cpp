@@ -4,6 +4,7 @@
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/gst/ice_restriction.h"
+#include "common/protocol/candidate_address.h"
 #include "testpeer/candidate_exchange.h"
 #include "testpeer/element_factory.h"
 
@@ -339,7 +340,8 @@ void PeerSession::onNegotiationNeeded()
 
 void PeerSession::handleOffer(const std::string &sdp)
 {
-    auto parsed = parseSdp(sdp);
+    // Candidates in the SDP go to ICE too: only IP literals (see candidate_address.h).
+    auto parsed = parseSdp(protocol::withoutHostnameCandidates(sdp));
     if (!parsed) {
         fail("unparsable offer");
         return;
@@ -359,7 +361,7 @@ void PeerSession::handleOffer(const std::string &sdp)
 
 void PeerSession::handleAnswer(const std::string &sdp)
 {
-    auto parsed = webrtc_ ? parseSdp(sdp) : nullptr;
+    auto parsed = webrtc_ ? parseSdp(protocol::withoutHostnameCandidates(sdp)) : nullptr;
     if (!parsed) {
         RC_LOG_WARN("%signoring an answer from %s that we cannot use", env_.logPrefix.c_str(),
             peerId_.c_str());
