@@ -8,6 +8,7 @@
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
 #include "common/protocol/room_protocol.h"
+#include "signaling/deflate_extension.h"
 
 #include <algorithm>
 #include <cstring>
@@ -79,11 +80,11 @@ uint16_t RoomServer::start()
 
     server_ = adopt(static_cast<SoupServer *>(g_object_new(
         SOUP_TYPE_SERVER, "server-header", "roomcast-signal/" ROOMCAST_VERSION " ", nullptr)));
-    // permessage-deflate stays off: libsoup 3.2 inflates a whole frame with no
-    // bound before any size check, so a frame of a few KiB could expand to
-    // gigabytes. Signaling traffic is small; the 65536-byte rule then counts
-    // exactly the bytes on the wire.
+    // permessage-deflate, but ours: libsoup 3.2's inflates a whole frame with no bound before
+    // any size check (a frame of a few KiB could expand to gigabytes); ours stops one byte past
+    // the protocol's limit (deflate_extension.h).
     soup_server_remove_websocket_extension(server_.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+    soup_server_add_websocket_extension(server_.get(), deflateExtensionType());
     soup_server_add_websocket_handler(
         server_.get(), protocol::kPath, nullptr, nullptr, &RoomServer::onWebSocket, this, nullptr);
     soup_server_add_handler(server_.get(), nullptr, &RoomServer::onHttp, this, nullptr);

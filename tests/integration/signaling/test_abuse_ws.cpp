@@ -3,6 +3,7 @@
 #include "ws_test_support.h"
 
 #include "common/protocol/room_protocol.h"
+#include "signaling/message_inflater.h"
 
 #include <catch2/catch.hpp>
 
@@ -27,9 +28,9 @@ struct Fixture
         idY = y->join("bystanders");
         REQUIRE(x->nextOfType("peer-joined"));
     }
-    std::unique_ptr<WsClient> client()
+    std::unique_ptr<WsClient> client(bool offerDeflate = false)
     {
-        auto c = std::make_unique<WsClient>(loop, srv.port());
+        auto c = std::make_unique<WsClient>(loop, srv.port(), "127.0.0.1", offerDeflate);
         REQUIRE(c->connected());
         return c;
     }
@@ -234,26 +235,82 @@ TEST_CASE("50 messages per second sustained are never rate-limited")
     CHECK(a->silentFor(50ms));
 }
 
-TEST_CASE("permessage-deflate is not negotiated")
+TEST_CASE("permessage-deflate is negotiated without context takeover, and works both ways")
 {
     Fixture f;
-    SECTION("libsoup client offers it, server declines")
-    {
-        auto c = f.client();
-        CHECK(soup_websocket_connection_get_extensions(c->connection()) == nullptr);
-        CHECK_FALSE(c->join("r").empty());
+    auto a = f.client(true);
+    auto b = f.client(true);
+    const char *ext = nullptr;
+    for (GList *l = soup_websocket_connection_get_extensions(a->connection()); l; l = l->next)
+        ext = SOUP_WEBSOCKET_EXTENSION_GET_CLASS(l->data)->name;
+    REQUIRE(ext);
+    CHECK(std::string(ext) == "permessage-deflate");
+    a->join("deflate");
+    const std::string idB = b->join("deflate");
+    REQUIRE(a->nextOfType("peer-joined"));
+    // An offer of 60 KiB (libsoup's client compresses it; the server inflates it, forwards it
+    // compressed again) arrives whole.
+    const std::string sdp = std::string(60000, 'v');
+    a->send(protocol::encodeOffer(idB, sdp));
+    auto m = b->nextOfType("offer");
+    REQUIRE(m);
+    CHECK(m->text.size() > sdp.size());
+    CHECK(m->text.find(sdp) != std::string::npos);
+    // Counted after decompression: 70 KiB of text that compress to almost nothing are too large.
+    a->send(protocol::encodeOffer(idB, std::string(70000, 'v')));
+    requireError(*a, "too-large");
+    CHECK(a->waitClosed() == 1009);
+    f.bystandersStillTalk();
+}
+
+TEST_CASE("a compression bomb costs nothing: too-large and 1009 after 64 KiB of output")
+{
+    Fixture f;
+    RawWsClient raw(f.loop, f.srv.port(),
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+    REQUIRE(raw.upgraded());
+    const std::string &head = raw.responseHead();
+    CHECK(head.find("permessage-deflate") != std::string::npos);
+    CHECK(head.find("client_no_context_takeover") != std::string::npos);
+    CHECK(head.find("server_no_context_takeover") != std::string::npos);
+    // A compressed join works.
+    raw.sendFrame(
+        0x1, rc::signaling::compressMessage(R"({"type":"join","room":"bomb"})"), true, true);
+    auto welcome = raw.nextText();
+    REQUIRE(welcome);
+    CHECK(welcome->type() == "welcome");
+
+    // 64 MiB of JSON that deflate to about 64 KiB, in frames of 16 KiB.
+    const std::string text
+        = R"({"type":"offer","to":"p9","sdp":")" + std::string(64u << 20, 'A') + R"("})";
+    const std::string bomb = rc::signaling::compressMessage(text);
+    REQUIRE(bomb.size() < (1u << 20));
+    const long rssBefore = rc::test::residentKiB();
+    const gint64 startUs = g_get_monotonic_time();
+    for (size_t i = 0; i < bomb.size(); i += 16384) {
+        const bool first = i == 0;
+        const bool last = i + 16384 >= bomb.size();
+        raw.sendFrame(first ? 0x1 : 0x0, bomb.substr(i, 16384), last, first);
     }
-    SECTION("a raw client's offer gets no Sec-WebSocket-Extensions")
-    {
-        RawWsClient raw(f.loop, f.srv.port(),
-            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
-        REQUIRE(raw.upgraded());
-        CHECK(raw.responseHead().find("Sec-WebSocket-Extensions") == std::string::npos);
-        // A compressed frame anyway is a protocol error (RSV1 without the extension).
-        raw.sendFrame(0x1, std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7), true, true);
-        auto code = raw.waitClosed();
-        REQUIRE(code);
-        CHECK(*code == 1002);
-    }
+    auto m = raw.nextText(10s);
+    REQUIRE(m);
+    CHECK(m->type() == "error");
+    CHECK(m->str("code") == "too-large");
+    CHECK(raw.waitClosed() == 1009);
+    const double seconds = (g_get_monotonic_time() - startUs) / 1e6;
+    const long grownKiB = rc::test::residentKiB() - rssBefore;
+    INFO("refused in " << seconds << " s, RSS grew " << grownKiB << " KiB");
+    // Inflating it all would take 64 MiB; the bound is 64 KiB and no time.
+    CHECK(grownKiB < 16 * 1024);
+    f.bystandersStillTalk();
+}
+
+TEST_CASE("compressed data that is not DEFLATE closes with 1002; other rooms go on")
+{
+    Fixture f;
+    RawWsClient raw(f.loop, f.srv.port(), "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    REQUIRE(raw.upgraded());
+    raw.sendFrame(0x1, std::string("\xff\xff\xff\xff\xff\xff", 6), true, true);
+    CHECK(raw.waitClosed() == 1002);
     f.bystandersStillTalk();
 }

@@ -18,17 +18,6 @@ double secondsSince(gint64 startUs)
     return static_cast<double>(g_get_monotonic_time() - startUs) / G_USEC_PER_SEC;
 }
 
-// This process's resident memory in KiB (the server runs in-process).
-long residentKiB()
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::stol(line.substr(6));
-    return -1;
-}
-
 // A plain TCP connection to the server that writes `bytes` and then nothing.
 class RawTcp
 {

@@ -78,10 +78,12 @@ Msg toMsg(std::string text)
 
 // ---- WsClient ---------------------------------------------------------------
 
-WsClient::WsClient(TestLoop &loop, uint16_t port, const std::string &host)
+WsClient::WsClient(TestLoop &loop, uint16_t port, const std::string &host, bool offerDeflate)
     : loop_(loop)
     , session_(adopt(soup_session_new()))
 {
+    if (offerDeflate)
+        soup_session_add_feature_by_type(session_.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
     std::string url = "ws://" + host + ":" + std::to_string(port) + "/ws";
     auto msg = adopt(soup_message_new("GET", url.c_str()));
     struct Pending
@@ -392,6 +394,16 @@ InProcessServer::InProcessServer(TestLoop &loop, signaling::RoomServerConfig con
 }
 
 // ---- ServerProcess -----------------------------------------------------------
+
+long residentKiB()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stol(line.substr(6));
+    return -1;
+}
 
 std::string signalBinary()
 {

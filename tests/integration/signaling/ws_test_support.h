@@ -54,11 +54,13 @@ struct Msg
     bool has(const char *field) const;
 };
 
-// A WebSocket client built on libsoup (answers pings, offers permessage-deflate).
+// A WebSocket client built on libsoup (answers pings; offers libsoup's permessage-deflate when
+// asked: a libsoup 3 session does not by itself).
 class WsClient
 {
 public:
-    WsClient(TestLoop &loop, uint16_t port, const std::string &host = "127.0.0.1");
+    WsClient(TestLoop &loop, uint16_t port, const std::string &host = "127.0.0.1",
+        bool offerDeflate = false);
     ~WsClient();
     WsClient(const WsClient &) = delete;
     WsClient &operator=(const WsClient &) = delete;
@@ -178,6 +180,9 @@ private:
 };
 
 std::string signalBinary();
+
+// This process's resident memory in KiB (an in-process server counts in it); -1 if unknown.
+long residentKiB();
 
 // Runs the binary to completion: exit status, stdout and stderr.
 struct RunResult
