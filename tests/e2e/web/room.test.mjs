@@ -176,4 +176,42 @@ describe('roomcast web client', { timeout: 150_000 }, () => {
       await Promise.all([erin.context.close(), frank.context.close()]);
     }
   });
+  it("Chromium's WebSocket gets the server's bounded permessage-deflate, and 60 KiB messages pass", { timeout: 30_000 }, async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(baseUrl);
+      const result = await page.evaluate(async () => {
+        const url = new URL('/ws', location.href);
+        url.protocol = 'ws:';
+        const open = (name) => new Promise((resolve, reject) => {
+          const ws = new WebSocket(url);
+          const inbox = [];
+          ws.onmessage = (e) => inbox.push(JSON.parse(e.data));
+          ws.onerror = () => reject(new Error('websocket error'));
+          ws.onopen = () => { ws.send(JSON.stringify({ type: 'join', room: 'deflate-check', name })); resolve({ ws, inbox }); };
+        });
+        const until = async (what, fn) => {
+          for (let i = 0; i < 100; i++) { const v = fn(); if (v) return v; await new Promise((r) => setTimeout(r, 50)); }
+          throw new Error(`timed out waiting for ${what}`);
+        };
+        const a = await open('a');
+        await until('a welcome', () => a.inbox.find((m) => m.type === 'welcome'));
+        const b = await open('b');
+        const welcome = await until('b welcome', () => b.inbox.find((m) => m.type === 'welcome'));
+        const sdp = 'v=0\r\n' + 'a=x-filler:'.padEnd(60_000, 'z') + '\r\n';
+        a.ws.send(JSON.stringify({ type: 'offer', to: welcome.id, offer: { type: 'offer', sdp } }));
+        const offer = await until('the offer', () => b.inbox.find((m) => m.type === 'offer'));
+        const extensions = [a.ws.extensions, b.ws.extensions];
+        a.ws.close(); b.ws.close();
+        return { extensions, same: offer.offer.sdp === sdp };
+      });
+      for (const e of result.extensions) {
+        assert.match(e, /permessage-deflate/);
+        assert.match(e, /client_no_context_takeover/);
+      }
+      assert.equal(result.same, true, 'the 60 KiB offer arrives intact through compression both ways');
+    } finally {
+      await page.close();
+    }
+  });
 });
