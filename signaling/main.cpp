@@ -72,6 +72,8 @@ int run(const SignalCommand &cmd)
         auto sigint = watchSignal(ctx.get(), SIGINT, stop);
         auto sigterm = watchSignal(ctx.get(), SIGTERM, stop);
         rc::signaling::RoomServer server(cmd.server, ctx.get());
+        // SIGHUP: certificate renewal without dropping anyone.
+        auto sighup = rc::watchUnixSignal(ctx.get(), SIGHUP, [&server] { server.reloadTls(); });
         rc::SdNotifier notifier; // a no-op unless started by systemd (Type=notify)
         try {
             server.start();

@@ -7,6 +7,7 @@
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
+#include "common/ops/tls_files.h"
 #include "common/protocol/room_protocol.h"
 #include "signaling/deflate_extension.h"
 
@@ -99,9 +100,20 @@ uint16_t RoomServer::start()
         throw StartupError(
             exitcode::usage, "listen address '" + config_.host + "' is not an IP address");
     auto sockAddr = adopt(g_inet_socket_address_new(inet.get(), config_.port));
+    const bool tls = !config_.tlsCertificateFile.empty();
+    if (tls) {
+        std::string error;
+        auto cert = ops::loadTlsCertificate(config_.tlsCertificateFile, config_.tlsKeyFile, error);
+        if (!cert)
+            throw StartupError(exitcode::config, error);
+        // The listener is bound to this property: a reload (reloadTls) reaches new connections.
+        soup_server_set_tls_certificate(server_.get(), cert.get());
+        RC_LOG_INFO("TLS: HTTPS and WSS only, certificate %s (%s)",
+            config_.tlsCertificateFile.c_str(), ops::describeTlsCertificate(cert.get()).c_str());
+    }
     GError *rawError = nullptr;
-    if (!soup_server_listen(
-            server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0), &rawError)) {
+    if (!soup_server_listen(server_.get(), sockAddr.get(),
+            tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &rawError)) {
         auto error = adopt(rawError);
         throw StartupError(exitcode::osError,
             "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": "
@@ -139,8 +151,26 @@ uint16_t RoomServer::start()
         checkLiveness();
         return true;
     });
-    RC_LOG_INFO("listening on %s", address_.c_str());
+    RC_LOG_INFO("listening on %s%s", address_.c_str(), tls ? " (TLS)" : "");
     return port;
+}
+
+bool RoomServer::reloadTls()
+{
+    if (config_.tlsCertificateFile.empty() || !server_) {
+        RC_LOG_INFO("reload: no TLS certificate configured, nothing to reload");
+        return false;
+    }
+    std::string error;
+    auto cert = ops::loadTlsCertificate(config_.tlsCertificateFile, config_.tlsKeyFile, error);
+    if (!cert) {
+        RC_LOG_ERROR("reload: %s; keeping the certificate in use", error.c_str());
+        return false;
+    }
+    soup_server_set_tls_certificate(server_.get(), cert.get());
+    RC_LOG_INFO("reload: TLS certificate %s (%s) for new connections",
+        config_.tlsCertificateFile.c_str(), ops::describeTlsCertificate(cert.get()).c_str());
+    return true;
 }
 
 void RoomServer::onWebSocket(SoupServer *, SoupServerMessage *msg, const char *,

@@ -36,6 +36,10 @@ public:
     // config.port is 0) and logs "listening on HOST:PORT". Start-up code:
     // throws rc::StartupError (71) when the address cannot be bound.
     uint16_t start();
+    // Reads the TLS certificate and key files again (certificate renewal, on SIGHUP) and uses
+    // them for new connections; open ones keep theirs. False (logged, the old one kept) when
+    // they cannot be loaded or no TLS is configured.
+    bool reloadTls();
 
     // "127.0.0.1:8080" or "[::1]:8080", once started.
     const std::string &address() const noexcept { return address_; }

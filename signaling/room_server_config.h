@@ -17,6 +17,8 @@ struct RoomServerConfig
     uint16_t port = 8080;
     DispatchRules rules;
     std::string staticDir; // empty: nothing but /ws is served
+    // PEM files: when both are set the server speaks HTTPS and WSS only (reloaded on SIGHUP).
+    std::string tlsCertificateFile, tlsKeyFile;
     // libsoup sends a ping this often (whole seconds); a peer that sent
     // nothing, pongs included, for peerTimeout is treated as gone.
     std::chrono::seconds pingInterval { 10 };

@@ -1,6 +1,8 @@
 // Option parsing and validation for roomcast-signal; see signal_options.h.
 #include "signaling/signal_options.h"
 
+#include "common/ops/tls_files.h"
+
 #include "roomcast-config.h"
 
 #include "common/base/config_loader.h"
@@ -79,8 +81,11 @@ po::options_description sharedOptions()
         "file holding the HS256 secret for join tokens (trailing whitespace removed); "
         "without it every join is accepted (development mode)")("max-peers-per-room",
         po::value<std::string>()->default_value("64"),
-        "most visible members in one room, 0 for no limit (hidden members do not count)")(
-        "static", po::value<std::string>(), "directory of a web client to serve on /")("log-level",
+        "most visible members in one room, 0 for no limit (hidden members do not count)")("static",
+        po::value<std::string>(),
+        "directory of a web client to serve on /")("tls-certificate", po::value<std::string>(),
+        "PEM certificate (chain) file: serve HTTPS and WSS only; reloaded on SIGHUP")("tls-key",
+        po::value<std::string>(), "PEM private key file for --tls-certificate")("log-level",
         po::value<std::string>()->default_value("info"), "debug, info, warning or error")(
         "rate-limit-burst", po::value<std::string>()->default_value("400"),
         "messages a connection may send at once before it is rate-limited")("rate-limit-per-second",
@@ -235,6 +240,17 @@ SignalCommand parseSignalOptions(int argc, const char *const argv[])
         std::error_code ec;
         if (server.staticDir.empty() || !std::filesystem::is_directory(server.staticDir, ec))
             blame.fail("static", "'" + server.staticDir + "' is not a directory");
+    }
+    if (vm.count("tls-certificate") != vm.count("tls-key"))
+        blame.fail(vm.count("tls-certificate") ? "tls-certificate" : "tls-key",
+            "--tls-certificate and --tls-key go together");
+    if (vm.count("tls-certificate")) {
+        server.tlsCertificateFile = text("tls-certificate");
+        server.tlsKeyFile = text("tls-key");
+        // Loaded now too, so that --check-config and the start fail on a bad file.
+        std::string error;
+        if (!ops::loadTlsCertificate(server.tlsCertificateFile, server.tlsKeyFile, error))
+            blame.fail("tls-certificate", error);
     }
     if (vm.count("secret-file")) {
         const std::string path = text("secret-file");
