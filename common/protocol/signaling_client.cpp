@@ -96,6 +96,21 @@ void SignalingClient::start()
     // A session made while our context is thread-default does its I/O there.
     session_ = adopt(soup_session_new());
     g_main_context_pop_thread_default(context_);
+    if (!options_.caFile.empty()) {
+        GError *raw = nullptr;
+        auto db = adopt(g_tls_file_database_new(options_.caFile.c_str(), &raw));
+        auto error = adopt(raw);
+        if (!db) {
+            // Checked at start-up by the programs' options; a file gone since is fatal too.
+            RC_LOG_ERROR("signaling: cannot load CA file %s: %s", options_.caFile.c_str(),
+                error ? error->message : "unknown error");
+            setState(State::stopped);
+            if (callbacks_.onFatal)
+                callbacks_.onFatal("bad-ca-file", "cannot load the signaling CA file");
+            return;
+        }
+        soup_session_set_tls_database(session_.get(), db.get());
+    }
     connect();
 }
 

@@ -34,6 +34,9 @@ public:
     struct Options
     {
         std::string url; // ws://host:port/ws or wss://
+        // wss:// trusts the system's CAs, or only the PEM CAs in this file when it is set.
+        // The server's certificate and name are always verified.
+        std::string caFile;
         protocol::Join join;
         bool reconnect = true;
         std::chrono::milliseconds minBackoff { 250 };

@@ -216,10 +216,12 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
 {
     RoomSession::Settings settings;
     settings.room = room;
-    settings.link = [context = context_.get(), url = options_.signalingUrl](
+    settings.link = [context = context_.get(), url = options_.signalingUrl,
+                        caFile = options_.signalingCaFile](
                         protocol::Join join, RoomLink::Callbacks callbacks) {
         SignalingClient::Options link;
         link.url = url;
+        link.caFile = caFile;
         link.join = std::move(join);
         return std::make_unique<SignalingClient>(context, std::move(link), std::move(callbacks));
     };

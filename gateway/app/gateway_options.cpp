@@ -67,6 +67,8 @@ po::options_description fileOptions()
     auto add = d.add_options();
     add("signaling-url", po::value<std::string>(),
         "room server WebSocket URL, ws:// or wss:// (default ws://127.0.0.1:8080/ws)");
+    add("signaling-ca-file", po::value<std::string>(),
+        "PEM file of the CAs to trust for a wss:// signaling URL instead of the system's");
     add("token-file", po::value<std::string>(),
         "file holding the join token (JWT); trailing whitespace is removed");
     add("room", po::value<std::vector<std::string>>(),
@@ -339,6 +341,17 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     std::string why;
     if (!isValidSignalingUrl(o.signalingUrl, why))
         origins.fail("signaling-url", 0, why);
+
+    str("signaling-ca-file", o.signalingCaFile);
+    if (vm.count("signaling-ca-file")) {
+        GError *raw = nullptr;
+        auto db = adopt(g_tls_file_database_new(o.signalingCaFile.c_str(), &raw));
+        auto error = adopt(raw);
+        if (!db)
+            origins.fail("signaling-ca-file", 0,
+                "cannot load CA file '" + o.signalingCaFile
+                    + "': " + (error ? error->message : "unknown error"));
+    }
 
     str("token-file", o.tokenFile);
     if (vm.count("token-file") && o.tokenFile.empty())

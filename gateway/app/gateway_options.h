@@ -18,6 +18,7 @@ struct GatewayOptions
     std::string configFile; // --config FILE ("" = none found)
     std::vector<std::string> configFiles; // every file read, in order (config, then drop-ins)
     std::string signalingUrl; // --signaling-url URL (ws:// or wss://)
+    std::string signalingCaFile; // --signaling-ca-file PEM ("" = the system's CAs for wss://)
     std::string tokenFile; // --token-file PATH ("" = no token; see readTokenFile)
     std::vector<std::string> rooms; // --room NAME, repeatable (room-protocol names)
     std::vector<std::string> pipelines; // --pipeline NAME, repeatable (default {"record-mkv"})
