@@ -164,6 +164,8 @@ int Gateway::run()
                 throw StartupError(exitcode::config, "api-token-file: " + why);
             api.token = token;
         }
+        api.tlsCertificateFile = options_.apiTlsCertificate;
+        api.tlsKeyFile = options_.apiTlsKey;
         // Long enough for a finalize (EOS, wait) plus the room's grace.
         api.replyTimeout = options_.finalizeTimeout + kStopGrace;
         control_ = std::make_unique<ControlService>(*this);
@@ -394,6 +396,8 @@ void Gateway::reloadTokens()
         else
             log_.info("reload: API token re-read from %s", options_.apiTokenFile.c_str());
     }
+    if (api_ && !options_.apiTlsCertificate.empty())
+        api_->reloadTls(); // certificate renewal; logs either way
 }
 
 void Gateway::reload()

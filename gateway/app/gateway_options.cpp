@@ -8,6 +8,7 @@
 #include "common/base/listen_address.h"
 #include "common/base/log.h"
 #include "common/base/startup_error.h"
+#include "common/ops/tls_files.h"
 #include "roomcast-config.h"
 
 #include <algorithm>
@@ -99,6 +100,9 @@ po::options_description fileOptions()
     add("api-token-file", po::value<std::string>(),
         "file holding the control API's bearer token (required unless the API listens on "
         "loopback)");
+    add("api-tls-certificate", po::value<std::string>(),
+        "PEM certificate (chain) file: the control API speaks HTTPS only; reloaded on SIGHUP");
+    add("api-tls-key", po::value<std::string>(), "PEM private key file for api-tls-certificate");
     add("webhook-url", po::value<std::vector<std::string>>(),
         "http(s) URL that receives event webhooks; repeatable");
     add("webhook-secret-file", po::value<std::string>(),
@@ -465,6 +469,17 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     str("api-token-file", o.apiTokenFile);
     if (vm.count("api-token-file") && o.apiTokenFile.empty())
         origins.fail("api-token-file", 0, "empty file name");
+    str("api-tls-certificate", o.apiTlsCertificate);
+    str("api-tls-key", o.apiTlsKey);
+    if (vm.count("api-tls-certificate") != vm.count("api-tls-key"))
+        origins.fail(vm.count("api-tls-certificate") ? "api-tls-certificate" : "api-tls-key", 0,
+            "api-tls-certificate and api-tls-key go together");
+    if (vm.count("api-tls-certificate")) {
+        // Loaded now too, so that --check-config and the start fail on a bad file.
+        std::string error;
+        if (!ops::loadTlsCertificate(o.apiTlsCertificate, o.apiTlsKey, error))
+            origins.fail("api-tls-certificate", 0, error);
+    }
     if (o.apiEnabled && o.apiTokenFile.empty() && !isLoopbackHost(o.apiHost)) {
         // A policy refusal, not a syntax error: 78 wherever the address came
         // from (with file:line when a file gave it).

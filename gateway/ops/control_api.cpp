@@ -1,6 +1,8 @@
 // The control API server: auth and limits before the body is read, then routing; see control_api.h.
 #include "gateway/ops/control_api.h"
 
+#include "common/ops/tls_files.h"
+
 #include "common/base/exit_codes.h"
 #include "common/base/json.h"
 #include "common/base/log.h"
@@ -120,9 +122,21 @@ uint16_t ControlApi::start()
         server_.get(), nullptr, &ControlApi::onEarlyRequest, this, nullptr);
     soup_server_add_handler(server_.get(), nullptr, &ControlApi::onRequest, this, nullptr);
     auto sockAddr = adopt(g_inet_socket_address_new(inet.get(), config_.port));
+    const bool tls = !config_.tlsCertificateFile.empty();
+    if (tls) {
+        std::string error;
+        auto cert = loadTlsCertificate(config_.tlsCertificateFile, config_.tlsKeyFile, error);
+        if (!cert) {
+            g_main_context_pop_thread_default(ctx_.get());
+            server_.reset();
+            throw StartupError(exitcode::config, "control API: " + error);
+        }
+        // The listener is bound to this property: reloadTls() reaches new connections.
+        soup_server_set_tls_certificate(server_.get(), cert.get());
+    }
     GError *rawError = nullptr;
-    const bool ok = soup_server_listen(
-        server_.get(), sockAddr.get(), static_cast<SoupServerListenOptions>(0), &rawError);
+    const bool ok = soup_server_listen(server_.get(), sockAddr.get(),
+        tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &rawError);
     g_main_context_pop_thread_default(ctx_.get());
     if (!ok) {
         auto error = adopt(rawError);
@@ -145,9 +159,11 @@ uint16_t ControlApi::start()
     if (!config_.token)
         RC_LOG_WARN("control API on %s without a token: any local user may control the gateway",
             address_.c_str());
-    else if (!loopback_)
-        RC_LOG_WARN("control API on %s is plain HTTP: put it behind a TLS proxy", address_.c_str());
-    RC_LOG_INFO("control API listening on %s", address_.c_str());
+    else if (!loopback_ && !tls)
+        RC_LOG_WARN("control API on %s is plain HTTP: give it api-tls-certificate and "
+                    "api-tls-key, or put it behind a TLS proxy",
+            address_.c_str());
+    RC_LOG_INFO("control API listening on %s%s", address_.c_str(), tls ? " (TLS)" : "");
     return port_;
 }
 
@@ -158,6 +174,22 @@ void ControlApi::stop() noexcept
         soup_server_disconnect(server_.get());
         server_.reset();
     }
+}
+
+bool ControlApi::reloadTls()
+{
+    if (config_.tlsCertificateFile.empty() || !server_)
+        return false;
+    std::string error;
+    auto cert = loadTlsCertificate(config_.tlsCertificateFile, config_.tlsKeyFile, error);
+    if (!cert) {
+        RC_LOG_ERROR("reload: control API: %s; keeping the certificate in use", error.c_str());
+        return false;
+    }
+    soup_server_set_tls_certificate(server_.get(), cert.get());
+    RC_LOG_INFO("reload: control API TLS certificate %s (%s) for new connections",
+        config_.tlsCertificateFile.c_str(), describeTlsCertificate(cert.get()).c_str());
+    return true;
 }
 
 bool ControlApi::setToken(std::optional<std::string> token)

@@ -30,6 +30,8 @@ struct ControlApiConfig
     size_t maxBodyBytes = 64 * 1024; // larger bodies: 413
     int maxJsonDepth = 16; // deeper bodies: 400
     std::chrono::milliseconds replyTimeout { 30000 }; // a backend that never replies: 503
+    // PEM files: with both the API speaks HTTPS only (reloadTls() on SIGHUP).
+    std::string tlsCertificateFile, tlsKeyFile;
 };
 
 // "HOST:PORT" or "[IPV6]:PORT" (HOST an IP literal or "localhost"); false if malformed.
@@ -56,6 +58,9 @@ public:
     // New token (SIGHUP re-reads the token file). nullopt turns auth off,
     // which is refused (false) unless the API listens on loopback.
     bool setToken(std::optional<std::string> token);
+    // Reads the TLS files again for new connections (certificate renewal). False, logged,
+    // the certificate in use kept, when they cannot be loaded or no TLS is configured.
+    bool reloadTls();
     // While refusing, POST and DELETE answer 503 shutting_down (reads still work).
     void refuseChanges(bool refuse) noexcept { refusingChanges_ = refuse; }
 
