@@ -3,9 +3,11 @@
 #include "common/base/log.h"
 #include "common/base/main_context.h"
 #include "common/base/startup_error.h"
+#include "testpeer/flash_beep.h"
 #include "testpeer/live_source.h"
 #include "testpeer/participant.h"
 #include "testpeer/pipeline_host.h"
+#include "testpeer/send_pause.h"
 #include "testpeer/test_peer_options.h"
 
 #include <gst/gst.h>
@@ -48,6 +50,7 @@ private:
     {
         // Start-up: a bad pattern or a missing plugin throws StartupError.
         source_ = std::make_unique<LiveSource>(pipeline_.bin(), options_.media);
+        installTestSignals();
         participant_ = std::make_unique<Participant>(context_.get(), pipeline_.bin(), *source_,
             options_.participant,
             Participant::Callbacks { {}, [this](const std::string &code) {
@@ -77,6 +80,25 @@ private:
         participant_.reset();
         pipeline_.stop();
         return exitCode_;
+    }
+
+    // --pattern flash-beep and --pause-at/--pause-for act on the raw media at the encoders.
+    void installTestSignals()
+    {
+        if (!options_.flashBeep && options_.pauseFor <= 0)
+            return;
+        GPtr<GstElement> venc = adopt(gst_bin_get_by_name(pipeline_.bin(), "video-encoder"));
+        GPtr<GstElement> aenc = adopt(gst_bin_get_by_name(pipeline_.bin(), "audio-encoder"));
+        if (!venc || !aenc)
+            throw StartupError(exitcode::software, "no encoders to attach the test signals to");
+        GPtr<GstPad> vsink = adopt(gst_element_get_static_pad(venc.get(), "sink"));
+        GPtr<GstPad> asink = adopt(gst_element_get_static_pad(aenc.get(), "sink"));
+        if (options_.flashBeep)
+            installFlashBeep(vsink.get(), asink.get());
+        if (options_.pauseFor > 0)
+            installSendPause(vsink.get(), asink.get(),
+                static_cast<GstClockTime>(options_.pauseAt * GST_SECOND),
+                static_cast<GstClockTime>(options_.pauseFor * GST_SECOND));
     }
 
     void watchSignal(int signum)

@@ -72,11 +72,17 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
         ("bitrate", po::value(&o.media.bitrateKbps)->default_value(600), "video bitrate, kbit/s")
         ("pattern", po::value(&o.media.pattern)->default_value("smpte"),
             "red | green | blue | yellow | cyan | magenta | white | black | grey | orange |\n"
-            "purple (solid colours) or any videotestsrc pattern: smpte, ball, snow, ...")
+            "purple (solid colours) or any videotestsrc pattern: smpte, ball, snow, ...;\n"
+            "flash-beep: black and silent, with a white frame and a 100 ms tone at the\n"
+            "same instant every second (to measure A/V alignment)")
         ("audio-freq", po::value(&o.media.audioFrequency)->default_value(440.0),
             "sine frequency, Hz")
         ("duration", po::value(&o.durationSeconds)->default_value(0),
             "seconds before leaving and exiting 0; 0 = until SIGINT/SIGTERM")
+        ("pause-at", po::value(&o.pauseAt)->default_value(0),
+            "seconds after start at which to stop sending audio and video (with --pause-for)")
+        ("pause-for", po::value(&o.pauseFor)->default_value(0),
+            "seconds to send nothing from --pause-at on, then resume; 0 = no pause")
         ("ice-local-address", po::value(&o.participant.iceAddresses)->composing(),
             "restrict ICE host candidates to this address (repeatable)")
         ("token-file", po::value(&tokenFile), "file holding the join token (JWT)")
@@ -123,6 +129,15 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     checkRange("duration", o.durationSeconds, 0, 7 * 24 * 3600);
     if (!(o.media.audioFrequency >= 20.0 && o.media.audioFrequency <= 20000.0))
         usageError("--audio-freq must be between 20 and 20000 Hz");
+    if (o.media.pattern == "flash-beep") {
+        o.flashBeep = true;
+        o.media.pattern = "black";
+    }
+    if (!(o.pauseAt >= 0 && o.pauseAt <= 24 * 3600)
+        || !(o.pauseFor >= 0 && o.pauseFor <= 24 * 3600))
+        usageError("--pause-at and --pause-for must be between 0 and 86400 seconds");
+    if (o.pauseAt > 0 && o.pauseFor == 0)
+        usageError("--pause-at needs --pause-for");
     log::Level level;
     if (!log::parseLevel(o.logLevel, level))
         usageError("--log-level must be debug, info, warning or error, got '" + o.logLevel + "'");

@@ -14,6 +14,8 @@ struct TestPeerOptions
     Participant::Options participant;
     LiveSourceOptions media;
     int durationSeconds = 0; // 0: until SIGINT/SIGTERM
+    bool flashBeep = false; // --pattern flash-beep: see flash_beep.h (media.pattern is then black)
+    double pauseAt = 0, pauseFor = 0; // seconds; pauseFor > 0: see send_pause.h
     std::string logLevel = "info";
 };
 

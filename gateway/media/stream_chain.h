@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/gst/gst_ptr.h"
+#include "gateway/media/audio_gap_filler.h"
 #include "gateway/media/keyframe_gate.h"
 #include "gateway/media/media_kind.h"
 
@@ -19,7 +20,8 @@ namespace rc::gateway {
 class StreamChain
 {
 public:
-    // Builds depayloader ! parser ! tee in bin, with the keyframe gate on video, and brings the
+    // Builds depayloader ! parser ! tee in bin, with the keyframe gate on video and the audio gap
+    // filler (AudioGapFiller) between parser and tee on Opus, and brings the
     // new elements to the bin's state. The tee always exists (allow-not-linked), so that
     // consumers can be attached to and detached from a running stream. nullptr with error on
     // failure (the elements already added are left to the pipeline's teardown).
@@ -71,6 +73,7 @@ private:
     GPtr<GstElement> tee_;
     std::vector<Branch> branches_;
     std::shared_ptr<KeyframeGate> gate_; // video only
+    std::unique_ptr<AudioGapFiller> filler_; // Opus only: silence across gaps, before the tee
     rc::log::Logger log_ { "gateway" };
 };
 

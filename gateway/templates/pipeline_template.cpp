@@ -387,6 +387,13 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
             tpl.extension = value;
         } else if (key == "description") {
             tpl.description = value;
+        } else if (key == "gap-video") {
+            if (value == "freeze")
+                tpl.gapVideo = GapVideo::freeze;
+            else if (value == "black")
+                tpl.gapVideo = GapVideo::black;
+            else
+                fail(path, lineNo, "gap-video must be 'freeze' or 'black', got '" + value + "'");
         } else if (key == "param") {
             TemplateParam param = parseParam(path, lineNo, value);
             for (const auto &p : tpl.params) {
@@ -398,7 +405,7 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
             fail(path, lineNo,
                 "unknown key '" + key
                     + "' (known: scope, video-codecs, audio-codecs, extension, description, "
-                      "param)");
+                      "gap-video, param)");
         }
     }
     if (!sawScope)

@@ -15,6 +15,10 @@ enum class TemplateScope { participant, room };
 
 enum class TemplateParamKind { string, integer, url };
 
+// What a participant's video shows in this template's output while the sender is away
+// ("gap-video:" header): the last frame (players hold it; nothing is written) or black.
+enum class GapVideo { freeze, black };
+
 // A parameter the template declares, e.g.
 //   param: video_bitrate int min=200 max=20000 default=2500
 //   param: rtmp_url url required schemes=rtmp,rtmps set=sink.location
@@ -46,6 +50,7 @@ struct PipelineTemplate
     std::vector<std::string> audioCodecs; // e.g. "OPUS"
     std::string extension; // file extension of its output, e.g. "mkv", "webm", "mp4"
     std::string description; // one line for humans ("description:" header)
+    GapVideo gapVideo = GapVideo::freeze; // "gap-video:" header
     std::string launch; // gst-launch text with ${variable} placeholders
     int launchLine = 0; // line of the file where the body starts (for messages)
     std::vector<TemplateParam> params; // declared parameters, in file order

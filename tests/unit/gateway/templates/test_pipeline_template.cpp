@@ -202,3 +202,14 @@ TEST_CASE("malformed parameters name file and line", "[template][param]")
     expectError(head + "param: x int\n---\nqueue name=video ! fakesink name=${y}\n", 5,
         "unknown variable '${y}'");
 }
+
+TEST_CASE("gap-video is freeze by default, black on request, nothing else", "[template]")
+{
+    CHECK(parseTemplate("/t/a.pipeline", goodText).gapVideo == GapVideo::freeze);
+    CHECK(parseTemplate("/t/a.pipeline", "gap-video: black\n" + goodText).gapVideo
+        == GapVideo::black);
+    CHECK(parseTemplate("/t/a.pipeline", "gap-video: freeze\n" + goodText).gapVideo
+        == GapVideo::freeze);
+    expectError("gap-video: grey\n" + goodText, 1, "gap-video must be 'freeze' or 'black'");
+    expectError("gap-video: black\ngap-video: black\n" + goodText, 2, "given twice");
+}

@@ -1,0 +1,84 @@
+// White frame and tone on every whole second; see flash_beep.h.
+#include "testpeer/flash_beep.h"
+
+#include <gst/audio/audio.h>
+#include <gst/video/video.h>
+
+#include <cstring>
+
+namespace rc::testpeer {
+namespace {
+
+// The first frame whose time span holds the whole second is the flash.
+GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexcept
+{
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
+        return GST_PAD_PROBE_OK;
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    const GstClockTime length
+        = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : GST_SECOND / 30;
+    if (pts % GST_SECOND >= length)
+        return GST_PAD_PROBE_OK;
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    GstVideoInfo vinfo;
+    const bool ok = caps && gst_video_info_from_caps(&vinfo, caps);
+    if (caps)
+        gst_caps_unref(caps);
+    if (!ok || GST_VIDEO_INFO_FORMAT(&vinfo) != GST_VIDEO_FORMAT_I420)
+        return GST_PAD_PROBE_OK;
+    buffer = gst_buffer_make_writable(buffer);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &vinfo, buffer, GST_MAP_WRITE))
+        return GST_PAD_PROBE_OK;
+    // Full luma, neutral chroma: white.
+    auto *y = static_cast<guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    for (int row = 0; row < GST_VIDEO_FRAME_HEIGHT(&frame); ++row)
+        std::memset(y + row * stride, 235, GST_VIDEO_FRAME_WIDTH(&frame));
+    gst_video_frame_unmap(&frame);
+    return GST_PAD_PROBE_OK;
+}
+
+// Silences every sample outside [k s, k s + kBeepDuration).
+GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexcept
+{
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
+        return GST_PAD_PROBE_OK;
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    GstAudioInfo ainfo;
+    const bool ok = caps && gst_audio_info_from_caps(&ainfo, caps);
+    if (caps)
+        gst_caps_unref(caps);
+    const GstAudioFormat format = GST_AUDIO_INFO_FORMAT(&ainfo);
+    if (!ok || (format != GST_AUDIO_FORMAT_S16LE && format != GST_AUDIO_FORMAT_F32LE))
+        return GST_PAD_PROBE_OK;
+    buffer = gst_buffer_make_writable(buffer);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    GstMapInfo map;
+    if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE))
+        return GST_PAD_PROBE_OK;
+    const int rate = GST_AUDIO_INFO_RATE(&ainfo);
+    const int bpf = GST_AUDIO_INFO_BPF(&ainfo);
+    const gsize frames = map.size / bpf;
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    for (gsize i = 0; i < frames; ++i) {
+        const GstClockTime t = pts + gst_util_uint64_scale_int(i, GST_SECOND, rate);
+        if (t % GST_SECOND >= kBeepDuration)
+            std::memset(map.data + i * bpf, 0, bpf); // zero is silence in both formats
+    }
+    gst_buffer_unmap(buffer, &map);
+    return GST_PAD_PROBE_OK;
+}
+
+} // namespace
+
+void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink)
+{
+    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe, nullptr, nullptr);
+    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe, nullptr, nullptr);
+}
+
+} // namespace rc::testpeer

@@ -1,0 +1,19 @@
+// The flash-beep pattern: a white video frame and a short tone at the same instant every second
+// (black and silence otherwise), so that a test can measure audio/video alignment in a recording.
+#pragma once
+
+#include <gst/gst.h>
+
+namespace rc::testpeer {
+
+// Installs the pattern on the raw frames and samples going into the encoders (pads borrowed;
+// the probes live as long as the pads). Both sides decide from their own buffer timestamps,
+// which share the pipeline's running time: the flash frame and the tone's first sample carry
+// the same timestamp, whatever the scheduling. Expects the video source to be solid black.
+// Main context, before the pipeline plays.
+void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink);
+
+// The tone lasts this long after each whole second of running time.
+constexpr GstClockTime kBeepDuration = 100 * GST_MSECOND;
+
+} // namespace rc::testpeer
