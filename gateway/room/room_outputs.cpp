@@ -482,9 +482,14 @@ void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned ser
 
 void RoomOutputs::receiverFinished(unsigned serial, const std::string &peerId)
 {
-    for (auto &o : outputs_)
-        if (ParticipantScope *p = o->participant())
+    const double now = manifest_.offsetOf(std::chrono::system_clock::now());
+    for (auto &o : outputs_) {
+        if (ParticipantScope *p = o->participant()) {
             p->retries.erase(serial);
+            // Left while its disk was full: the gap ends with the presence.
+            manifest_.gapEnded(peerId, o->id, Manifest::GapCause::DiskFull, now);
+        }
+    }
     for (auto &[key, bySerial] : feeds_)
         bySerial.erase(serial);
     // Its tile goes, unless another receiver (a replacement) feeds the same id.
