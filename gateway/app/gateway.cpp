@@ -234,7 +234,11 @@ bool Gateway::joinRoom(const std::string &room, bool configured, std::string &er
     }
     settings.recordingsDir = options_.recordingsDir;
     settings.sessionStart = sessionStart_;
-    if (running_) {
+    settings.plan = planSession(options_.recordingsDir, room, std::chrono::system_clock::now(),
+        options_.resumeWindow, log_);
+    if (settings.plan.continues) {
+        settings.sessionStart = settings.plan.sessionStart;
+    } else if (running_) {
         // Joined later (API, reload): a session of its own, stamped with the
         // join time, so that rejoining never overwrites an earlier manifest.
         auto start

@@ -90,6 +90,9 @@ po::options_description fileOptions()
     add("video-max-bitrate", po::value<int>(), "kbit/s hint in the offer (default 4000)");
     add("finalize-timeout", po::value<int>(),
         "ms to wait for a file to finalize after EOS (default 5000)");
+    add("resume-window", po::value<int>(),
+        "seconds: a restart continues a room's unfinished session (same folder and manifest, new "
+        "parts) when it was last written this recently; 0 never continues (default 600)");
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
     add("param", po::value<std::vector<std::string>>(),
         "NAME=VALUE for every active template declaring parameter NAME; repeatable");
@@ -436,6 +439,9 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     int finalizeMs = static_cast<int>(o.finalizeTimeout.count());
     integer("finalize-timeout", finalizeMs, 100, 600000);
     o.finalizeTimeout = std::chrono::milliseconds(finalizeMs);
+    int resumeSeconds = static_cast<int>(o.resumeWindow.count());
+    integer("resume-window", resumeSeconds, 0, 7 * 24 * 3600);
+    o.resumeWindow = std::chrono::seconds(resumeSeconds);
 
     auto params = list("param");
     for (size_t i = 0; i < params.size(); ++i) {

@@ -32,6 +32,8 @@ struct GatewayOptions
     int videoStartBitrateKbps = 1500; // --video-start-bitrate KBPS
     int videoMaxBitrateKbps = 4000; // --video-max-bitrate KBPS
     std::chrono::milliseconds finalizeTimeout { 5000 }; // --finalize-timeout MS
+    // --resume-window S: a restart continues a room's unfinished session this recent.
+    std::chrono::seconds resumeWindow { 600 };
     std::string logLevel = "info"; // --log-level debug|info|warning|error
     bool checkConfig = false; // --check-config
     // Template parameters by name ("--param NAME=VALUE", repeatable; "--rtmp-url URL" is

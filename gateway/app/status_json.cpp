@@ -61,7 +61,7 @@ GPtr<JsonNode> outputJson(const std::string &room, const OutputInfo &o)
     b.set("bytes", static_cast<int64_t>(o.bytes));
     if (o.startedAt)
         b.set("started_at", isoTime(*o.startedAt));
-    if (o.state == OutputState::failed && !o.failure.empty())
+    if ((o.state == OutputState::failed || o.state == OutputState::retrying) && !o.failure.empty())
         b.set("reason", o.failure);
     b.set("restarts", static_cast<int64_t>(o.restarts));
     b.set("files", arrayNode(std::move(files)));

@@ -73,4 +73,10 @@ rc::Backoff networkOutputBackoff()
     return rc::Backoff(milliseconds(250), milliseconds(2000), milliseconds(10000));
 }
 
+rc::Backoff fileOutputBackoff()
+{
+    using std::chrono::milliseconds;
+    return rc::Backoff(milliseconds(500), milliseconds(4000), milliseconds(30000));
+}
+
 } // namespace rc::gateway

@@ -1,5 +1,5 @@
 // One output's life cycle as a typed state machine: its states, the API's names for them, which
-// moves are legal, and the retry schedule of a network output.
+// moves are legal, and the retry schedules of network and file outputs.
 //
 // Pure values, no GStreamer; owned by whoever runs the output (RoomOutputs) and used on its
 // thread. A room's output is long-lived and owns its retries; each attempt is one template
@@ -12,10 +12,9 @@
 
 namespace rc::gateway {
 
-//   starting --first buffer--> running --network error--> retrying --rebuilt, buffer--> running
-//   starting --network error--> retrying
-//   starting | running | retrying --stop--> finishing --closed--> finished
-//   any live state --ended on its own--> finished, --error--> failed
+//   starting --first buffer--> running --network/disk error--> retrying --rebuilt, buffer-->
+//   running starting --network/disk error--> retrying starting | running | retrying --stop-->
+//   finishing --closed--> finished any live state --ended on its own--> finished, --error--> failed
 // finished and failed are final.
 enum class OutputState { starting, running, retrying, finishing, finished, failed };
 
@@ -61,5 +60,10 @@ private:
 // 250 ms, 500 ms, 1 s, then every 2 s, so it resumes within a few seconds of its server coming
 // back; an attempt that ran 10 s starts the schedule over.
 rc::Backoff networkOutputBackoff();
+
+// The retry schedule of a file output whose disk failed (full, I/O error): 500 ms, 1 s, 2 s,
+// then every 4 s, so it continues within a few seconds of space being freed without
+// hammering a full disk; an attempt that ran 30 s starts the schedule over.
+rc::Backoff fileOutputBackoff();
 
 } // namespace rc::gateway

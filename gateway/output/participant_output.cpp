@@ -395,6 +395,23 @@ void ParticipantOutput::endStarvedEntries(std::chrono::milliseconds grace)
     }
 }
 
+void ParticipantOutput::noteError(GstMessage *message)
+{
+    if (outputPath_.empty() || GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR)
+        return; // a network sink's write error is its server's, not a disk's
+    GError *raw = nullptr;
+    gchar *rawDebug = nullptr;
+    gst_message_parse_error(message, &raw, &rawDebug);
+    GPtr<GError> error = adopt(raw);
+    const std::string debug = takeString(rawDebug);
+    if (!error)
+        return;
+    const OutputFault fault = classifyOutputError(error->domain, error->code, debug);
+    // The first fault is the cause; later ones are its echoes (the muxer's "not-negotiated").
+    if (fault_ == OutputFault::other)
+        fault_ = fault;
+}
+
 void ParticipantOutput::onFirstBuffer(std::chrono::system_clock::time_point at)
 {
     startedAtUs_ = g_get_monotonic_time();

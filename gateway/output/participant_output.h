@@ -11,6 +11,7 @@
 #include "common/base/weak_self.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/media/media_kind.h"
+#include "gateway/output/output_fault.h"
 #include "gateway/templates/pipeline_template.h"
 #include "gateway/templates/template_variables.h"
 
@@ -56,6 +57,10 @@ public:
     bool network() const noexcept { return !url_.empty(); }
     // The URL it publishes to (a secret: log it redacted).
     const std::string &url() const noexcept { return url_; }
+    // An ERROR posted from inside this instance's bin (read by the receiver's bus watch): for a
+    // file output, a sink that could not write is a disk fault (see output_fault.h).
+    void noteError(GstMessage *message);
+    OutputFault fault() const noexcept { return fault_; }
     // The src pad feeding kind's entry (a tee branch's queue), nullptr if none.
     GstPad *feedSource(MediaKind kind) const noexcept { return entry(kind).src.get(); }
     // Bytes that went in so far (a network output's "sent").
@@ -135,6 +140,7 @@ private:
     gint64 startedAtUs_ = 0; // main-context copy of the first buffer's arrival
     bool disabled_ = false;
     bool eos_ = false;
+    OutputFault fault_ = OutputFault::other;
     rc::log::Logger log_ { "gateway" };
     rc::WeakSelf<ParticipantOutput> self_ { this }; // last: cut first
 };

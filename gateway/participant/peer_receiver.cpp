@@ -322,9 +322,9 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
         const BusProblem problem = *readBusProblem(message, "unknown");
         const bool isError = problem.isError;
         const std::string &text = problem.message, &where = problem.sourcePath;
-        // A network output's failure is expected operation (it is retried): a warning.
+        // An output's failure is expected operation (it fails alone and is retried): a warning.
         const ParticipantOutput *culprit = outputContaining(GST_MESSAGE_SRC(message));
-        const bool expected = culprit && culprit->network();
+        const bool expected = culprit != nullptr;
         participantLog_.write(
             isError && !expected ? rc::log::Level::error : rc::log::Level::warning, "%s: %s",
             where.c_str(), text.c_str());
@@ -335,12 +335,13 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
             // From an output already detached (a network sink posts more than once).
             break;
         }
-        if (ParticipantOutput *out = outputContaining(GST_MESSAGE_SRC(message));
-            out && out->network()) {
-            // A network output failed (server refused, dropped, restarted): it
-            // alone goes; the recordings and the participant keep going.
+        if (ParticipantOutput *out = outputContaining(GST_MESSAGE_SRC(message))) {
+            // An output failed (a server refused or dropped it, its disk is full): it alone
+            // goes; the participant and its other outputs keep going.
+            out->noteError(message);
             participantLog_.warn("output %s (template %s, %s) failed: %s", out->outputId().c_str(),
-                out->pipelineTemplate().name.c_str(), rc::ops::redactUrl(out->url()).c_str(),
+                out->pipelineTemplate().name.c_str(),
+                (out->network() ? rc::ops::redactUrl(out->url()) : out->outputPath()).c_str(),
                 text.c_str());
             detachOutput(*out);
             for (auto it = outputs_.begin(); it != outputs_.end(); ++it) {

@@ -62,8 +62,8 @@ public:
         // finish() completed: every output is closed. Posted, so the owner may
         // destroy the receiver from it.
         std::function<void()> finished;
-        // An element inside a network output's bin posted an ERROR (server
-        // refused, connection dropped): that instance alone was detached and
+        // An element inside an output's bin posted an ERROR (server refused,
+        // connection dropped, disk full): that instance alone was detached and
         // is destroyed when this returns; the participant and its other
         // outputs keep going. The owner may add a fresh instance (retry).
         std::function<void(ParticipantOutput &output, const std::string &message)> outputError;

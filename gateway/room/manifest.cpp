@@ -2,6 +2,7 @@
 #include "gateway/room/manifest.h"
 
 #include "common/base/gptr.h"
+#include "common/base/json.h"
 #include "common/base/log.h"
 
 #include <algorithm>
@@ -167,6 +168,22 @@ void Manifest::fileStarted(const std::string &participantId, const std::string &
 {
     files_.push_back({ relativePath, participantId, templateName, videoCodec, audioCodec,
         startOffsetSeconds, std::nullopt, std::nullopt });
+    if (restartGapFor_.erase(participantId)) {
+        // Back after the gateway's restart: the hole runs from the crash to this part.
+        gaps_.push_back({ participantId, "", GapCause::GatewayRestart, restartAt_,
+            std::max(restartAt_, startOffsetSeconds) });
+    }
+    autoWrite();
+}
+
+void Manifest::fileDiscarded(const std::string &relativePath)
+{
+    for (auto it = files_.rbegin(); it != files_.rend(); ++it) {
+        if (it->path == relativePath) {
+            files_.erase(std::next(it).base());
+            break;
+        }
+    }
     autoWrite();
 }
 
@@ -233,6 +250,47 @@ void Manifest::sessionEnded(std::chrono::system_clock::time_point at)
     autoWrite();
 }
 
+void Manifest::setPreviousSession(const std::string &folder)
+{
+    previousSession_ = folder;
+    autoWrite();
+}
+
+double Manifest::lastKnownOffset() const
+{
+    double last = 0;
+    for (const auto &p : presences_)
+        last = std::max({ last, p.joined, p.left.value_or(0) });
+    for (const auto &f : files_)
+        last = std::max(last, f.start + f.duration.value_or(0));
+    for (const auto &g : gaps_)
+        last = std::max({ last, g.start, g.end.value_or(0) });
+    return std::max(last, ended_.value_or(0));
+}
+
+void Manifest::continueAfterRestart(double lastKnownOffset)
+{
+    restartAt_ = lastKnownOffset;
+    for (auto &p : presences_) {
+        if (p.left)
+            continue;
+        p.left = std::max(p.joined, lastKnownOffset);
+        restartGapFor_.insert(p.id);
+    }
+    for (auto &f : files_) {
+        if (f.duration)
+            continue;
+        f.interrupted = true;
+        if (!f.participant.empty())
+            restartGapFor_.insert(f.participant);
+    }
+    // A gap the crash left open ends at the crash; the restart gap takes over from there.
+    for (auto &g : gaps_)
+        if (!g.end)
+            g.end = std::max(g.start, lastKnownOffset);
+    autoWrite();
+}
+
 std::string Manifest::toJson() const
 {
     GPtr<JsonBuilder> b = adopt(json_builder_new());
@@ -243,6 +301,11 @@ std::string Manifest::toJson() const
     addString(b.get(), "room", room_);
     addString(b.get(), "session_start", isoTime(sessionStart_));
     addOptionalDouble(b.get(), "session_end", ended_);
+    json_builder_set_member_name(b.get(), "previous_session");
+    if (previousSession_.empty())
+        json_builder_add_null_value(b.get());
+    else
+        json_builder_add_string_value(b.get(), validUtf8(previousSession_).c_str());
 
     json_builder_set_member_name(b.get(), "participants");
     json_builder_begin_array(b.get());
@@ -282,6 +345,8 @@ std::string Manifest::toJson() const
             json_builder_add_null_value(b.get());
         json_builder_set_member_name(b.get(), "finished");
         json_builder_add_boolean_value(b.get(), f.duration.has_value());
+        json_builder_set_member_name(b.get(), "interrupted");
+        json_builder_add_boolean_value(b.get(), f.interrupted);
         json_builder_end_object(b.get());
     }
     json_builder_end_array(b.get());
@@ -356,12 +421,24 @@ void Manifest::autoWrite()
 {
     std::string error;
     if (write(error)) {
+        if (dirty_)
+            RC_LOG_INFO("manifest: %s written again", path_.c_str());
+        dirty_ = false;
         lastError_.clear();
         return;
     }
     if (error != lastError_)
-        RC_LOG_WARN("manifest: %s", error.c_str());
+        RC_LOG_WARN("manifest: %s; retrying", error.c_str());
     lastError_ = error;
+    dirty_ = true;
+    if (writeFailed_)
+        writeFailed_();
+}
+
+bool Manifest::retryWrite()
+{
+    autoWrite();
+    return !dirty_;
 }
 
 } // namespace rc::gateway

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,8 @@ public:
         const std::string &templateName, const std::string &videoCodec,
         const std::string &audioCodec, double startOffsetSeconds);
     void fileFinished(const std::string &relativePath, double durationSeconds, uint64_t bytes);
+    // The latest entry for relativePath goes (a part that never got a byte on disk).
+    void fileDiscarded(const std::string &relativePath);
     // Why a participant's or an output's media has a hole in its timeline.
     enum class GapCause { Network, SenderPaused, DiskFull, GatewayRestart };
     static const char *gapCauseName(GapCause cause) noexcept;
@@ -44,6 +48,35 @@ public:
         double endOffsetSeconds);
     // Marks the session as ended (sets "ended").
     void sessionEnded(std::chrono::system_clock::time_point at);
+    // "previous_session": the folder name (relative to the room's folder) of the session this
+    // one follows, "" for none (null).
+    void setPreviousSession(const std::string &folder);
+
+    // ----- a previous run's manifest, read back (see session_resume.h) -----
+    // Replaces the document with the one in text (a manifest this class wrote), validated: a
+    // wrong shape, type, cause, a path leaving the folder or a time that is not finite is
+    // refused with error and nothing changes. Never throws. The session clock is the text's.
+    bool load(const std::string &text, std::string &error);
+    std::chrono::system_clock::time_point sessionStart() const noexcept { return sessionStart_; }
+    const std::string &room() const noexcept { return room_; }
+    bool ended() const noexcept { return ended_.has_value(); }
+    // The latest time the document knows (a presence, a file's start or end, a gap), in seconds
+    // on the session clock.
+    double lastKnownOffset() const;
+    // Continues a session after a crash: presences still open are closed at lastKnown (the
+    // crash), files not finished are marked interrupted, and each participant that had an open
+    // presence or an unfinished file gets a gateway-restart gap from lastKnown to the start of
+    // its next file (fileStarted), when it comes back. Writes.
+    void continueAfterRestart(double lastKnownOffset);
+
+    // Each failed write calls this (on the thread that wrote): its owner retries with
+    // retryWrite() later (a full disk). The document is complete in memory, so the next write
+    // that succeeds has every entry.
+    void setWriteFailedHandler(std::function<void()> handler) { writeFailed_ = std::move(handler); }
+    // A write is owed (the last one failed).
+    bool dirty() const noexcept { return dirty_; }
+    // Writes again; true when the file is now up to date.
+    bool retryWrite();
 
     // Writes a temp file in the same folder, fsyncs it, renames it over path,
     // then fsyncs the folder. Readers see the old or the new document, never a mix.
@@ -70,6 +103,7 @@ private:
         double start = 0;
         std::optional<double> duration;
         std::optional<uint64_t> bytes;
+        bool interrupted = false; // a gateway crash ended it unfinished (plays up to the crash)
     };
     struct Gap
     {
@@ -87,7 +121,13 @@ private:
     std::vector<Presence> presences_;
     std::vector<File> files_;
     std::vector<Gap> gaps_;
+    std::string previousSession_;
+    // Participants of a crashed run whose next file opens with a gateway-restart gap.
+    std::set<std::string> restartGapFor_;
+    double restartAt_ = 0;
     std::string lastError_;
+    bool dirty_ = false;
+    std::function<void()> writeFailed_;
 };
 
 } // namespace rc::gateway

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace rc::gateway {
 
@@ -86,6 +87,16 @@ std::string RecordingLayout::roomFile(const std::string &stem, const std::string
 std::string RecordingLayout::manifestPath() const
 {
     return (std::filesystem::path(sessionDir_) / "manifest.json").string();
+}
+
+std::optional<uint64_t> RecordingLayout::freeBytes() const
+{
+    struct statvfs st
+    {
+    };
+    if (::statvfs(sessionDir_.c_str(), &st) != 0)
+        return std::nullopt;
+    return static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
 }
 
 std::string RecordingLayout::relativeToSession(const std::string &path) const

@@ -7,6 +7,8 @@
 #include "common/base/file_component.h"
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -30,11 +32,17 @@ public:
     bool ensureSessionDir(std::string &error);
     // A fresh path, never an existing file nor one handed out before by this
     // layout: <session>/<id>.<ext>, then <id>-2.<ext>, <id>-3.<ext>, ...
-    // (a room server restart reuses peer ids: p1 may come back -> p1-2.mkv).
+    // (a room server restart reuses peer ids: p1 may come back -> p1-2.mkv). Every later
+    // part of a participant's recording is named this way: a file output continuing after a
+    // full disk, a gateway continuing a session after a restart (the files of the earlier run
+    // exist, so they are skipped, never overwritten).
     std::string participantFile(const std::string &participantId, const std::string &extension);
     // Same rule for room-scope outputs: <session>/<stem>.<ext>.
     std::string roomFile(const std::string &stem, const std::string &extension);
     std::string manifestPath() const; // <session>/manifest.json
+    // Bytes an unprivileged writer may still put on the session folder's file system
+    // (statvfs); nullopt when it cannot be asked.
+    std::optional<uint64_t> freeBytes() const;
     // path relative to the session folder (for the manifest).
     std::string relativeToSession(const std::string &path) const;
 

@@ -21,11 +21,15 @@ RoomOutputs::RoomOutputs(GMainContext *context, Settings settings, RecordingLayo
     , manifest_(manifest)
     , room_(std::move(room))
     , log_(rc::log::Logger("gateway").child("room " + settings_.room))
-{ }
+{
+    manifest_.setWriteFailedHandler([this] { scheduleManifestWrite(); });
+}
 
 RoomOutputs::~RoomOutputs()
 {
     self_.invalidate();
+    manifest_.setWriteFailedHandler(nullptr);
+    manifestRetryTimer_.reset();
     for (auto &o : outputs_) {
         if (RoomScope *r = o->room())
             r->stopTimer.reset();
@@ -193,6 +197,22 @@ void RoomOutputs::scheduleRetry(Output &o, Retry &retry, std::function<void(Room
     });
 }
 
+void RoomOutputs::scheduleManifestWrite()
+{
+    if (manifestRetryTimer_)
+        return; // one retry at a time; a write from an event in between may succeed first
+    const auto delay = manifestBackoff_.next();
+    manifestRetryTimer_ = addTimeout(context_, delay, [ref = self_.ref(), context = context_] {
+        ref.post(context, [](RoomOutputs &self) {
+            // Released here, a later dispatch than its own: the next failure may set a new one.
+            rc::releaseLater(self.context_, std::move(self.manifestRetryTimer_));
+            if (!self.manifest_.dirty() || self.manifest_.retryWrite())
+                self.manifestBackoff_.reset();
+        });
+        return false;
+    });
+}
+
 void RoomOutputs::completeOutput(Output &o, const std::string &failure)
 {
     if (o.life.ended())
@@ -234,6 +254,8 @@ OutputInfo RoomOutputs::infoOf(const Output &o) const
     info.url = o.redactedUrl;
     info.startedAt = o.startedAt;
     info.failure = o.life.failure();
+    if (info.failure.empty() && o.life.state() == OutputState::retrying)
+        info.failure = o.lastError; // why it is retrying (e.g. no space left on device: PATH)
     info.restarts = o.restarts;
     info.manifestPath = layout_.manifestPath();
     if (o.room()) {
@@ -305,7 +327,10 @@ void RoomOutputs::participantOutputStarted(
     const std::string &peerId, ParticipantOutput &out, std::chrono::system_clock::time_point at)
 {
     if (Output *o = findOutput(out.outputId())) {
-        o->life.moveTo(OutputState::running); // refused unless starting or retrying
+        if (o->life.moveTo(OutputState::running)) // refused unless starting or retrying
+            o->lastError.clear();
+        // A part after a full disk: the gap ends where the new part begins.
+        manifest_.gapEnded(peerId, o->id, Manifest::GapCause::DiskFull, manifest_.offsetOf(at));
         if (!o->startedAt) {
             o->startedAt = at;
             if (events_.outputStarted)
@@ -349,8 +374,18 @@ void RoomOutputs::participantOutputError(
     Output *o = findOutput(out.outputId());
     if (!o || o->life.ended() || !o->participant())
         return;
+    std::string peerId;
+    for (const ReceiverRef &rr : room_.receivers())
+        if (rr.serial == serial)
+            peerId = rr.peerId;
+    const OutputFault fault = out.fault();
+    const bool disk = fault != OutputFault::other;
+    const std::string reason = describeOutputFault(fault, out.outputPath(), message);
+    // What was written stays: the instance was set to NULL, so its sink closed the file, which
+    // plays up to its last whole cluster or fragment. It is a part of its own in the manifest.
+    closeFailedPart(peerId, out);
     if (o->life.finishing() || closing()) {
-        log_.warn("output %s failed while closing: %s", o->id.c_str(), message.c_str());
+        log_.warn("output %s failed while closing: %s", o->id.c_str(), reason.c_str());
         return;
     }
     if (out.disabled()) {
@@ -358,17 +393,50 @@ void RoomOutputs::participantOutputError(
         log_.info("output %s: not retrying for a participant it cannot take", o->id.c_str());
         return;
     }
+    log_.warn("output %s for %s failed: %s; retrying as a new part", o->id.c_str(), peerId.c_str(),
+        reason.c_str());
     o->life.moveTo(OutputState::retrying);
-    if (out.started()) {
-        std::string peerId;
-        for (const ReceiverRef &rr : room_.receivers())
-            if (rr.serial == serial)
-                peerId = rr.peerId;
-        o->participant()->files.push_back({ "", peerId, out.durationSeconds(), out.bytesIn() });
+    o->lastError = reason;
+    Retry &retry = o->participant()->retries[serial];
+    if (disk) {
+        if (retry.backoff.failures() == 0 && !retry.disk)
+            retry.backoff = fileOutputBackoff();
+        retry.disk = true;
+        if (fault == OutputFault::diskFull)
+            manifest_.gapStarted(peerId, o->id, Manifest::GapCause::DiskFull,
+                manifest_.offsetOf(std::chrono::system_clock::now()));
+    }
+    if (disk && events_.outputFailed) {
+        // Not final (state retrying): output.failed tells an operator the disk needs room now.
+        // (A network output's server going away is routine: it is only retried.)
+        events_.outputFailed(infoOf(*o), reason);
     }
     const std::string id = o->id;
-    scheduleRetry(*o, o->participant()->retries[serial],
+    scheduleRetry(*o, retry,
         [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
+}
+
+void RoomOutputs::closeFailedPart(const std::string &peerId, ParticipantOutput &out)
+{
+    Output *o = findOutput(out.outputId());
+    if (out.outputPath().empty()) {
+        if (o && o->participant() && out.started())
+            o->participant()->files.push_back({ "", peerId, out.durationSeconds(), out.bytesIn() });
+        return;
+    }
+    const std::string relative = layout_.relativeToSession(out.outputPath());
+    const uint64_t bytes = out.fileBytes();
+    if (!out.started() || bytes == 0) {
+        // Nothing reached the disk: no part to keep (an attempt on a disk still full).
+        ::unlink(out.outputPath().c_str());
+        if (out.started())
+            manifest_.fileDiscarded(relative);
+        return;
+    }
+    if (o && o->participant())
+        o->participant()->files.push_back(
+            { out.outputPath(), peerId, out.durationSeconds(), bytes });
+    manifest_.fileFinished(relative, out.durationSeconds(), bytes);
 }
 
 void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned serial)
@@ -382,14 +450,30 @@ void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned ser
             rr = each;
     if (!rr || rr->receiver->finishing())
         return;
+    Retry &retry = o->participant()->retries[serial];
+    if (retry.disk && !o->tpl.extension.empty()) {
+        // A part opened on a disk still full fails at its first write and leaves an empty file:
+        // wait for room first.
+        const auto room = layout_.freeBytes();
+        if (room && *room < kDiskRoomToResume) {
+            log_.debug("output %s for %s: %llu bytes free, waiting for %llu", id.c_str(),
+                rr->peerId.c_str(), static_cast<unsigned long long>(*room),
+                static_cast<unsigned long long>(kDiskRoomToResume));
+            scheduleRetry(*o, retry,
+                [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
+            return;
+        }
+    }
     std::string error;
     auto instance = makeParticipantInstance(*o, rr->peerId, error);
     if (!instance || !rr->receiver->addOutput(std::move(instance), error)) {
         log_.warn("output %s for %s: rebuilding failed: %s", id.c_str(), rr->peerId.c_str(),
             error.c_str());
+        scheduleRetry(*o, retry,
+            [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
         return;
     }
-    o->participant()->retries[serial].backoff.started();
+    retry.backoff.started();
     ++o->restarts;
     log_.info("output %s for %s restarted (%u)", id.c_str(), rr->peerId.c_str(), o->restarts);
     if (events_.outputRestarted)
@@ -398,9 +482,14 @@ void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned ser
 
 void RoomOutputs::receiverFinished(unsigned serial, const std::string &peerId)
 {
-    for (auto &o : outputs_)
-        if (ParticipantScope *p = o->participant())
+    const double now = manifest_.offsetOf(std::chrono::system_clock::now());
+    for (auto &o : outputs_) {
+        if (ParticipantScope *p = o->participant()) {
             p->retries.erase(serial);
+            // Left while its disk was full: the gap ends with the presence.
+            manifest_.gapEnded(peerId, o->id, Manifest::GapCause::DiskFull, now);
+        }
+    }
     for (auto &[key, bySerial] : feeds_)
         bySerial.erase(serial);
     // Its tile goes, unless another receiver (a replacement) feeds the same id.

@@ -16,7 +16,10 @@
 //    participant in join order; stopped when its last output ends). A room-scope output of a
 //    room nobody has joined yet waits for the first participant.
 // A network output (a template with a url param) that fails is rebuilt alone on the schedule of
-// networkOutputBackoff(); the receivers and the other outputs never notice.
+// networkOutputBackoff(); the receivers and the other outputs never notice. A participant file
+// output whose disk fails (full, I/O error) is closed as it is and rebuilt alone on
+// fileOutputBackoff() once the disk has room, as a new part <id>-<n>.<ext> of the same
+// recording, with a disk-full gap in the manifest from the failure to the new part's start.
 #pragma once
 
 #include "common/base/gptr.h"
@@ -61,7 +64,7 @@ struct OutputInfo
     std::vector<OutputFile> files; // so far (while running) or final
     uint64_t bytes = 0; // written or sent so far
     std::optional<std::chrono::system_clock::time_point> startedAt; // first buffer
-    std::string failure; // why, when state == failed
+    std::string failure; // why, when state == failed; the last error while retrying
     unsigned restarts = 0; // reconnects of a network output
     std::string manifestPath; // the room session's manifest.json
 };
@@ -152,7 +155,10 @@ private:
     {
         rc::Backoff backoff = networkOutputBackoff();
         GPtr<GSource> timer;
+        bool disk = false; // a file output's disk failed: waits for room, fileOutputBackoff()
     };
+    // Free space a file output waits for before it opens a new part after a disk fault.
+    static constexpr uint64_t kDiskRoomToResume = 1024 * 1024;
     // (Constructors written out: a nested struct's member initializers are not usable in a
     // variant's default constructor before RoomOutputs is complete.)
     struct ParticipantScope
@@ -189,6 +195,7 @@ private:
         OutputLifecycle life;
         std::optional<std::chrono::system_clock::time_point> startedAt;
         unsigned restarts = 0;
+        std::string lastError; // why it is retrying ("" once running again)
         std::vector<StopDone> waiters;
         std::variant<ParticipantScope, RoomScope> scope;
 
@@ -214,6 +221,9 @@ private:
     std::unique_ptr<ParticipantOutput> makeParticipantInstance(
         const Output &o, const std::string &peerId, std::string &error);
     void rebuildParticipantInstance(const std::string &id, unsigned serial);
+    // A failed instance's file: kept and finished in the manifest as a part, or removed when
+    // nothing reached the disk.
+    void closeFailedPart(const std::string &peerId, ParticipantOutput &out);
     // Room scope (room_outputs_composite.cpp).
     bool startRoomOutput(Output &o, std::string &error);
     void startAwaitingRoomOutputs();
@@ -244,6 +254,10 @@ private:
     // Each receiver's feed into each composite, to take it out when the composite goes.
     // mixer key -> receiver serial -> its feed (the receiver owns it; weak: only to find it again)
     std::map<std::string, std::map<unsigned, std::weak_ptr<MixFeed>>> feeds_;
+    // A manifest write that failed (a full disk) is written again on this schedule.
+    rc::Backoff manifestBackoff_ { std::chrono::milliseconds(500), std::chrono::seconds(8) };
+    GPtr<GSource> manifestRetryTimer_;
+    void scheduleManifestWrite();
     rc::WeakSelf<RoomOutputs> self_ { this }; // last: cut first
 };
 

@@ -60,6 +60,13 @@ bool RoomSession::start(std::string &error)
 {
     if (!layout_.ensureSessionDir(error))
         return false;
+    if (std::string why;
+        settings_.plan.continues && manifest_.load(settings_.plan.manifestText, why))
+        manifest_.continueAfterRestart(settings_.plan.lastKnownOffset);
+    else if (settings_.plan.continues)
+        log_.warn("cannot continue the session: %s", why.c_str());
+    else if (!settings_.plan.previousSession.empty())
+        manifest_.setPreviousSession(settings_.plan.previousSession);
     std::string writeError;
     if (!manifest_.write(writeError)) {
         error = "cannot write " + layout_.manifestPath() + ": " + writeError;

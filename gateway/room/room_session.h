@@ -37,6 +37,7 @@
 #include "gateway/room/membership.h"
 #include "gateway/room/recording_layout.h"
 #include "gateway/room/room_outputs.h"
+#include "gateway/room/session_resume.h"
 #include "gateway/templates/pipeline_template.h"
 
 #include <chrono>
@@ -87,6 +88,8 @@ public:
         std::vector<std::pair<PipelineTemplate, std::map<std::string, std::string>>> templates;
         std::string recordingsDir;
         std::chrono::system_clock::time_point sessionStart;
+        // Continue a crashed run's session (sessionStart is then its start) or link a new one.
+        SessionPlan plan;
         PeerReceiver::Settings receiver;
     };
     // The room server refused us for good (bad token, room full).

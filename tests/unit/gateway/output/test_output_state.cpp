@@ -1,5 +1,8 @@
 // An output's life cycle: its legal moves, final states, API names and retry schedule.
+#include "gateway/output/output_fault.h"
 #include "gateway/output/output_state.h"
+
+#include <gst/gst.h>
 
 #include <catch2/catch.hpp>
 
@@ -192,4 +195,37 @@ TEST_CASE("a network output that ran 10 s retries from 250 ms again", "[output_s
     backoff.started(t0 + milliseconds(20000));
     CHECK(backoff.next(t0 + milliseconds(30000)) == milliseconds(250));
     CHECK(backoff.next(t0 + milliseconds(30300)) == milliseconds(500));
+}
+
+TEST_CASE("a file output's disk faults are told apart from other errors", "[output][disk]")
+{
+    const GQuark resource = GST_RESOURCE_ERROR;
+    CHECK(classifyOutputError(resource, GST_RESOURCE_ERROR_NO_SPACE_LEFT, "")
+        == OutputFault::diskFull);
+    CHECK(
+        classifyOutputError(resource, GST_RESOURCE_ERROR_WRITE, "system error: Input/output error")
+        == OutputFault::diskError);
+    // filesink's WRITE error for ENOSPC through fflush says so only in its debug text.
+    CHECK(classifyOutputError(
+              resource, GST_RESOURCE_ERROR_WRITE, "system error: No space left on device")
+        == OutputFault::diskFull);
+    CHECK(classifyOutputError(GST_STREAM_ERROR, GST_STREAM_ERROR_MUX, "Could not multiplex stream")
+        == OutputFault::other);
+    CHECK(classifyOutputError(resource, GST_RESOURCE_ERROR_NOT_FOUND, "") == OutputFault::other);
+    CHECK(
+        describeOutputFault(OutputFault::diskFull, "/rec/p1.mkv", "No space left on the resource.")
+        == "no space left on device: /rec/p1.mkv");
+    CHECK(describeOutputFault(OutputFault::other, "/rec/p1.mkv", "boom") == "boom");
+    CHECK(std::string(outputFaultName(OutputFault::diskFull)) == "disk-full");
+}
+
+TEST_CASE("a file output's retry schedule waits longer than a network output's", "[output][disk]")
+{
+    auto b = fileOutputBackoff();
+    const auto t = rc::Backoff::Clock::now();
+    CHECK(b.next(t) == milliseconds(500));
+    CHECK(b.next(t) == milliseconds(1000));
+    CHECK(b.next(t) == milliseconds(2000));
+    CHECK(b.next(t) == milliseconds(4000));
+    CHECK(b.next(t) == milliseconds(4000));
 }

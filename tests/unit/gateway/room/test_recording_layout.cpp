@@ -83,6 +83,28 @@ TEST_CASE("participantFile never reuses a name", "[layout]")
     CHECK(std::filesystem::path(again.participantFile("p1", "mkv")).filename() == "p1-2.mkv");
 }
 
+TEST_CASE("a continued session's parts skip every existing name", "[layout][resume]")
+{
+    rc::test::TempDir root;
+    RecordingLayout crashed(root.path(), "room", at(1795493700));
+    std::string error;
+    REQUIRE(crashed.ensureSessionDir(error));
+    // The crashed run wrote p1.mkv and, after a full disk, p1-2.mkv.
+    rc::test::writeFile(crashed.participantFile("p1", "mkv"), "x");
+    rc::test::writeFile(crashed.participantFile("p1", "mkv"), "x");
+    // The restarted gateway's layout of the same folder starts at part 3, never overwriting.
+    RecordingLayout restarted(root.path(), "room", at(1795493700));
+    CHECK(restarted.sessionDir() == crashed.sessionDir());
+    CHECK(std::filesystem::path(restarted.participantFile("p1", "mkv")).filename() == "p1-3.mkv");
+    CHECK(std::filesystem::path(restarted.participantFile("p2", "mkv")).filename() == "p2.mkv");
+    CHECK(rc::test::readFile(crashed.sessionDir() + "/p1.mkv") == "x");
+    // Free space is known for an existing folder.
+    auto room = restarted.freeBytes();
+    REQUIRE(room);
+    CHECK(*room > 0);
+    CHECK_FALSE(RecordingLayout(root / "nowhere", "r", at(0)).freeBytes());
+}
+
 TEST_CASE("ensureSessionDir creates the folders with mode 0750", "[layout]")
 {
     rc::test::TempDir root;

@@ -1,0 +1,32 @@
+// What an ERROR from inside an output's bin means for its retry: a disk that is full, a disk
+// that failed a write, or anything else.
+//
+// Pure functions over a GError's domain and code; safe on any thread.
+#pragma once
+
+#include <glib.h>
+
+#include <string>
+
+namespace rc::gateway {
+
+enum class OutputFault {
+    other, // the template's elements broke (a muxer refused its input, a server went away)
+    diskFull, // ENOSPC: the output continues as a new part once there is room again
+    diskError, // EIO and other write/close/sync failures of a file sink: retried the same way
+};
+
+// "other", "disk-full", "disk-error".
+const char *outputFaultName(OutputFault fault) noexcept;
+
+// filesink posts RESOURCE/NO_SPACE_LEFT for ENOSPC and RESOURCE/WRITE (or CLOSE, SYNC, SEEK)
+// with strerror in the debug text for any other failed write; some muxers' sinks only say so in
+// the debug text, so that is read too.
+OutputFault classifyOutputError(GQuark domain, int code, const std::string &debug);
+
+// What the log, the control API and the webhook say: "no space left on device: <path>" or
+// "write error on <path>: <message>"; message itself for any other fault.
+std::string describeOutputFault(
+    OutputFault fault, const std::string &path, const std::string &message);
+
+} // namespace rc::gateway
