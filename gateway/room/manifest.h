@@ -42,6 +42,10 @@ public:
     // Closes the latest open gap of that participant, output and cause; no-op if none is open.
     void gapEnded(const std::string &participantId, const std::string &output, GapCause cause,
         double endOffsetSeconds);
+    // A template that cannot take what a participant sends ("skipped": participant, template,
+    // reason, e.g. "video codec H264 not taken"), said once per participant and template.
+    void templateSkipped(const std::string &participantId, const std::string &templateName,
+        const std::string &reason);
     // Marks the session as ended (sets "ended").
     void sessionEnded(std::chrono::system_clock::time_point at);
 
@@ -78,6 +82,10 @@ private:
         double start = 0;
         std::optional<double> end;
     };
+    struct Skip
+    {
+        std::string participant, templateName, reason;
+    };
     Gap *openGap(const std::string &participantId, const std::string &output, GapCause cause);
     void autoWrite();
 
@@ -87,6 +95,7 @@ private:
     std::vector<Presence> presences_;
     std::vector<File> files_;
     std::vector<Gap> gaps_;
+    std::vector<Skip> skipped_;
     std::string lastError_;
 };
 
