@@ -2,9 +2,12 @@
 #include "testpeer/live_source.h"
 
 #include "common/base/exit_codes.h"
+#include "common/base/log.h"
+#include "common/base/main_context.h"
 #include "common/base/startup_error.h"
 #include "testpeer/element_factory.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -54,6 +57,12 @@ void setPattern(GstElement *src, const std::string &pattern)
     gst_util_set_object_arg(G_OBJECT(src), "pattern", pattern.c_str());
 }
 
+std::string rawCaps(int width, int height, int fps)
+{
+    return "video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height)
+        + ",framerate=" + std::to_string(fps) + "/1";
+}
+
 GstElement *capsFilter(const std::string &caps)
 {
     GstElement *f = makeElement("capsfilter");
@@ -90,6 +99,7 @@ void addChain(GstBin *bin, std::initializer_list<GstElement *> chain)
 LiveSource::LiveSource(GstBin *pipeline, const LiveSourceOptions &options)
     : pipeline_(pipeline)
     , codec_(options.codec)
+    , options_(options)
 {
     buildVideo(options);
     buildAudio(options);
@@ -105,8 +115,8 @@ void LiveSource::buildVideo(const LiveSourceOptions &o)
         gst_object_unref(gst_object_ref_sink(src));
         throw;
     }
-    GstElement *raw = capsFilter("video/x-raw,width=" + std::to_string(o.width)
-        + ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) + "/1");
+    GstElement *raw = capsFilter(rawCaps(o.width, o.height, o.fps));
+    sizeFilter_ = raw;
     GstElement *convert = makeElement("videoconvert");
     GstElement *i420 = capsFilter("video/x-raw,format=I420");
     videoTee_ = makeTee("video-tee");
@@ -126,12 +136,30 @@ void LiveSource::buildVideo(const LiveSourceOptions &o)
         g_object_set(enc, "key-int-max", 60, "bitrate", static_cast<guint>(o.bitrateKbps), nullptr);
         // Chromium decodes constrained baseline (profile-level-id 42e01f);
         // level 3.1 covers 720p30.
-        bool small = o.width * o.height <= 1280 * 720;
+        bool small = std::max(o.width * o.height, o.resizeWidth * o.resizeHeight) <= 1280 * 720;
         GstElement *profile
             = capsFilter(std::string("video/x-h264,profile=constrained-baseline,level=(string)")
                 + (small ? "3.1" : "4"));
         addChain(pipeline_, { src, raw, convert, i420, enc, profile, videoTee_ });
     }
+}
+
+void LiveSource::startResizing(GMainContext *ctx)
+{
+    if (options_.resizeEverySeconds <= 0)
+        return;
+    resizeTimer_ = addTimeout(ctx, std::chrono::seconds(options_.resizeEverySeconds), [this] {
+        resized_ = !resized_;
+        const int w = resized_ ? options_.resizeWidth : options_.width;
+        const int h = resized_ ? options_.resizeHeight : options_.height;
+        // videotestsrc renegotiates on the reconfigure event the new caps send; the
+        // encoder restarts at the new size with a keyframe (and, for H264, new SPS/PPS).
+        GstCaps *caps = gst_caps_from_string(rawCaps(w, h, options_.fps).c_str());
+        g_object_set(sizeFilter_, "caps", caps, nullptr);
+        gst_caps_unref(caps);
+        RC_LOG_INFO("video size now %dx%d", w, h);
+        return true;
+    });
 }
 
 void LiveSource::buildAudio(const LiveSourceOptions &o)

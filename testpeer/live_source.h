@@ -1,6 +1,7 @@
 // Encodes a test pattern and a sine tone once, for every peer of a test peer to share.
 #pragma once
 
+#include "common/base/gptr.h"
 #include "testpeer/track_source.h"
 
 #include <string>
@@ -16,6 +17,11 @@ struct LiveSourceOptions
     std::string pattern = "smpte"; // a colour name or a videotestsrc pattern
     double audioFrequency = 440.0;
     int bitrateKbps = 600;
+    // Alternates the encoded size between width x height and resizeWidth x resizeHeight every
+    // resizeEverySeconds (0: never), as a browser does under congestion or on a camera change.
+    int resizeEverySeconds = 0;
+    int resizeWidth = 0;
+    int resizeHeight = 0;
 };
 
 // videotestsrc -> encoder -> tee and audiotestsrc -> opusenc -> tee, added to
@@ -29,6 +35,9 @@ public:
     GstElement *videoTee() const noexcept override { return videoTee_; }
     GstElement *audioTee() const noexcept override { return audioTee_; }
     VideoCodec videoCodec() const noexcept override { return codec_; }
+    // Starts the resize timer of LiveSourceOptions::resizeEverySeconds on ctx (the pipeline
+    // owner's context); nothing when it is 0.
+    void startResizing(GMainContext *ctx);
 
 private:
     void buildVideo(const LiveSourceOptions &options);
@@ -38,6 +47,10 @@ private:
     VideoCodec codec_;
     GstElement *videoTee_ = nullptr;
     GstElement *audioTee_ = nullptr;
+    GstElement *sizeFilter_ = nullptr; // borrowed: the capsfilter before the encoder
+    LiveSourceOptions options_;
+    bool resized_ = false;
+    GPtr<GSource> resizeTimer_;
 };
 
 } // namespace rc::testpeer

@@ -60,6 +60,7 @@ private:
                                     } });
         if (!pipeline_.play())
             throw StartupError(exitcode::software, "cannot start the media pipeline");
+        source_->startResizing(context_.get());
 
         watchSignal(SIGINT);
         watchSignal(SIGTERM);

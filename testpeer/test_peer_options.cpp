@@ -51,7 +51,7 @@ std::string readToken(const std::string &path)
 std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const argv[])
 {
     TestPeerOptions o;
-    std::string codec = "vp8", tokenFile;
+    std::string codec = "vp8", tokenFile, resizeTo;
     bool mesh = false, noMesh = false;
     po::options_description desc(
         "roomcast-testpeer: a synthetic visible participant that joins a room and sends a\n"
@@ -69,6 +69,11 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
         ("width", po::value(&o.media.width)->default_value(640), "video width")
         ("height", po::value(&o.media.height)->default_value(360), "video height")
         ("fps", po::value(&o.media.fps)->default_value(30), "video frame rate")
+        ("resize-every", po::value(&o.media.resizeEverySeconds)->default_value(0),
+            "switch the video size every SECONDS between --width x --height and --resize-to\n"
+            "(0: never)")
+        ("resize-to", po::value(&resizeTo),
+            "the other size for --resize-every, WxH (default: half the width and height)")
         ("bitrate", po::value(&o.media.bitrateKbps)->default_value(600), "video bitrate, kbit/s")
         ("pattern", po::value(&o.media.pattern)->default_value("smpte"),
             "red | green | blue | yellow | cyan | magenta | white | black | grey | orange |\n"
@@ -127,6 +132,20 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     checkRange("fps", o.media.fps, 1, 120);
     checkRange("bitrate", o.media.bitrateKbps, 16, 50000);
     checkRange("duration", o.durationSeconds, 0, 7 * 24 * 3600);
+    checkRange("resize-every", o.media.resizeEverySeconds, 0, 3600);
+    o.media.resizeWidth = o.media.width / 2 & ~1;
+    o.media.resizeHeight = o.media.height / 2 & ~1;
+    if (!resizeTo.empty()) {
+        int w = 0, h = 0;
+        char x = 0, extra = 0;
+        std::istringstream in(resizeTo);
+        if (!(in >> w >> x >> h) || x != 'x' || in >> extra)
+            usageError("--resize-to must be WIDTHxHEIGHT, got '" + resizeTo + "'");
+        o.media.resizeWidth = w;
+        o.media.resizeHeight = h;
+    }
+    checkRange("resize-to width", o.media.resizeWidth, 16, 4096);
+    checkRange("resize-to height", o.media.resizeHeight, 16, 4096);
     if (!(o.media.audioFrequency >= 20.0 && o.media.audioFrequency <= 20000.0))
         usageError("--audio-freq must be between 20 and 20000 Hz");
     if (o.media.pattern == "flash-beep") {

@@ -4,6 +4,7 @@
 
 #include "common/gst/gst_helpers.h"
 #include "gateway/media/audio_gap_filler.h"
+#include "gateway/media/caps_guard.h"
 #include "gateway/media/stream_linker.h"
 
 #include <gst/video/video.h>
@@ -77,6 +78,10 @@ std::unique_ptr<StreamChain> StreamChain::build(
         // Ask for a keyframe on packet loss, and drop the broken frames until it comes.
         setPropertyIfExists(depay, "request-keyframe", TRUE);
         setPropertyIfExists(depay, "wait-for-keyframe", TRUE);
+        // SPS/PPS before every IDR: after a mid-stream change the muxers keep their first caps
+        // (see CapsGuard), so the new parameter sets must travel in the stream itself.
+        if (chain.size() > 1)
+            setPropertyIfExists(chain[1], "config-interval", -1);
     }
     GstElement *tee = makeElement("tee", error);
     if (!tee) {
@@ -108,6 +113,8 @@ std::unique_ptr<StreamChain> StreamChain::build(
         GPtr<GstPad> parsedSrc = adopt(gst_element_get_static_pad(chain[chain.size() - 2], "src"));
         result->gate_ = std::make_shared<KeyframeGate>();
         KeyframeGate::install(parsedSrc.get(), result->gate_);
+        // After the gate: the guard starts holding caps back once data reaches the consumers.
+        CapsGuard::install(parsedSrc.get(), std::make_shared<CapsGuard>());
     }
     // Downstream first, so nothing pushes into an element that is not ready.
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {

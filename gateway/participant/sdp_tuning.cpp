@@ -160,6 +160,14 @@ std::vector<std::string> offeredCodecs(
         for (const auto *list : *group)
             for (const auto &name : *list)
                 add(name);
+    // A codec more of the templates take goes first (stable: ties keep the order above), so
+    // that one codec, where there is one, feeds every active template.
+    auto takers = [&](const std::string &c) {
+        return std::count_if(lists.begin(), lists.end(),
+            [&](const std::vector<std::string> &list) { return contains(list, c); });
+    };
+    std::stable_sort(out.begin(), out.end(),
+        [&](const std::string &a, const std::string &b) { return takers(a) > takers(b); });
     // A room composite decodes whatever arrives, so it never reorders the
     // list; it only adds every codec its decoders take (MixFeed::decoderFor).
     if (composite) {

@@ -17,7 +17,8 @@ namespace rc::gateway {
 // preference order; see templates/template_codecs.h) and whether a room composite is active:
 // every codec the templates accept, in the order of first mention (the first template's
 // preferences come first), except that a template whose codecs are a strict subset of
-// another's goes first (rtmp-passthrough's H264 leads even after record-mkv); then, with a
+// another's goes first (rtmp-passthrough's H264 leads even after record-mkv), and a codec more
+// templates take goes before one fewer take (ties keep that order); then, with a
 // composite, every codec it can decode (VP8, H264, VP9; OPUS) that is not listed yet; the
 // caller keeps only codecs the gateway can depayload. Falls back to a default list when no
 // template takes that kind, so the offer still has both m-lines (the protocol asks for

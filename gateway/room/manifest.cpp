@@ -244,6 +244,16 @@ void Manifest::gapEnded(const std::string &participantId, const std::string &out
     autoWrite();
 }
 
+void Manifest::templateSkipped(
+    const std::string &participantId, const std::string &templateName, const std::string &reason)
+{
+    for (const auto &k : skipped_)
+        if (k.participant == participantId && k.templateName == templateName)
+            return;
+    skipped_.push_back({ participantId, templateName, reason });
+    autoWrite();
+}
+
 void Manifest::sessionEnded(std::chrono::system_clock::time_point at)
 {
     ended_ = offsetOf(at);
@@ -369,6 +379,18 @@ std::string Manifest::toJson() const
         addString(b.get(), "cause", gapCauseName(g.cause));
         addOptionalDouble(b.get(), "start", g.start);
         addOptionalDouble(b.get(), "end", g.end);
+        json_builder_end_object(b.get());
+    }
+    json_builder_end_array(b.get());
+
+    // Templates that recorded nothing for a participant, and why.
+    json_builder_set_member_name(b.get(), "skipped");
+    json_builder_begin_array(b.get());
+    for (const auto &k : skipped_) {
+        json_builder_begin_object(b.get());
+        addString(b.get(), "participant", k.participant);
+        addString(b.get(), "template", k.templateName);
+        addString(b.get(), "reason", k.reason);
         json_builder_end_object(b.get());
     }
     json_builder_end_array(b.get());

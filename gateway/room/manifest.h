@@ -46,6 +46,10 @@ public:
     // Closes the latest open gap of that participant, output and cause; no-op if none is open.
     void gapEnded(const std::string &participantId, const std::string &output, GapCause cause,
         double endOffsetSeconds);
+    // A template that cannot take what a participant sends ("skipped": participant, template,
+    // reason, e.g. "video codec H264 not taken"), said once per participant and template.
+    void templateSkipped(const std::string &participantId, const std::string &templateName,
+        const std::string &reason);
     // Marks the session as ended (sets "ended").
     void sessionEnded(std::chrono::system_clock::time_point at);
     // "previous_session": the folder name (relative to the room's folder) of the session this
@@ -112,6 +116,10 @@ private:
         double start = 0;
         std::optional<double> end;
     };
+    struct Skip
+    {
+        std::string participant, templateName, reason;
+    };
     Gap *openGap(const std::string &participantId, const std::string &output, GapCause cause);
     void autoWrite();
 
@@ -125,6 +133,7 @@ private:
     // Participants of a crashed run whose next file opens with a gateway-restart gap.
     std::set<std::string> restartGapFor_;
     double restartAt_ = 0;
+    std::vector<Skip> skipped_;
     std::string lastError_;
     bool dirty_ = false;
     std::function<void()> writeFailed_;

@@ -355,6 +355,13 @@ void RoomOutputs::participantOutputFinished(const std::string &peerId, Participa
         // Never got a buffer: an empty shell is not a recording.
         if (!out.outputPath().empty())
             ::unlink(out.outputPath().c_str());
+        if (out.disabled()) {
+            std::string takes;
+            for (const auto &c : out.pipelineTemplate().videoCodecs)
+                takes += (takes.empty() ? "" : ", ") + c;
+            manifest_.templateSkipped(peerId, out.pipelineTemplate().name,
+                "the participant's codec is not one it takes (video: " + takes + ")");
+        }
         return;
     }
     if (Output *o = findOutput(out.outputId()); o && o->participant())

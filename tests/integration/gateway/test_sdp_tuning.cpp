@@ -59,7 +59,10 @@ TEST_CASE("offered codecs follow the templates' order, deduplicated, known only"
 {
     auto video = offered(MediaKind::video,
         { tpl({ "H264", "VP8" }, { "OPUS" }), tpl({ "VP8", "VP9", "MPEG4" }, {}) });
-    CHECK(video == std::vector<std::string> { "H264", "VP8", "VP9" });
+    // VP8 feeds both templates, so it leads; then the first template's order.
+    CHECK(video == std::vector<std::string> { "VP8", "H264", "VP9" });
+    CHECK(offered(MediaKind::video, { tpl({ "H264", "VP8" }, {}), tpl({ "VP9", "MPEG4" }, {}) })
+        == std::vector<std::string> { "H264", "VP8", "VP9" });
     CHECK(offered(MediaKind::audio, { tpl({ "VP8" }, { "opus" }) })
         == std::vector<std::string> { "OPUS" });
 }
@@ -97,6 +100,17 @@ TEST_CASE("offered codecs come from plain codec lists and a composite flag", "[s
     CHECK(offeredCodecs(MediaKind::video, { {}, { "H264" } }, true)
         == std::vector<std::string> { "H264", "VP8", "VP9" });
     CHECK(offeredCodecs(MediaKind::audio, {}, false) == std::vector<std::string> { "OPUS" });
+}
+
+TEST_CASE("a codec every active template takes leads the offer", "[sdp]")
+{
+    // Neither list is a subset of the other; only VP8 feeds both templates.
+    CHECK(offeredCodecs(MediaKind::video, { { "VP9", "VP8" }, { "H264", "VP8" } }, false)
+        == std::vector<std::string> { "VP8", "VP9", "H264" });
+    // record-mp4, record-webm, record-mkv: no codec all three take; the most taken lead.
+    CHECK(offeredCodecs(MediaKind::video,
+              { { "H264" }, { "VP8", "VP9" }, { "VP8", "VP9", "H264", "AV1" } }, false)
+        == std::vector<std::string> { "H264", "VP8", "VP9", "AV1" });
 }
 
 TEST_CASE(

@@ -229,3 +229,26 @@ TEST_CASE("gaps are listed with participant, output, cause, start and end", "[ma
     CHECK(std::string(Manifest::gapCauseName(Manifest::GapCause::GatewayRestart))
         == "gateway-restart");
 }
+
+TEST_CASE("a template that cannot take a participant's codec is listed once under skipped",
+    "[manifest][skipped]")
+{
+    rc::test::TempDir dir;
+    Manifest m(dir / "manifest.json", "r", t0());
+    m.templateSkipped("p1", "record-webm", "video codec H264 not taken");
+    m.templateSkipped("p1", "record-webm", "video codec H264 not taken"); // said once
+    m.templateSkipped("p2", "record-mp4", "video codec VP8 not taken");
+    CHECK(m.lastError().empty());
+
+    auto root = parseFile(dir / "manifest.json");
+    JsonArray *skipped = rc::json::arrayMember(json_node_get_object(root.get()), "skipped");
+    REQUIRE(skipped);
+    REQUIRE(json_array_get_length(skipped) == 2);
+    JsonObject *k = member(skipped, 0);
+    CHECK(rc::json::stringMember(k, "participant") == "p1");
+    CHECK(rc::json::stringMember(k, "template") == "record-webm");
+    CHECK(rc::json::stringMember(k, "reason") == "video codec H264 not taken");
+    k = member(skipped, 1);
+    CHECK(rc::json::stringMember(k, "participant") == "p2");
+    CHECK(rc::json::stringMember(k, "template") == "record-mp4");
+}
