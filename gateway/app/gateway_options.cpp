@@ -87,6 +87,8 @@ po::options_description fileOptions()
     add("video-max-bitrate", po::value<int>(), "kbit/s hint in the offer (default 4000)");
     add("finalize-timeout", po::value<int>(),
         "ms to wait for a file to finalize after EOS (default 5000)");
+    add("participant-grace", po::value<int>(),
+        "s a participant may stay without media and connection before it ends (default 600)");
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
     add("param", po::value<std::vector<std::string>>(),
         "NAME=VALUE for every active template declaring parameter NAME; repeatable");
@@ -419,6 +421,9 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     int finalizeMs = static_cast<int>(o.finalizeTimeout.count());
     integer("finalize-timeout", finalizeMs, 100, 600000);
     o.finalizeTimeout = std::chrono::milliseconds(finalizeMs);
+    int graceS = static_cast<int>(o.participantGrace.count());
+    integer("participant-grace", graceS, 1, 86400);
+    o.participantGrace = std::chrono::seconds(graceS);
 
     auto params = list("param");
     for (size_t i = 0; i < params.size(); ++i) {

@@ -31,6 +31,9 @@ struct GatewayOptions
     int videoStartBitrateKbps = 1500; // --video-start-bitrate KBPS
     int videoMaxBitrateKbps = 4000; // --video-max-bitrate KBPS
     std::chrono::milliseconds finalizeTimeout { 5000 }; // --finalize-timeout MS
+    // --participant-grace S: neither media nor a connection this long ends a participant
+    // (until then its ICE is restarted with backoff).
+    std::chrono::seconds participantGrace { 600 };
     std::string logLevel = "info"; // --log-level debug|info|warning|error
     bool checkConfig = false; // --check-config
     // Template parameters by name ("--param NAME=VALUE", repeatable; "--rtmp-url URL" is
