@@ -36,9 +36,6 @@ bool ParticipantHealth::iceState(Ice state, Time now) noexcept
         const bool back = connectedOnce_;
         connectedOnce_ = true;
         connectedAt_ = now;
-        // Up again: the next trouble starts the restart schedule over.
-        restarts_.reset();
-        nextRestart_.reset();
         return back;
     }
     if (wasConnected)
@@ -75,30 +72,50 @@ ParticipantHealth::Verdict ParticipantHealth::check(Time now, Media media)
     }
     const Time last = *media.last;
     const bool absent = now - last > Time(limits_.mediaTimeout);
-    // Since when the connection is down (ICE states can lag behind the first media).
-    const Time downSince = connectedOnce_ ? lostAt_ : last;
+    trackLink(now, media);
 
     if (!absent) {
         const Time back = media.resumed && *media.resumed > gapSince_ ? *media.resumed : last;
         moveGap(Gap::None, back, verdict);
-    } else if (!connected()) {
-        moveGap(Gap::Network, gap_ == Gap::SenderPaused ? downSince : last, verdict);
-    } else if (gap_ != Gap::Network || now - connectedAt_ > Time(limits_.mediaTimeout)) {
+    } else if (!up_) {
+        moveGap(Gap::Network, gap_ == Gap::SenderPaused ? downSince_ : last, verdict);
+    } else if (gap_ != Gap::Network || now - upSince_ > Time(limits_.mediaTimeout)) {
         // Connected and still nothing: the sender stopped sending (after a network gap, from
         // the moment the connection came back).
-        moveGap(Gap::SenderPaused, gap_ == Gap::Network ? connectedAt_ : last, verdict);
+        moveGap(Gap::SenderPaused, gap_ == Gap::Network ? upSince_ : last, verdict);
     }
     // else: the connection just came back; media is on its way (still a network gap).
 
-    const bool down = !connected()
-        && (ice_ == Ice::Failed || now - downSince >= Time(limits_.restartAfter) || absent);
+    const bool down
+        = !up_ && (ice_ == Ice::Failed || now - downSince_ >= Time(limits_.restartAfter) || absent);
     if (down && (!nextRestart_ || now >= *nextRestart_)) {
         verdict.restartIce = true;
         nextRestart_ = now + std::chrono::duration_cast<Time>(restarts_.next(steady(now)));
     }
-    if (absent && !connected() && now - std::max(last, downSince) > Time(limits_.grace))
+    if (absent && !up_ && now - std::max(last, downSince_) > Time(limits_.grace))
         verdict.failure = "no media and no connection for " + seconds(limits_.grace) + " s";
     return verdict;
+}
+
+void ParticipantHealth::trackLink(Time now, const Media &media)
+{
+    const bool silent = media.link && now - *media.link > Time(limits_.linkTimeout);
+    const bool up = connected() && !silent;
+    if (up == up_)
+        return;
+    up_ = up;
+    if (up) {
+        // ICE came back (its time is known), or packets did (seen at this check).
+        upSince_ = connectedAt_ > downSince_ ? connectedAt_ : now;
+        // Up again: the next trouble starts the restart schedule over.
+        restarts_.reset();
+        nextRestart_.reset();
+    } else if (!connected()) {
+        // ICE states can lag behind the first media.
+        downSince_ = connectedOnce_ ? lostAt_ : *media.last;
+    } else {
+        downSince_ = *media.link; // the last packet from the peer
+    }
 }
 
 bool ParticipantHealth::mediaFlowing(Time now, std::optional<Time> lastMedia) const

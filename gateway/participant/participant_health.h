@@ -36,7 +36,11 @@ public:
         std::chrono::milliseconds mediaTimeout { 5000 };
         // No media this long after the first offer (no answer, ICE never connects): failed.
         std::chrono::milliseconds setupTimeout { 20000 };
-        // ICE disconnected this long (failed: at once) before the first ICE restart.
+        // Nothing at all from the peer (RTP, RTCP, DTLS) this long while ICE still says
+        // connected: the link is down. libnice notices a dead pair only after its 25 s
+        // keepalive; a paused browser still sends RTCP every second or so.
+        std::chrono::milliseconds linkTimeout { 4000 };
+        // Down this long (ICE failed: at once) before the first ICE restart.
         std::chrono::milliseconds restartAfter { 3000 };
         // Between ICE restarts while the connection stays down: doubling up to the cap.
         std::chrono::milliseconds restartInitial { 2000 };
@@ -52,11 +56,13 @@ public:
     static const char *gapName(Gap gap) noexcept;
 
     // When media arrived: the last buffer, and the first one after the latest silence (both
-    // nullopt until the first buffer).
+    // nullopt until the first buffer); and the last packet of any kind from the peer (nullopt:
+    // not watched, ICE states alone then say whether the link is up).
     struct Media
     {
         std::optional<Time> last;
         std::optional<Time> resumed;
+        std::optional<Time> link;
     };
 
     // A gap began (started) or ended, at that time.
@@ -102,6 +108,7 @@ public:
 
 private:
     bool connected() const noexcept { return ice_ == Ice::Connected; }
+    void trackLink(Time now, const Media &media);
     void moveGap(Gap to, Time at, Verdict &verdict);
     static Backoff::Clock::time_point steady(Time t) noexcept;
 
@@ -111,6 +118,9 @@ private:
     bool connectedOnce_ = false;
     Time connectedAt_ { 0 }; // the latest move to connected
     Time lostAt_ { 0 }; // the latest move away from connected (once connected)
+    // The link as the checks saw it: ICE connected and packets arriving.
+    bool up_ = false;
+    Time upSince_ { 0 }, downSince_ { 0 };
     Gap gap_ = Gap::None;
     Time gapSince_ { 0 };
     Backoff restarts_;

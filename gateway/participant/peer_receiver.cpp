@@ -18,6 +18,8 @@ struct PeerReceiver::Activity
 {
     std::atomic<gint64> lastBufferUs { 0 };
     std::atomic<gint64> resumedUs { 0 };
+    // Last packet of any kind (RTP, RTCP, DTLS) out of webrtcbin's nicesrc: the link is alive.
+    std::atomic<gint64> lastPacketUs { 0 };
 };
 
 namespace {
@@ -77,6 +79,13 @@ struct PeerReceiver::Probes
         const gint64 before = activity.lastBufferUs.exchange(now, std::memory_order_relaxed);
         if (before && now - before > kResumeSilenceUs)
             activity.resumedUs.store(now, std::memory_order_relaxed);
+        return GST_PAD_PROBE_OK;
+    }
+
+    static GstPadProbeReturn packet(GstPad *, GstPadProbeInfo *, gpointer data) noexcept
+    {
+        auto &activity = **static_cast<std::shared_ptr<Activity> *>(data);
+        activity.lastPacketUs.store(g_get_monotonic_time(), std::memory_order_relaxed);
         return GST_PAD_PROBE_OK;
     }
 
@@ -323,10 +332,21 @@ bool PeerReceiver::watchdog()
 {
     if (finishing_)
         return false;
-    ParticipantHealth::Media media { lastMedia(), std::nullopt };
+    if (!linkWatched_ && connection_->negotiated())
+        watchLink();
+    ParticipantHealth::Media media { lastMedia(), std::nullopt, std::nullopt };
     if (const gint64 resumed = activity_->resumedUs.load(std::memory_order_relaxed))
         media.resumed = ParticipantHealth::Time(resumed);
+    if (const gint64 packet = activity_->lastPacketUs.load(std::memory_order_relaxed))
+        media.link = ParticipantHealth::Time(packet);
     const auto verdict = health_.check(monotonicNow(), media);
+    if (verdict.restartIce || !verdict.gaps.empty()
+        || health_.gap() != ParticipantHealth::Gap::None)
+        peerLog_.debug("health: ICE %d, media idle %lld ms, link idle %lld ms, gap %s",
+            static_cast<int>(health_.ice()), static_cast<long long>(mediaIdle().count()),
+            media.link ? static_cast<long long>((monotonicNow() - *media.link).count() / 1000)
+                       : -1LL,
+            ParticipantHealth::gapName(health_.gap()));
     reportGaps(verdict.gaps);
     if (verdict.failure)
         reportFailure(*verdict.failure);
@@ -341,6 +361,31 @@ bool PeerReceiver::watchdog()
         if (chain->waitingForKeyframe())
             requestKeyframe(*chain);
     return true;
+}
+
+void PeerReceiver::watchLink()
+{
+    // webrtcbin's ICE does not notice a dead pair for its 25 s keepalive (libnice), and STUN
+    // never leaves libnice: what its nicesrc pushes (RTP, RTCP, DTLS) is the sign of life.
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(pipeline_.get()));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *element = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory *factory = gst_element_get_factory(element);
+        if (factory && g_str_equal(GST_OBJECT_NAME(factory), "nicesrc")) {
+            if (GPtr<GstPad> src = adopt(gst_element_get_static_pad(element, "src"))) {
+                gst_pad_add_probe(src.get(),
+                    static_cast<GstPadProbeType>(
+                        GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    Probes::packet, new std::shared_ptr<Activity>(activity_),
+                    Probes::deleteActivity);
+                linkWatched_ = true;
+            }
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
 }
 
 void PeerReceiver::reportGaps(const std::vector<ParticipantHealth::GapChange> &changes)

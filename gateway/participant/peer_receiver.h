@@ -161,6 +161,7 @@ private:
     bool onBusMessage(GstMessage *message);
     bool watchdog();
     void reportGaps(const std::vector<ParticipantHealth::GapChange> &changes);
+    void watchLink();
     std::optional<ParticipantHealth::Time> lastMedia() const noexcept;
     void reportFailure(const std::string &reason);
     void checkFinalized();
@@ -210,6 +211,7 @@ private:
     GPtr<GSource> outputFinishTimer_;
     GPtr<GSource> statsTimer_;
     bool attached_ = true;
+    bool linkWatched_ = false; // a probe counts packets out of webrtcbin's nicesrc
     bool failureReported_ = false;
     bool finishing_ = false;
     bool finished_ = false;

@@ -2,7 +2,8 @@
 """A participant is recorded until it leaves: network outages and a paused sender (issue #11).
 
 Usage: test_outage.py BUILD_DIR CASE, CASE one of
-  outage10  every UDP packet dropped for 10 s, then back;
+  outage10  every UDP packet (and every TCP segment but the room server's: no ICE-TCP
+            detour) dropped for 10 s, then back;
   outage30  the same for 30 s (past Chromium's 30 s consent timeout: its ICE fails, and the
             gateway's ICE restart on the same webrtcbin brings it back);
   pause     the browser stops sending (replaceTrack(null) on every sender) for 12 s, then sends
@@ -73,7 +74,13 @@ def main():
             time.sleep(BEFORE - 1)
             fault_start = time.time()
             netfault.outage()
-            h.say(f'UDP outage for {outage} s')
+            # ICE-TCP (libnice and Chromium both gather TCP candidates) would carry the media
+            # round a UDP-only outage: drop every TCP segment too, but the room server's.
+            for direction in ('dport', 'sport'):
+                netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'tcp', direction, str(port),
+                              'accept')
+            netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'meta', 'l4proto', 'tcp', 'drop')
+            h.say(f'outage (UDP, and TCP but signaling) for {outage} s')
             time.sleep(outage)
             netfault.clear()
             fault_end = time.time()

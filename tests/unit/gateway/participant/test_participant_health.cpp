@@ -196,3 +196,28 @@ TEST_CASE("media flowing and idle time", "[health]")
     CHECK(health.mediaIdle(at(110), at(106)) == 4000ms);
     CHECK_FALSE(health.mediaFlowing(at(111), at(106)));
 }
+
+TEST_CASE("a link gone silent while ICE still says connected is the network's gap", "[health]")
+{
+    // libnice notices a dead pair only after its 25 s keepalive; packets tell sooner.
+    auto health = connectedHealth();
+    ParticipantHealth::Media m { at(10), std::nullopt, at(10) };
+    CHECK(health.check(at(10.5), m).gaps.empty());
+    auto v = health.check(at(14.5), m); // silent 4.5 s > link timeout 4 s
+    CHECK(v.gaps.empty()); // media is not missing for the media timeout yet
+    CHECK(v.restartIce); // down 4.5 s since the last packet (>= 3 s)
+    v = health.check(at(15.5), m);
+    CHECK(gaps(v) == Lines { "network began 10.0" });
+    // Packets and media are back (ICE never moved): the gap ends at the first media.
+    v = health.check(at(26), { at(25.9), at(25.2), at(25.9) });
+    CHECK(gaps(v) == Lines { "network ended 25.2" });
+    CHECK(health.restartsSinceConnected() == 0);
+}
+
+TEST_CASE("a paused sender whose RTCP still arrives is a paused sender", "[health]")
+{
+    auto health = connectedHealth();
+    CHECK(gaps(health.check(at(16), { at(10), std::nullopt, at(15.5) }))
+        == Lines { "sender-paused began 10.0" });
+    CHECK_FALSE(health.check(at(40), { at(10), std::nullopt, at(39) }).restartIce);
+}
