@@ -67,6 +67,7 @@ PeerReceiver::Settings receiverSettings(const GatewayOptions &options,
     receiver.bitrate = { options.videoMinBitrateKbps, options.videoStartBitrateKbps,
         options.videoMaxBitrateKbps };
     receiver.finalizeTimeout = options.finalizeTimeout;
+    receiver.participantGrace = options.participantGrace;
     return receiver;
 }
 

@@ -93,6 +93,8 @@ po::options_description fileOptions()
     add("resume-window", po::value<int>(),
         "seconds: a restart continues a room's unfinished session (same folder and manifest, new "
         "parts) when it was last written this recently; 0 never continues (default 600)");
+    add("participant-grace", po::value<int>(),
+        "s a participant may stay without media and connection before it ends (default 600)");
     add("log-level", po::value<std::string>(), "debug, info, warning or error (default info)");
     add("param", po::value<std::vector<std::string>>(),
         "NAME=VALUE for every active template declaring parameter NAME; repeatable");
@@ -442,6 +444,9 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     int resumeSeconds = static_cast<int>(o.resumeWindow.count());
     integer("resume-window", resumeSeconds, 0, 7 * 24 * 3600);
     o.resumeWindow = std::chrono::seconds(resumeSeconds);
+    int graceS = static_cast<int>(o.participantGrace.count());
+    integer("participant-grace", graceS, 1, 86400);
+    o.participantGrace = std::chrono::seconds(graceS);
 
     auto params = list("param");
     for (size_t i = 0; i < params.size(); ++i) {

@@ -34,6 +34,9 @@ struct GatewayOptions
     std::chrono::milliseconds finalizeTimeout { 5000 }; // --finalize-timeout MS
     // --resume-window S: a restart continues a room's unfinished session this recent.
     std::chrono::seconds resumeWindow { 600 };
+    // --participant-grace S: neither media nor a connection this long ends a participant
+    // (until then its ICE is restarted with backoff).
+    std::chrono::seconds participantGrace { 600 };
     std::string logLevel = "info"; // --log-level debug|info|warning|error
     bool checkConfig = false; // --check-config
     // Template parameters by name ("--param NAME=VALUE", repeatable; "--rtmp-url URL" is

@@ -3,11 +3,14 @@
 
 #include "common/base/main_context.h"
 #include "common/gst/gst_helpers.h"
+#include "common/gst/ice_restriction.h"
+#include "gateway/participant/ice_restart.h"
 
 #include <gst/sdp/sdp.h>
 
 #include <atomic>
 #include <memory>
+#include <utility>
 
 namespace rc::gateway {
 namespace {
@@ -203,10 +206,39 @@ void PeerConnection::createOffer()
     g_signal_emit_by_name(webrtc_.get(), "create-offer", nullptr, promise.get());
 }
 
-void PeerConnection::onOfferCreated(const std::string &sdp)
+bool PeerConnection::restartIce()
+{
+    if (closing_ || !webrtc_ || !negotiated_)
+        return false;
+    ++iceRestarts_;
+    restarting_ = true;
+    // The answer to this offer brings the peer's new credentials; its candidates wait for it.
+    answerReceived_ = false;
+    remoteSet_ = false;
+    pendingCandidates_.clear();
+    log_.info("%s: restarting ICE (attempt %u)", peerId_.c_str(), iceRestarts_);
+    createOffer();
+    return true;
+}
+
+void PeerConnection::onOfferCreated(std::string sdp)
 {
     if (closing_)
         return;
+    if (restarting_) {
+        // Restarted here, as late as possible: between this and the answer libnice has new
+        // local credentials and no remote ones, so no checks run on the old pairs.
+        std::string error;
+        auto changes = restartIceStreams(webrtc_.get(), error);
+        auto rewritten = changes ? withRestartedIceCredentials(sdp, *changes) : std::nullopt;
+        if (!rewritten) {
+            restarting_ = false;
+            log_.warn("%s: ICE restart not made: %s", peerId_.c_str(),
+                changes ? "our offer's ICE credentials are not the agent's" : error.c_str());
+            return;
+        }
+        sdp = std::move(*rewritten);
+    }
     localSdp_ = addBitrateHints(sdp, settings_.bitrate);
     auto description = OfferBuilder::description(GST_WEBRTC_SDP_TYPE_OFFER, localSdp_);
     if (!description) {
@@ -222,6 +254,17 @@ void PeerConnection::onOfferCreated(const std::string &sdp)
     log_.debug("offer to %s:\n%s", peerId_.c_str(), localSdp_.c_str());
     if (callbacks_.localOffer)
         callbacks_.localOffer(localSdp_);
+    if (std::exchange(restarting_, false))
+        resendLocalCandidates();
+}
+
+void PeerConnection::resendLocalCandidates()
+{
+    // Every m-line is bundled on the first one's transport.
+    const auto candidates = localIceCandidates(webrtc_.get());
+    for (const auto &candidate : candidates)
+        onLocalCandidate(0, candidate);
+    log_.debug("%s: %zu local candidate(s) sent again", peerId_.c_str(), candidates.size());
 }
 
 bool PeerConnection::setAnswer(const std::string &sdp)
@@ -248,6 +291,8 @@ void PeerConnection::onRemoteDescriptionSet(const std::string &error)
         return;
     }
     remoteSet_ = true;
+    if (std::exchange(negotiated_, true))
+        log_.info("%s: answer to the ICE restart set", peerId_.c_str());
     for (const auto &[mline, candidate] : pendingCandidates_)
         addCandidateNow(mline, candidate);
     pendingCandidates_.clear();
@@ -332,6 +377,12 @@ void PeerConnection::onStats(const GstStructure *reply)
 
 void PeerConnection::fail(const std::string &reason)
 {
+    if (negotiated_) {
+        // A renegotiation (ICE restart) went wrong: the session still stands, and the owner's
+        // watchdog asks for another restart later.
+        log_.warn("%s: ICE restart failed: %s", peerId_.c_str(), reason.c_str());
+        return;
+    }
     if (callbacks_.failed)
         callbacks_.failed(reason);
 }

@@ -1,5 +1,6 @@
 // One participant's WebRTC session: the receive-only webrtcbin with its settings, our offer, the
-// answer, trickle ICE both ways, ICE and connection states, new receive pads and get-stats.
+// answer, trickle ICE both ways, ICE restarts on the same webrtcbin, ICE and connection states,
+// new receive pads and get-stats.
 // What becomes of the pads (chains, outputs) and of a failure is its owner's business.
 //
 // Owned by its PeerReceiver, which keeps the pipeline the webrtcbin lives in; thread-bound to
@@ -56,7 +57,8 @@ public:
         std::function<void(const protocol::Candidate &candidate)> localCandidate;
         std::function<void(GstWebRTCICEConnectionState state)> iceState;
         std::function<void(GstWebRTCPeerConnectionState state)> connectionState;
-        // Negotiation failed (no offer, our offer or the answer refused).
+        // The first negotiation failed (no offer, our offer or the answer refused). A failed
+        // ICE restart is only logged: its owner asks again later.
         std::function<void(const std::string &reason)> failed;
         // A get-stats reply was read into stats().
         std::function<void(const PeerStats &stats)> stats;
@@ -74,11 +76,21 @@ public:
     bool created() const noexcept { return webrtc_ != nullptr; }
     // Asks webrtcbin for the offer (the pipeline is PLAYING); it arrives through localOffer.
     void createOffer();
-    // Whether an answer was already taken.
+    // Whether an answer to our latest offer was already taken.
     bool answerReceived() const noexcept { return answerReceived_; }
+    // Whether the first answer was set (the session was negotiated once).
+    bool negotiated() const noexcept { return negotiated_; }
     // Sets the peer's answer as the remote description; candidates queued until then follow.
     // False (logged) when it cannot be parsed.
     bool setAnswer(const std::string &sdp);
+    // Restarts ICE on this same webrtcbin (same DTLS, same pads, same outputs): new local
+    // credentials in libnice, a new offer carrying them (through localOffer), our candidates
+    // again (through localCandidate, webrtcbin does not gather twice); the peer's answer and
+    // its new candidates then go in as usual. The spec's "ICE restart is a new offer on the
+    // same pair of peers". Asking again before the answer came makes a fresh offer. Only
+    // after the first answer was set; false (logged) otherwise or when closing.
+    bool restartIce();
+    unsigned iceRestarts() const noexcept { return iceRestarts_; }
     // A remote candidate; queued until the remote description is set.
     void addRemoteCandidate(const protocol::Candidate &candidate);
     // Asks webrtcbin for its stats; the reply updates stats() and reports through stats.
@@ -91,7 +103,8 @@ public:
 
 private:
     struct Trampolines;
-    void onOfferCreated(const std::string &sdp);
+    void onOfferCreated(std::string sdp);
+    void resendLocalCandidates();
     void onRemoteDescriptionSet(const std::string &error);
     void onLocalCandidate(unsigned mline, const std::string &candidate);
     void onStats(const GstStructure *reply);
@@ -108,6 +121,9 @@ private:
     SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
     std::string localSdp_;
     bool answerReceived_ = false;
+    bool negotiated_ = false;
+    bool restarting_ = false; // the offer being made is an ICE restart
+    unsigned iceRestarts_ = 0;
     bool remoteSet_ = false;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     PeerStats stats_;

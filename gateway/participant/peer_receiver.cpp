@@ -12,11 +12,14 @@
 
 namespace rc::gateway {
 
-// Last time any RTP-derived buffer left webrtcbin (monotonic µs, 0: none yet); written by pad
-// probes on streaming threads.
+// Last time any RTP-derived buffer left webrtcbin, and the first one after the latest silence
+// (monotonic µs, 0: none yet); written by pad probes on streaming threads.
 struct PeerReceiver::Activity
 {
     std::atomic<gint64> lastBufferUs { 0 };
+    std::atomic<gint64> resumedUs { 0 };
+    // Last packet of any kind (RTP, RTCP, DTLS) out of webrtcbin's nicesrc: the link is alive.
+    std::atomic<gint64> lastPacketUs { 0 };
 };
 
 namespace {
@@ -30,16 +33,27 @@ constexpr std::chrono::milliseconds kDrainTime { 300 };
 
 constexpr std::chrono::milliseconds kStatsInterval { 2000 };
 
-GstPadProbeReturn activityProbe(GstPad *, GstPadProbeInfo *, gpointer data) noexcept
-{
-    auto *activity = static_cast<std::shared_ptr<std::atomic<gint64>> *>(data);
-    (*activity)->store(g_get_monotonic_time(), std::memory_order_relaxed);
-    return GST_PAD_PROBE_OK;
-}
+// A pause in buffers this long makes the next buffer the end of a gap (audio alone comes every
+// 20 ms; video at 30 fps every 33 ms).
+constexpr gint64 kResumeSilenceUs = 500000;
 
-void deleteActivity(gpointer data) noexcept
+ParticipantHealth::Ice iceOf(GstWebRTCICEConnectionState state) noexcept
 {
-    delete static_cast<std::shared_ptr<std::atomic<gint64>> *>(data);
+    using Ice = ParticipantHealth::Ice;
+    switch (state) {
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+        return Ice::Connected;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
+        return Ice::Disconnected;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED:
+        return Ice::Failed;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING:
+        return Ice::Checking;
+    default:
+        return Ice::New;
+    }
 }
 
 ParticipantHealth::Time monotonicNow() noexcept
@@ -47,7 +61,39 @@ ParticipantHealth::Time monotonicNow() noexcept
     return ParticipantHealth::Time(g_get_monotonic_time());
 }
 
+// A monotonic time point as wall-clock time (the manifest's session clock).
+std::chrono::system_clock::time_point wallClock(ParticipantHealth::Time t) noexcept
+{
+    return std::chrono::system_clock::now()
+        - std::chrono::duration_cast<std::chrono::system_clock::duration>(monotonicNow() - t);
+}
+
 } // namespace
+
+struct PeerReceiver::Probes
+{
+    static GstPadProbeReturn activity(GstPad *, GstPadProbeInfo *, gpointer data) noexcept
+    {
+        auto &activity = **static_cast<std::shared_ptr<Activity> *>(data);
+        const gint64 now = g_get_monotonic_time();
+        const gint64 before = activity.lastBufferUs.exchange(now, std::memory_order_relaxed);
+        if (before && now - before > kResumeSilenceUs)
+            activity.resumedUs.store(now, std::memory_order_relaxed);
+        return GST_PAD_PROBE_OK;
+    }
+
+    static GstPadProbeReturn packet(GstPad *, GstPadProbeInfo *, gpointer data) noexcept
+    {
+        auto &activity = **static_cast<std::shared_ptr<Activity> *>(data);
+        activity.lastPacketUs.store(g_get_monotonic_time(), std::memory_order_relaxed);
+        return GST_PAD_PROBE_OK;
+    }
+
+    static void deleteActivity(gpointer data) noexcept
+    {
+        delete static_cast<std::shared_ptr<Activity> *>(data);
+    }
+};
 
 PeerReceiver::PeerReceiver(GMainContext *context, std::string peerId, Settings settings,
     std::vector<std::unique_ptr<ParticipantOutput>> outputs, Callbacks callbacks)
@@ -60,7 +106,7 @@ PeerReceiver::PeerReceiver(GMainContext *context, std::string peerId, Settings s
     , participantLog_(log_.child("participant " + peerId_))
     , outputs_(std::move(outputs))
     , activity_(std::make_shared<Activity>())
-    , health_({ settings_.mediaTimeout, settings_.setupTimeout })
+    , health_(healthLimits(settings_))
 {
     const PeerConnection::Settings connection { { settings_.iceLocalAddresses, settings_.stunServer,
                                                     settings_.turnServer, settings_.videoCodecs,
@@ -94,8 +140,9 @@ PeerConnection::Callbacks PeerReceiver::connectionCallbacks()
     };
     cb.iceState = [this](GstWebRTCICEConnectionState state) { onIceState(state); };
     cb.connectionState = [this](GstWebRTCPeerConnectionState state) {
+        // Follows ICE (the watchdog restarts it); DTLS itself never fails once it is up.
         if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-            reportFailure("peer connection failed (ICE or DTLS)");
+            participantLog_.info("peer connection failed (ICE or DTLS)");
     };
     cb.failed = [this](const std::string &reason) { reportFailure(reason); };
     return cb;
@@ -154,8 +201,9 @@ void PeerReceiver::handleAnswer(const std::string &sdp)
         log_.warn("ignoring an unexpected answer from %s", peerId_.c_str());
         return;
     }
-    if (!connection_->setAnswer(sdp))
-        return;
+    const bool restart = connection_->negotiated();
+    if (!connection_->setAnswer(sdp) || restart)
+        return; // an ICE restart's answer: the streams are those of the first
     // What will arrive: outputs whose template takes no stream of a kind end that entry now.
     for (MediaKind kind : { MediaKind::audio, MediaKind::video }) {
         const std::string codec = sendingCodec(sdp, kind);
@@ -178,10 +226,9 @@ void PeerReceiver::handleCandidate(const std::optional<protocol::Candidate> &can
 void PeerReceiver::onNewPad(GstPad *pad, GstCaps *caps)
 {
     // Count this pad's buffers for the media watchdog.
-    auto last = std::shared_ptr<std::atomic<gint64>>(activity_, &activity_->lastBufferUs);
     gst_pad_add_probe(pad,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-        activityProbe, new std::shared_ptr<std::atomic<gint64>>(last), deleteActivity);
+        Probes::activity, new std::shared_ptr<Activity>(activity_), Probes::deleteActivity);
     linkPad(pad, caps);
 }
 
@@ -249,14 +296,17 @@ std::vector<std::string> PeerReceiver::negotiatedCodecs() const
 void PeerReceiver::onIceState(GstWebRTCICEConnectionState state)
 {
     peerLog_.debug("ICE state %d", static_cast<int>(state));
-    if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) {
+    const auto ice = iceOf(state);
+    const bool everConnected = health_.connectedOnce();
+    if (health_.iceState(ice, monotonicNow()))
+        peerLog_.info("ICE connected again");
+    if (ice == ParticipantHealth::Ice::Failed && !everConnected && !lastMedia()) {
+        // The first negotiation never connected: offer again (the owner's retry), as a
+        // restart would not help a peer that never reached us.
         reportFailure("ICE failed");
-    } else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED) {
-        health_.iceDisconnected(monotonicNow());
-    } else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED
-        || state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
-        if (health_.iceConnected())
-            peerLog_.info("ICE connected again");
+    } else if (ice == ParticipantHealth::Ice::Failed
+        || ice == ParticipantHealth::Ice::Disconnected) {
+        peerLog_.info("ICE %s", ice == ParticipantHealth::Ice::Failed ? "failed" : "disconnected");
     }
 }
 
@@ -282,8 +332,28 @@ bool PeerReceiver::watchdog()
 {
     if (finishing_)
         return false;
-    if (auto failure = health_.check(monotonicNow(), lastMedia()))
-        reportFailure(*failure);
+    if (!linkWatched_ && connection_->negotiated())
+        watchLink();
+    ParticipantHealth::Media media { lastMedia(), std::nullopt, std::nullopt };
+    if (const gint64 resumed = activity_->resumedUs.load(std::memory_order_relaxed))
+        media.resumed = ParticipantHealth::Time(resumed);
+    if (const gint64 packet = activity_->lastPacketUs.load(std::memory_order_relaxed))
+        media.link = ParticipantHealth::Time(packet);
+    const auto verdict = health_.check(monotonicNow(), media);
+    if (verdict.restartIce || !verdict.gaps.empty()
+        || health_.gap() != ParticipantHealth::Gap::None)
+        peerLog_.debug("health: ICE %d, media idle %lld ms, link idle %lld ms, gap %s",
+            static_cast<int>(health_.ice()), static_cast<long long>(mediaIdle().count()),
+            media.link ? static_cast<long long>((monotonicNow() - *media.link).count() / 1000)
+                       : -1LL,
+            ParticipantHealth::gapName(health_.gap()));
+    reportGaps(verdict.gaps);
+    if (verdict.failure)
+        reportFailure(*verdict.failure);
+    else if (!attached_ && health_.gap() != ParticipantHealth::Gap::None)
+        reportFailure("detached and its media stopped");
+    else if (verdict.restartIce && attached_ && !failureReported_)
+        connection_->restartIce();
     for (auto &output : outputs_)
         output->endStarvedEntries(kStarvedEntryGrace);
     // Until a video stream's first keyframe arrives, keep asking (a PLI can be lost or early).
@@ -291,6 +361,43 @@ bool PeerReceiver::watchdog()
         if (chain->waitingForKeyframe())
             requestKeyframe(*chain);
     return true;
+}
+
+void PeerReceiver::watchLink()
+{
+    // webrtcbin's ICE does not notice a dead pair for its 25 s keepalive (libnice), and STUN
+    // never leaves libnice: what its nicesrc pushes (RTP, RTCP, DTLS) is the sign of life.
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(pipeline_.get()));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *element = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory *factory = gst_element_get_factory(element);
+        if (factory && g_str_equal(GST_OBJECT_NAME(factory), "nicesrc")) {
+            if (GPtr<GstPad> src = adopt(gst_element_get_static_pad(element, "src"))) {
+                gst_pad_add_probe(src.get(),
+                    static_cast<GstPadProbeType>(
+                        GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    Probes::packet, new std::shared_ptr<Activity>(activity_),
+                    Probes::deleteActivity);
+                linkWatched_ = true;
+            }
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+}
+
+void PeerReceiver::reportGaps(const std::vector<ParticipantHealth::GapChange> &changes)
+{
+    for (const auto &change : changes) {
+        const auto ago
+            = std::chrono::duration_cast<std::chrono::milliseconds>(monotonicNow() - change.at);
+        participantLog_.info("%s gap %s (%lld ms ago)", ParticipantHealth::gapName(change.cause),
+            change.started ? "began" : "ended", static_cast<long long>(ago.count()));
+        if (callbacks_.gap)
+            callbacks_.gap(change.cause, change.started, wallClock(change.at));
+    }
 }
 
 void PeerReceiver::reportFailure(const std::string &reason)
@@ -395,6 +502,9 @@ void PeerReceiver::finish(const std::string &reason)
         return;
     finishing_ = true;
     log_.info("finishing participant %s (%s)", peerId_.c_str(), reason.c_str());
+    // A gap still open ends with the participant.
+    if (health_.gap() != ParticipantHealth::Gap::None && callbacks_.gap)
+        callbacks_.gap(health_.gap(), false, std::chrono::system_clock::now());
     connection_->close();
     watchdogTimer_.reset();
     if (!pipeline_) {

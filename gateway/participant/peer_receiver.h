@@ -1,7 +1,7 @@
 // One receive-only participant in its own GstPipeline: its PeerConnection (webrtcbin,
 // negotiation, trickle ICE), each new pad into a StreamChain feeding the participant's outputs
 // (and room composites), outputs attached and detached at run time, network outputs that fail
-// alone, the health watchdog, and finishing.
+// alone, the health watchdog (gaps, ICE restarts on the same webrtcbin), and finishing.
 //
 // Owned by its RoomSession; thread-bound to the gateway's main context. Callbacks from
 // GStreamer threads reach it only through its PeerConnection's posts or through posts holding
@@ -39,12 +39,16 @@ public:
         std::vector<std::string> videoCodecs, audioCodecs; // offered, in preference order
         BitrateHints bitrate;
         std::chrono::milliseconds finalizeTimeout { 5000 };
-        // No media for this long once it flowed, or ICE disconnected this long:
-        // the peer is gone (a browser sends audio every 20 ms, video frames
-        // even when its camera is muted).
+        // No media for this long: a gap in the participant's media begins (dated from its last
+        // media); the sender paused if ICE is connected, else the network is in trouble and
+        // ICE is restarted. A browser sends audio every 20 ms, video frames even when its
+        // camera is muted.
         std::chrono::milliseconds mediaTimeout { 5000 };
-        // No media this long after the offer (no answer, ICE never connects).
+        // No media this long after the first offer (no answer, ICE never connects): failed.
         std::chrono::milliseconds setupTimeout { 20000 };
+        // Neither media nor an ICE connection this long: the participant is gone (failed);
+        // until then ICE restarts are tried with backoff (--participant-grace).
+        std::chrono::milliseconds participantGrace { 600000 };
     };
 
     struct Callbacks
@@ -56,9 +60,16 @@ public:
             outputStarted;
         // An output is closed (after the pipeline went to NULL).
         std::function<void(ParticipantOutput &output)> outputFinished;
-        // The peer is gone or broken (ICE failed, media stopped, pipeline error).
-        // Reported once; the owner decides when to finish().
+        // The peer is gone or broken (a first negotiation that never brought media, neither
+        // media nor a connection for the whole grace, a pipeline error, or media stopped on a
+        // detached receiver). Reported once; the owner decides when to finish().
         std::function<void(const std::string &reason)> failed;
+        // A gap in the participant's media began (started) or ended at `at`: cause Network (ICE
+        // not connected) or SenderPaused (ICE connected, no media). An end always follows its
+        // start, also when the receiver finishes during the gap.
+        std::function<void(
+            ParticipantHealth::Gap cause, bool started, std::chrono::system_clock::time_point at)>
+            gap;
         // finish() completed: every output is closed. Posted, so the owner may
         // destroy the receiver from it.
         std::function<void()> finished;
@@ -92,6 +103,11 @@ public:
     // EOS into every output, wait for them (bounded by finalizeTimeout), then
     // NULL and report. Idempotent.
     void finish(const std::string &reason);
+
+    // The peer id no longer names this receiver's peer (a rejoin, a new member under the id):
+    // no more ICE restarts (offers would reach someone else), and the receiver fails as soon
+    // as its media stops.
+    void detach() noexcept { attached_ = false; }
 
     const std::string &peerId() const noexcept { return peerId_; }
     bool finishing() const noexcept { return finishing_; }
@@ -127,6 +143,15 @@ public:
 
 private:
     struct Activity;
+    struct Probes;
+    static ParticipantHealth::Limits healthLimits(const Settings &settings) noexcept
+    {
+        ParticipantHealth::Limits limits;
+        limits.mediaTimeout = settings.mediaTimeout;
+        limits.setupTimeout = settings.setupTimeout;
+        limits.grace = settings.participantGrace;
+        return limits;
+    }
 
     PeerConnection::Callbacks connectionCallbacks();
     void onNewPad(GstPad *pad, GstCaps *caps);
@@ -135,6 +160,8 @@ private:
     static gboolean busMessage(GstBus *bus, GstMessage *message, gpointer self) noexcept;
     bool onBusMessage(GstMessage *message);
     bool watchdog();
+    void reportGaps(const std::vector<ParticipantHealth::GapChange> &changes);
+    void watchLink();
     std::optional<ParticipantHealth::Time> lastMedia() const noexcept;
     void reportFailure(const std::string &reason);
     void checkFinalized();
@@ -183,6 +210,8 @@ private:
     std::vector<OutputFinish> outputFinishes_;
     GPtr<GSource> outputFinishTimer_;
     GPtr<GSource> statsTimer_;
+    bool attached_ = true;
+    bool linkWatched_ = false; // a probe counts packets out of webrtcbin's nicesrc
     bool failureReported_ = false;
     bool finishing_ = false;
     bool finished_ = false;

@@ -216,6 +216,7 @@ void RoomSession::detach(unsigned serial, const std::string &why)
     log_.info("receiver for %s detached (%s); it records while its media flows", r.peerId.c_str(),
         why.c_str());
     r.attached = false;
+    r.receiver->detach();
     if (!r.receiver->mediaFlowing())
         r.receiver->finish("detached without media");
 }
@@ -259,6 +260,16 @@ void RoomSession::startReceiver(
     callbacks.finished = [alive, serial] {
         if (RoomSession *s = alive.lock())
             s->onReceiverFinished(serial);
+    };
+    callbacks.gap = [this, peerId](ParticipantHealth::Gap cause, bool started,
+                        std::chrono::system_clock::time_point at) {
+        const auto manifestCause = cause == ParticipantHealth::Gap::SenderPaused
+            ? Manifest::GapCause::SenderPaused
+            : Manifest::GapCause::Network;
+        if (started)
+            manifest_.gapStarted(peerId, "", manifestCause, manifest_.offsetOf(at));
+        else
+            manifest_.gapEnded(peerId, "", manifestCause, manifest_.offsetOf(at));
     };
     callbacks.keyframeRequested = [alive] {
         if (RoomSession *s = alive.lock(); s && s->events_.keyframeRequested)

@@ -17,8 +17,11 @@
 //    its media flows, and is finalized when its media stops or ICE fails;
 //  - every listed peer without an attached receiver, and every later
 //    peer-joined, gets a new receiver and an offer;
-//  - an attached receiver that fails (ICE failed, no media) is finalized and,
-//    while its peer is still in the room, replaced after a capped backoff.
+//  - an attached receiver that fails (a first negotiation without media, or neither media nor
+//    a connection for the participant grace; silence alone is a gap, and ICE trouble an ICE
+//    restart inside the receiver) is finalized and, while its peer is still in the room,
+//    replaced after a capped backoff.
+// Gaps a receiver reports (network, sender paused) go into the manifest.
 // Those decisions are Membership's (membership.h, a pure reducer with unit
 // tests); RoomSession feeds it events and carries out its commands.
 //

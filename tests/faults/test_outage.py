@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""A participant is recorded until it leaves: network outages and a paused sender (issue #11).
+
+Usage: test_outage.py BUILD_DIR CASE, CASE one of
+  outage10  every UDP packet (and every TCP segment but the room server's: no ICE-TCP
+            detour) dropped for 10 s, then back;
+  outage30  the same for 30 s (past Chromium's 30 s consent timeout: its ICE fails, and the
+            gateway's ICE restart on the same webrtcbin brings it back);
+  pause     the browser stops sending (replaceTrack(null) on every sender) for 12 s, then sends
+            again on the same connection.
+A real headless Chromium (the e2e test page) and the real gateway, in the test's own
+loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
+the participant's presence ends only when it leaves, and the manifest's gap event (cause,
+plausible start and end). Prints the time from the network's return to media in the file.
+"""
+
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+
+import gwtest
+import netfault
+
+ROOM = 'faults'
+HERE = os.path.dirname(os.path.abspath(__file__))
+PAGE = os.path.join(HERE, '..', 'e2e', 'gateway', 'page')
+BEFORE = 5  # seconds recorded before the fault
+AFTER = 15  # seconds the browser stays after the fault
+PAUSE = 12
+
+
+def require_tools(h):
+    missing = [t for t in ('node', 'ffprobe', 'nft') if not shutil.which(t)]
+    if not os.access('/usr/bin/chromium', os.X_OK):
+        missing.append('/usr/bin/chromium')
+    if not os.path.isdir(os.path.join(h.source_dir, 'web', 'node_modules', 'playwright-core')):
+        missing.append('web/node_modules/playwright-core (scripts/setup.sh runs npm ci in web/)')
+    if missing:
+        print(f'skip: missing {", ".join(missing)}', file=sys.stderr)
+        sys.exit(gwtest.SKIP)
+
+
+def session_start(manifest):
+    return datetime.datetime.fromisoformat(manifest['session_start'].replace('Z', '+00:00')).timestamp()
+
+
+def main():
+    case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
+    outage = {'outage10': 10, 'outage30': 30}.get(case)
+    if outage is None and case != 'pause':
+        sys.exit(f'unknown case {case}')
+    gwtest.enter_netns()
+    with gwtest.Harness(f'faults-{case}', gwtest.build_dir_from_args()) as h:
+        f = h.failures
+        require_tools(h)
+        server, port = h.start_signal(static_dir=PAGE)
+        gateway = h.start_gateway(port, ROOM)
+        fault = outage if outage else PAUSE
+        stay = BEFORE + fault + AFTER
+        argv = ['node', os.path.join(HERE, 'browser_faults.mjs'),
+                f'http://127.0.0.1:{port}/index.html?room={ROOM}&name=chromium&width=640&height=360', str(stay)]
+        if not outage:
+            argv += [str(BEFORE), str(PAUSE)]
+        browser = h.start('browser', argv)
+        h.wait_log(gateway, r'\.mkv started', 45)
+        h.say('recording')
+
+        if outage:
+            time.sleep(BEFORE - 1)
+            fault_start = time.time()
+            netfault.outage()
+            # ICE-TCP (libnice and Chromium both gather TCP candidates) would carry the media
+            # round a UDP-only outage: drop every TCP segment too, but the room server's.
+            for direction in ('dport', 'sport'):
+                netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'tcp', direction, str(port),
+                              'accept')
+            netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'meta', 'l4proto', 'tcp', 'drop')
+            h.say(f'outage (UDP, and TCP but signaling) for {outage} s')
+            time.sleep(outage)
+            netfault.clear()
+            fault_end = time.time()
+            h.say('network back')
+        else:
+            h.wait_log(browser, r'browser_faults: paused', 30)
+            fault_start = time.time()
+            h.say('browser paused its senders')
+            h.wait_log(browser, r'browser_faults: resumed', 30)
+            fault_end = time.time()
+            h.say('browser sends again')
+
+        f.check(h.wait_exit(browser, stay + 60) == 0, 'browser session ran and closed cleanly')
+        left_at = time.time()
+        h.wait_log(gateway, r'\.mkv finished', 30)
+        h.kill_group(gateway, signal.SIGTERM)
+        f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
+        log = h.log_text(gateway)
+        finishes = re.findall(r'finishing participant \S+ \(([^)]*)\)', log)
+        f.check(finishes and all(r == 'left the room' for r in finishes),
+                f'the participant ended only when it left ({finishes})')
+        restarts = len(re.findall(r'restarting ICE', log))
+        h.say(f'ICE restarts by the gateway: {restarts}; offers: {log.count("offering to ")}')
+        f.check(log.count('offering to ') == 1, 'one offer: the same webrtcbin all along')
+
+        manifest = h.manifest(ROOM)
+        t0 = session_start(manifest)
+        people = [p for p in manifest['participants'] if p.get('name') == 'chromium']
+        f.check(len(people) == 1, f'one presence of the browser ({len(people)})')
+        if not people:
+            return
+        who = people[0]
+        f.check(who.get('left') is not None and who['left'] >= fault_end - t0 + AFTER - 5,
+                f'presence ends when the browser leaves ({who.get("left")}, '
+                f'fault over at {fault_end - t0:.1f}, left ~{left_at - t0:.1f})')
+        files = [x for x in manifest['files'] if x['participant'] == who['id']]
+        f.check(len(files) == 1, f'one file for the whole presence ({[x["path"] for x in files]})')
+        if not files:
+            return
+        entry = files[0]
+        path = os.path.join(h.session_dir(ROOM), entry['path'])
+        info, vpk, apk = gwtest.check_recording(f, path, 'vp8')
+        # The file's clock starts at its first buffer, entry['start'] on the session clock.
+        back_in_file = fault_end - t0 - entry['start']
+        late = [p for p in vpk if p['pts'] >= back_in_file + 2]
+        span = gwtest.media_end(vpk) - back_in_file
+        f.check(len(late) >= 60, f'video after the fault: {len(late)} packets from {back_in_file + 2:.1f} s '
+                                 f'in the file (>= 60)')
+        f.check(span >= AFTER - 6, f'the file runs {span:.1f} s past the fault (>= {AFTER - 6})')
+        sizes = gwtest.probe_frame_sizes(path, start=back_in_file + 2)
+        f.check(len(sizes) >= 60, f'{len(sizes)} video frames decoded after the fault (>= 60)')
+
+        gaps = [g for g in manifest.get('gaps', []) if g['participant'] == who['id']]
+        h.say(f'gaps: {json.dumps(gaps)}')
+        cause = 'network' if outage else 'sender-paused'
+        mine = [g for g in gaps if g['cause'] == cause]
+        if f.check(len(mine) >= 1, f'a {cause} gap in the manifest'):
+            start = min(g['start'] for g in gaps)
+            end = max(g['end'] for g in mine if g.get('end') is not None) if all(
+                g.get('end') is not None for g in mine) else None
+            fs, fe = fault_start - t0, fault_end - t0
+            f.check(fs - 1.0 <= start <= fs + 1.5, f'the gap starts at {start:.2f} s, the fault at {fs:.2f} s')
+            f.check(end is not None and fe - 0.5 <= end <= fe + 20,
+                    f'the gap ends at {end} s, the fault ended at {fe:.2f} s')
+            if end is not None:
+                h.say(f'media back in the file {end - fe:.2f} s after the fault ended')
+        other = [g for g in gaps if g['cause'] != cause]
+        f.check(not outage or not other, f'no gap of another cause ({other})')
+        server.send_signal(signal.SIGTERM)
+
+
+if __name__ == '__main__':
+    main()
