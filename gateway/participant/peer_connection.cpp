@@ -4,6 +4,7 @@
 #include "common/base/main_context.h"
 #include "common/gst/gst_helpers.h"
 #include "common/gst/ice_restriction.h"
+#include "common/protocol/candidate_address.h"
 #include "gateway/participant/ice_restart.h"
 
 #include <gst/sdp/sdp.h>
@@ -269,7 +270,13 @@ void PeerConnection::resendLocalCandidates()
 
 bool PeerConnection::setAnswer(const std::string &sdp)
 {
-    auto description = OfferBuilder::description(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    // Candidates in the answer go to ICE too: IP literals only (see candidate_address.h).
+    int dropped = 0;
+    const std::string usable = protocol::withoutHostnameCandidates(sdp, &dropped);
+    if (dropped > 0)
+        log_.info("ignoring %d candidate(s) with a host name in the answer of %s", dropped,
+            peerId_.c_str());
+    auto description = OfferBuilder::description(GST_WEBRTC_SDP_TYPE_ANSWER, usable);
     if (!description) {
         log_.warn("unparsable answer from %s", peerId_.c_str());
         return false;
@@ -303,6 +310,12 @@ void PeerConnection::addRemoteCandidate(const protocol::Candidate &candidate)
     // End of candidates (empty): libnice needs no notice of it.
     if (closing_ || !webrtc_ || candidate.candidate.empty())
         return;
+    // A host name (an mDNS ".local" name or any DNS name) would have libnice resolve it: mDNS
+    // or DNS traffic that nobody configured, on a peer's say-so. IP literals only.
+    if (!protocol::candidateHasIpAddress(candidate.candidate)) {
+        log_.info("ignoring a candidate of %s without an IP address", peerId_.c_str());
+        return;
+    }
     unsigned mline = 0;
     if (candidate.sdpMLineIndex && *candidate.sdpMLineIndex >= 0)
         mline = static_cast<unsigned>(*candidate.sdpMLineIndex);
