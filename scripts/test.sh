@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: installs what it needs,
-# builds in build/, and runs every meson test suite (unit, integration, e2e).
+# builds in build/, and runs every meson test suite (unit, integration, faults, e2e).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"

@@ -6,32 +6,14 @@
 // Usage: node browser_faults.mjs URL SECONDS [PAUSE_AT PAUSE_SECONDS]
 // Logs "browser_faults: connected", "browser_faults: paused", "browser_faults: resumed" (stderr)
 // and prints one JSON line with the page's state and its connection states at the end.
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const require = createRequire(path.join(root, 'web', 'package.json'));
-const { chromium } = require('playwright-core');
+import { launchMember } from '../e2e/gateway/chromium_member.mjs';
 
 const [url, secondsText, pauseAtText, pauseForText] = process.argv.slice(2);
 const seconds = Number(secondsText || 10);
 const pauseAt = pauseAtText === undefined ? null : Number(pauseAtText);
 const pauseFor = Number(pauseForText || 0);
-const userDataDir = mkdtempSync(path.join(tmpdir(), 'roomcast-faults-chromium-'));
-const args = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
-  '--disable-backgrounding-occluded-windows',
-];
 
-let context;
+let member;
 const deadline = setTimeout(() => {
   console.error('browser_faults: overall timeout');
   process.exit(3);
@@ -51,9 +33,8 @@ const setSending = (page, on) => page.evaluate(async (on) => {
 }, on);
 
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium', headless: true, args, timeout: 30000 });
-  const page = context.pages()[0] || (await context.newPage());
+  member = await launchMember([], 'roomcast-faults-chromium-');
+  const { page } = member;
   page.on('console', (m) => console.error(`page: ${m.text()}`));
   await page.goto(url, { timeout: 15000 });
   await page.waitForFunction(() => window.peerState && window.peerState.connected.length > 0, null,
@@ -80,13 +61,12 @@ try {
     pcs: [...pcs.values()].map((pc) => ({ connection: pc.connectionState, ice: pc.iceConnectionState })),
   }));
   console.log(JSON.stringify({ state }));
-  await context.close();
-  context = null;
+  await member.close();
+  member = null;
 } catch (e) {
   console.error(`browser_faults: ${e && e.stack ? e.stack : e}`);
   process.exitCode = 2;
 } finally {
   clearTimeout(deadline);
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (member) await member.close();
 }

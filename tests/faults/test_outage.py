@@ -7,7 +7,10 @@ Usage: test_outage.py BUILD_DIR CASE, CASE one of
   outage30  the same for 30 s (past Chromium's 30 s consent timeout: its ICE fails, and the
             gateway's ICE restart on the same webrtcbin brings it back);
   pause     the browser stops sending (replaceTrack(null) on every sender) for 12 s, then sends
-            again on the same connection.
+            again on the same connection;
+  loss5     5 % of UDP packets dropped at random for 20 s: no decoder errors in the file, no
+            video freeze over 1 s, no gap and no new connection (NACK and keyframe requests
+            repair the loss).
 A real headless Chromium (the e2e test page) and the real gateway, in the test's own
 loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
 the participant's presence ends only when it leaves, and the manifest's gap event (cause,
@@ -20,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import time
 
@@ -32,6 +36,7 @@ PAGE = os.path.join(HERE, '..', 'e2e', 'gateway', 'page')
 BEFORE = 5  # seconds recorded before the fault
 AFTER = 15  # seconds the browser stays after the fault
 PAUSE = 12
+LOSS_SECONDS = 20
 
 
 def require_tools(h):
@@ -49,10 +54,30 @@ def session_start(manifest):
     return datetime.datetime.fromisoformat(manifest['session_start'].replace('Z', '+00:00')).timestamp()
 
 
+def decoder_errors(path):
+    """ffmpeg's error lines decoding the whole file, without the null muxer's dts notes (frames
+    that arrive in a burst share a millisecond; that is no decoding error)."""
+    out = subprocess.run(['ffmpeg', '-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'],
+                         capture_output=True, text=True, timeout=120)
+    return [l for l in out.stderr.splitlines() if l.strip() and 'non monotonically increasing dts' not in l]
+
+
+def check_loss(h, f, path, vpk, loss_from, loss_to, gaps):
+    errors = decoder_errors(path)
+    f.check(not errors, f'no decoder errors in the file ({len(errors)}: {errors[:3]})')
+    during = sorted(p['pts'] for p in vpk if loss_from - 0.5 <= p['pts'] <= loss_to + 0.5)
+    worst = max((b - a for a, b in zip(during, during[1:])), default=99.0)
+    f.check(len(during) >= 10 * LOSS_SECONDS, f'video through the loss ({len(during)} frames)')
+    f.check(worst <= 1.0, f'no video freeze over 1 s during the loss (longest {worst:.2f} s)')
+    h.say(f'5 % loss: longest video hold {worst:.2f} s, {len(errors)} decoder errors')
+    f.check(not gaps, f'no gap in the manifest for a lossy link ({gaps})')
+
+
 def main():
     case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
     outage = {'outage10': 10, 'outage30': 30}.get(case)
-    if outage is None and case != 'pause':
+    loss = case == 'loss5'
+    if outage is None and case not in ('pause', 'loss5'):
         sys.exit(f'unknown case {case}')
     gwtest.enter_netns()
     with gwtest.Harness(f'faults-{case}', gwtest.build_dir_from_args()) as h:
@@ -60,11 +85,11 @@ def main():
         require_tools(h)
         server, port = h.start_signal(static_dir=PAGE)
         gateway = h.start_gateway(port, ROOM)
-        fault = outage if outage else PAUSE
+        fault = outage if outage else LOSS_SECONDS if loss else PAUSE
         stay = BEFORE + fault + AFTER
         argv = ['node', os.path.join(HERE, 'browser_faults.mjs'),
                 f'http://127.0.0.1:{port}/index.html?room={ROOM}&name=chromium&width=640&height=360', str(stay)]
-        if not outage:
+        if not outage and not loss:
             argv += [str(BEFORE), str(PAUSE)]
         browser = h.start('browser', argv)
         h.wait_log(gateway, r'\.mkv started', 45)
@@ -85,6 +110,15 @@ def main():
             netfault.clear()
             fault_end = time.time()
             h.say('network back')
+        elif loss:
+            time.sleep(BEFORE - 1)
+            fault_start = time.time()
+            netfault.loss(5)
+            h.say(f'5 % UDP loss for {LOSS_SECONDS} s')
+            time.sleep(LOSS_SECONDS)
+            netfault.clear()
+            fault_end = time.time()
+            h.say('loss over')
         else:
             h.wait_log(browser, r'browser_faults: paused', 30)
             fault_start = time.time()
@@ -135,6 +169,10 @@ def main():
 
         gaps = [g for g in manifest.get('gaps', []) if g['participant'] == who['id']]
         h.say(f'gaps: {json.dumps(gaps)}')
+        if loss:
+            check_loss(h, f, path, vpk, fault_start - t0 - entry['start'], back_in_file, gaps)
+            server.send_signal(signal.SIGTERM)
+            return
         cause = 'network' if outage else 'sender-paused'
         mine = [g for g in gaps if g['cause'] == cause]
         if f.check(len(mine) >= 1, f'a {cause} gap in the manifest'):

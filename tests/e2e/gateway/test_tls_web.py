@@ -18,35 +18,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'integration', 'gateway'))
 import gwtest  # noqa: E402
+import throwaway_pki  # noqa: E402
 
 ROOM = 'tls'
 ADDRESS = '10.77.0.1'  # an address of the test's own namespace, not a loopback one
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAY_SECONDS = 8
-
-
-def openssl(h, *args):
-    subprocess.run(['openssl', *args], cwd=h.dir, check=True, capture_output=True, timeout=60)
-
-
-def make_pki(h):
-    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-    openssl(h, 'req', '-x509', *ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
-            '-subj', '/CN=roomcast e2e CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-            '-addext', 'keyUsage=critical,keyCertSign')
-    with open(os.path.join(h.dir, 'ext.cnf'), 'w') as f:
-        f.write(f'subjectAltName=IP:{ADDRESS}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
-    openssl(h, 'req', *ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=roomcast e2e')
-    openssl(h, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-            '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
-    pub = subprocess.run(['openssl', 'x509', '-in', 'server.pem', '-pubkey', '-noout'], cwd=h.dir,
-                         check=True, capture_output=True).stdout
-    der = subprocess.run(['openssl', 'pkey', '-pubin', '-outform', 'der'], input=pub, cwd=h.dir,
-                         check=True, capture_output=True).stdout
-    digest = subprocess.run(['openssl', 'dgst', '-sha256', '-binary'], input=der, check=True,
-                            capture_output=True).stdout
-    import base64
-    return base64.b64encode(digest).decode()
 
 
 def main():
@@ -61,14 +38,15 @@ def main():
         if missing or not os.path.isfile(os.path.join(web, 'index.html')):
             print(f'skip: missing {missing or "web/dist (npm run build in web/)"}', file=sys.stderr)
             sys.exit(gwtest.SKIP)
-        spki = make_pki(h)
+        pki = throwaway_pki.Pki(h.dir, ip=ADDRESS)
+        cert, key = pki.server('server')
+        spki = pki.spki_sha256('server')
         server = h.start('signal', [h.bin('signaling/roomcast-signal'), '--listen', f'{ADDRESS}:0',
-                                    '--tls-certificate', os.path.join(h.dir, 'server.pem'),
-                                    '--tls-key', os.path.join(h.dir, 'server.key'), '--static', web])
+                                    '--tls-certificate', cert, '--tls-key', key, '--static', web])
         port = int(h.wait_log(server, rf'listening on {ADDRESS.replace(".", r"[.]")}:(\d+) \(TLS\)', 10).group(1))
 
         argv = [h.bin('gateway/roomcast'), '--signaling-url', f'wss://{ADDRESS}:{port}/ws',
-                '--signaling-ca-file', os.path.join(h.dir, 'ca.pem'), '--room', ROOM,
+                '--signaling-ca-file', pki.ca, '--room', ROOM,
                 '--recordings-dir', h.recordings, '--ice-local-address', '127.0.0.1',
                 '--pipelines-dir', os.path.join(h.source_dir, 'pipelines'), '--pipeline', 'record-mkv']
         gateway = h.start('gateway', argv)

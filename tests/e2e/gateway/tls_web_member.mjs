@@ -6,40 +6,20 @@
 // The certificate is trusted by its public key (--ignore-certificate-errors-spki-list), the
 // way Chromium allows one extra key: the check stays on for every other certificate.
 // Prints one JSON line: secure context, protocol, joined, the WebSocket URL the client used.
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../../..');
-const require = createRequire(path.join(root, 'web', 'package.json'));
-const { chromium } = require('playwright-core');
+import { launchMember } from './chromium_member.mjs';
 
 const [url, room, name, secondsText, spki] = process.argv.slice(2);
 const seconds = Number(secondsText || 10);
-const userDataDir = mkdtempSync(path.join(tmpdir(), 'roomcast-e2e-chromium-'));
-const args = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
-  '--disable-backgrounding-occluded-windows',
-  `--ignore-certificate-errors-spki-list=${spki}`,
-];
 
-let context;
+let member;
 const deadline = setTimeout(() => {
   console.error('tls_web_member: overall timeout');
   process.exit(3);
 }, (seconds + 60) * 1000);
 
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium', headless: true, args, timeout: 30000 });
-  const page = context.pages()[0] || (await context.newPage());
+  member = await launchMember([`--ignore-certificate-errors-spki-list=${spki}`]);
+  const { page } = member;
   page.on('console', (m) => console.error(`page: ${m.text()}`));
   await page.addInitScript(() => {
     // Note the WebSocket URL the client opens (wss:// expected).
@@ -66,13 +46,12 @@ try {
     recordingBanner: !!document.querySelector('[data-testid=recording-banner]'),
   }));
   console.log(JSON.stringify({ joined: true, ...result }));
-  await context.close();
-  context = null;
+  await member.close();
+  member = null;
 } catch (e) {
   console.error(`tls_web_member: ${e && e.stack ? e.stack : e}`);
   process.exitCode = 2;
 } finally {
   clearTimeout(deadline);
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (member) await member.close();
 }

@@ -11,30 +11,12 @@ import os
 import shutil
 import signal
 import ssl
-import subprocess
-import time
 
 import opstest
 import gwtest
+import throwaway_pki
 
 ROOM = 'apitls'
-
-
-def openssl(h, *args):
-    subprocess.run(['openssl', *args], cwd=h.dir, check=True, capture_output=True, timeout=60)
-
-
-def make_pki(h):
-    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-    openssl(h, 'req', '-x509', *ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
-            '-subj', '/CN=roomcast api CA', '-addext', 'basicConstraints=critical,CA:TRUE',
-            '-addext', 'keyUsage=critical,keyCertSign')
-    opstest.write(os.path.join(h.dir, 'ext.cnf'),
-                  'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
-    for name in ('a', 'b'):
-        openssl(h, 'req', *ec, '-keyout', f'{name}.key', '-out', f'{name}.csr', '-subj', f'/CN=api {name}')
-        openssl(h, 'x509', '-req', '-in', f'{name}.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-                '-CAcreateserial', '-out', f'{name}.pem', '-days', '2', '-extfile', 'ext.cnf')
 
 
 def https_get(port, path, cafile, token=opstest.TOKEN):
@@ -51,12 +33,6 @@ def https_get(port, path, cafile, token=opstest.TOKEN):
         conn.close()
 
 
-def der(h, name):
-    out = subprocess.run(['openssl', 'x509', '-in', os.path.join(h.dir, f'{name}.pem'), '-outform', 'der'],
-                         check=True, capture_output=True).stdout
-    return out
-
-
 def main():
     gwtest.enter_netns()
     with gwtest.Harness('ops-api-tls', gwtest.build_dir_from_args()) as h:
@@ -64,11 +40,13 @@ def main():
         if not shutil.which('openssl'):
             print('skip: openssl missing', flush=True)
             raise SystemExit(gwtest.SKIP)
-        make_pki(h)
+        pki = throwaway_pki.Pki(h.dir)
+        for stem in ('a', 'b'):
+            pki.server(stem)
         cert, key = os.path.join(h.dir, 'api.pem'), os.path.join(h.dir, 'api.key')
         shutil.copy(os.path.join(h.dir, 'a.pem'), cert)
         shutil.copy(os.path.join(h.dir, 'a.key'), key)
-        ca = os.path.join(h.dir, 'ca.pem')
+        ca = pki.ca
 
         server, port = h.start_signal()
         gateway, api = opstest.start_gateway(h, port, rooms=[ROOM], extra=[
@@ -77,7 +55,7 @@ def main():
 
         status, peer = https_get(api, '/v1/rooms', ca)
         f.check(status == 200, f'HTTPS with the CA trusted: GET /v1/rooms {status}')
-        f.check(peer == der(h, 'a'), 'the certificate served is the configured one')
+        f.check(peer == pki.der('a'), 'the certificate served is the configured one')
         status, _ = https_get(api, '/v1/rooms', ca, token=None)
         f.check(status == 401, f'the token is still required over TLS ({status})')
         try:
@@ -96,7 +74,7 @@ def main():
         os.killpg(gateway.pid, signal.SIGHUP)
         h.wait_log(gateway, r'reload: control API TLS certificate', 10)
         status, peer = https_get(api, '/v1/rooms', ca)
-        f.check(status == 200 and peer == der(h, 'b'), 'after SIGHUP new connections get the renewed certificate')
+        f.check(status == 200 and peer == pki.der('b'), 'after SIGHUP new connections get the renewed certificate')
 
         h.kill_group(gateway, signal.SIGTERM)
         f.check(h.wait_exit(gateway, 20) == 0, 'the gateway exits 0')
