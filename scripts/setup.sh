@@ -22,6 +22,8 @@ packages=(
   ffmpeg nginx libnginx-mod-rtmp chromium iproute2 util-linux procps
   # fault tests (tests/faults): outages and loss inside the test's own namespace, a syscall trace
   nftables strace
+  # TURN test (tests/e2e/gateway/test_turn.py): coturn, started by the test on loopback only
+  coturn
   python3 systemd
 )
 
@@ -44,11 +46,14 @@ else
   echo "setup: Debian packages already installed"
 fi
 
-# nginx is a test fixture, started by tests on loopback; the distribution's
-# own service must not hold port 80 or the test ports.
-if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
-  systemctl stop nginx || true
-fi
+# nginx and coturn are test fixtures, started by tests on loopback; the
+# distribution's own services must not hold ports 80 and 3478 (coturn's would
+# listen on every interface).
+for service in nginx coturn; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+    systemctl stop "$service" || true
+  fi
+done
 
 if [ -f "$here/web/package-lock.json" ]; then
   ( cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error )

@@ -57,12 +57,23 @@ function connect() {
   };
 }
 
+// ?turn=turn:HOST:PORT&turnUser=U&turnPass=P&relay=1: a TURN server, and only relayed
+// candidates (iceTransportPolicy 'relay', as behind a strict NAT or a corporate firewall).
+function rtcConfiguration() {
+  const turn = params.get('turn');
+  const config = { iceServers: [] };
+  if (turn) config.iceServers.push({ urls: turn, username: params.get('turnUser') || '', credential: params.get('turnPass') || '' });
+  if (params.get('relay') === '1') config.iceTransportPolicy = 'relay';
+  return config;
+}
+
 function peerConnection(id, send) {
   let pc = pcs.get(id);
   if (pc) return pc;
-  pc = new RTCPeerConnection({ iceServers: [] });
+  pc = new RTCPeerConnection(rtcConfiguration());
   pcs.set(id, pc);
   pc.onicecandidate = (e) => send({ type: 'candidate', to: id, candidate: e.candidate ? e.candidate.toJSON() : null });
+  pc.onicecandidateerror = (e) => log('candidate error', e.url || '', e.errorCode, e.errorText || '');
   pc.onconnectionstatechange = () => {
     log('pc', id, pc.connectionState);
     if (pc.connectionState === 'connected') state.connected.push(id);
@@ -135,8 +146,11 @@ window.videoStats = async () => {
                    bytesSent: r.bytesSent, targetBitrate: r.targetBitrate,
                    qualityLimitationReason: r.qualityLimitationReason,
                    qualityLimitationDurations: r.qualityLimitationDurations, encoderImplementation: r.encoderImplementation });
-      if (r.type === 'candidate-pair' && r.nominated)
-        out.push({ id, availableOutgoingBitrate: r.availableOutgoingBitrate });
+      if (r.type === 'candidate-pair' && r.nominated) {
+        const local = report.get(r.localCandidateId);
+        out.push({ id, availableOutgoingBitrate: r.availableOutgoingBitrate, pairState: r.state,
+                   localCandidateType: local ? local.candidateType : null });
+      }
     });
   }
   return out;
