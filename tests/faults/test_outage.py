@@ -21,7 +21,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,17 +36,6 @@ BEFORE = 5  # seconds recorded before the fault
 AFTER = 15  # seconds the browser stays after the fault
 PAUSE = 12
 LOSS_SECONDS = 20
-
-
-def require_tools(h):
-    missing = [t for t in ('node', 'ffprobe', 'nft') if not shutil.which(t)]
-    if not os.access('/usr/bin/chromium', os.X_OK):
-        missing.append('/usr/bin/chromium')
-    if not os.path.isdir(os.path.join(h.source_dir, 'web', 'node_modules', 'playwright-core')):
-        missing.append('web/node_modules/playwright-core (scripts/setup.sh runs npm ci in web/)')
-    if missing:
-        print(f'skip: missing {", ".join(missing)}', file=sys.stderr)
-        sys.exit(gwtest.SKIP)
 
 
 def session_start(manifest):
@@ -82,7 +70,7 @@ def main():
     gwtest.enter_netns()
     with gwtest.Harness(f'faults-{case}', gwtest.build_dir_from_args()) as h:
         f = h.failures
-        require_tools(h)
+        h.require_browser(('ffprobe', 'nft'))
         server, port = h.start_signal(static_dir=PAGE)
         gateway = h.start_gateway(port, ROOM)
         fault = outage if outage else LOSS_SECONDS if loss else PAUSE

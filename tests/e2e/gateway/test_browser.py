@@ -11,7 +11,6 @@ Usage: test_browser.py BUILD_DIR CASE, CASE one of
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,17 +22,6 @@ import gwtest  # noqa: E402
 ROOM = 'e2e'
 STAY_SECONDS = 12
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def require_tools(h):
-    missing = [t for t in ('node', 'ffmpeg', 'ffprobe') if not shutil.which(t)]
-    if not os.access('/usr/bin/chromium', os.X_OK):
-        missing.append('/usr/bin/chromium')
-    if not os.path.isdir(os.path.join(h.source_dir, 'web', 'node_modules', 'playwright-core')):
-        missing.append('web/node_modules/playwright-core (scripts/setup.sh runs npm ci in web/)')
-    if missing:
-        print(f'skip: missing {", ".join(missing)}', file=sys.stderr)
-        sys.exit(gwtest.SKIP)
 
 
 def make_camera(h):
@@ -73,7 +61,7 @@ def main():
     gwtest.enter_netns()
     with gwtest.Harness(f'gateway-browser-{case}', gwtest.build_dir_from_args()) as h:
         f = h.failures
-        require_tools(h)
+        h.require_browser(('ffmpeg', 'ffprobe'))
         camera = make_camera(h) if case == 'detail' else None
         server, port = h.start_signal(static_dir=os.path.join(HERE, 'page'))
         gateway = h.start_gateway(port, ROOM)

@@ -150,6 +150,17 @@ class Harness:
                 '--ice-local-address', '127.0.0.1']
         return self.start(f'peer-{name}', argv)
 
+    def require_browser(self, tools=()):
+        """Skips the test (77) unless Chromium, node, playwright-core and tools are there."""
+        missing = [t for t in ('node', *tools) if not shutil.which(t)]
+        if not os.access('/usr/bin/chromium', os.X_OK):
+            missing.append('/usr/bin/chromium')
+        if not os.path.isdir(os.path.join(self.source_dir, 'web', 'node_modules', 'playwright-core')):
+            missing.append('web/node_modules/playwright-core (scripts/setup.sh runs npm ci in web/)')
+        if missing:
+            print(f'skip: missing {", ".join(missing)}', file=sys.stderr)
+            sys.exit(SKIP)
+
     # ----- recordings -----
     def session_dir(self, room):
         base = os.path.join(self.recordings, room)
