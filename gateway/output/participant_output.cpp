@@ -39,6 +39,9 @@ struct ParticipantOutput::FeedProbe
     // attached to a running stream joins it mid-GOP) and after a dropped buffer.
     bool needKeyframe = false;
     GstClockTime last = GST_CLOCK_TIME_NONE; // running time of the last buffer let through
+    // Running time of the last keyframe request while waiting for one: a request (PLI) can be
+    // lost or ignored, so it is repeated every kKeyframeRetry until a keyframe comes.
+    GstClockTime lastRequest = GST_CLOCK_TIME_NONE;
     unsigned traced = 0; // ditto: buffers logged at debug level
 };
 
@@ -48,6 +51,9 @@ void ParticipantOutput::deleteFeedProbe(gpointer data) noexcept
 }
 
 namespace {
+
+// How long a feed waiting for a keyframe waits before asking again.
+constexpr GstClockTime kKeyframeRetry = 500 * GST_MSECOND;
 
 GstClockTime runningTimeOf(GstPad *pad, GstBuffer *buffer)
 {
@@ -121,8 +127,17 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
 
     // Before the time base: a delta frame that is dropped must not fix the file's t=0.
     if (probe->video && probe->needKeyframe
-        && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+        && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+        // Whoever set needKeyframe asked once already: count from the first drop.
+        if (!GST_CLOCK_TIME_IS_VALID(probe->lastRequest) || running < probe->lastRequest) {
+            probe->lastRequest = running;
+        } else if (running - probe->lastRequest >= kKeyframeRetry) {
+            probe->lastRequest = running;
+            gst_pad_send_event(
+                pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        }
         return GST_PAD_PROBE_DROP;
+    }
     bool first = false;
     {
         std::lock_guard<std::mutex> lock(timing.mutex);
@@ -145,6 +160,7 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
             if (probe->video && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
                 return GST_PAD_PROBE_DROP;
             probe->needKeyframe = false;
+            probe->lastRequest = GST_CLOCK_TIME_NONE;
         }
         probe->last = running;
         if (!probe->offsetSet) {
