@@ -148,11 +148,7 @@ def run(h, f, tmpfs):
     # Free the disk: each output continues as a new part.
     os.unlink(filler)
     freed_at = time.monotonic()
-    resumed = {}
-    while time.monotonic() < freed_at + RESUME_BOUND_S + 10 and len(resumed) < 2:
-        for m in re.finditer(r'(\S+-2\.mkv) started', h.log_text(gw)[log_mark:]):
-            resumed.setdefault(m.group(1), time.monotonic() - freed_at)
-        time.sleep(0.1)
+    resumed = h.wait_started(gw, r'(\S+-2\.mkv)', 2, freed_at, RESUME_BOUND_S + 10, after=log_mark)
     h.say(f'space freed -> new parts recording: {resumed}')
     f.check(len(resumed) == 2, f'both outputs continued as part 2 ({sorted(resumed)})')
     f.check(all(t <= RESUME_BOUND_S for t in resumed.values()),

@@ -41,11 +41,7 @@ def main():
         restarted_at = time.monotonic()
         gateway = h.start_gateway(port, ROOM)
         h.wait_log(gateway, r'continuing session', 5)
-        started = {}
-        while time.monotonic() < restarted_at + MEDIA_BOUND_S + 10 and len(started) < 2:
-            for m in re.finditer(r'(\S+-2\.mkv) started', h.log_text(gateway)):
-                started.setdefault(m.group(1), time.monotonic() - restarted_at)
-            time.sleep(0.1)
+        started = h.wait_started(gateway, r'(\S+-2\.mkv)', 2, restarted_at, MEDIA_BOUND_S + 10)
         h.say(f'restart -> media in the new parts: {started}')
         f.check(len(started) == 2, f'both participants record a part 2 ({sorted(started)})')
         f.check(all(t <= MEDIA_BOUND_S for t in started.values()),

@@ -161,6 +161,17 @@ class Harness:
             print(f'skip: missing {", ".join(missing)}', file=sys.stderr)
             sys.exit(SKIP)
 
+    def wait_started(self, p, pattern, count, t0, timeout, after=0):
+        """{file: seconds since t0 (monotonic)} for the first `count` distinct files whose
+        "<file> started" line (file matching pattern, a regex group) p logs from byte `after`."""
+        started = {}
+        rx = re.compile(pattern + r' started')
+        while time.monotonic() < t0 + timeout and len(started) < count:
+            for m in rx.finditer(self.log_text(p)[after:]):
+                started.setdefault(m.group(1), time.monotonic() - t0)
+            time.sleep(0.1)
+        return started
+
     # ----- recordings -----
     def session_dir(self, room):
         base = os.path.join(self.recordings, room)
