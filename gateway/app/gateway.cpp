@@ -42,6 +42,7 @@ PeerReceiver::Settings receiverSettings(const GatewayOptions &options,
     receiver.iceLocalAddresses = options.iceLocalAddresses;
     receiver.stunServer = options.stunServer;
     receiver.turnServer = options.turnServer;
+    receiver.relayOnly = options.relayOnly;
     for (MediaKind kind : { MediaKind::video, MediaKind::audio }) {
         auto &list = kind == MediaKind::video ? receiver.videoCodecs : receiver.audioCodecs;
         // The active templates' preferences first; then whatever else a

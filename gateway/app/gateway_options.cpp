@@ -85,6 +85,8 @@ po::options_description fileOptions()
         "only gather ICE candidates on this IP address; repeatable");
     add("stun-server", po::value<std::string>(), "stun://host:port");
     add("turn-server", po::value<std::string>(), "turn://user:pass@host:port or turns://...");
+    add("ice-transport-policy", po::value<std::string>(),
+        "all (default) or relay: only relayed candidates (through --turn-server)");
     add("video-min-bitrate", po::value<int>(), "kbit/s hint in the offer (default 300)");
     add("video-start-bitrate", po::value<int>(), "kbit/s hint in the offer (default 1500)");
     add("video-max-bitrate", po::value<int>(), "kbit/s hint in the offer (default 4000)");
@@ -422,6 +424,13 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     str("turn-server", o.turnServer);
     if (!o.turnServer.empty() && !isValidTurnUrl(o.turnServer, why))
         origins.fail("turn-server", 0, why);
+    std::string policy = "all";
+    str("ice-transport-policy", policy);
+    if (policy != "all" && policy != "relay")
+        origins.fail("ice-transport-policy", 0, "must be 'all' or 'relay', got '" + policy + "'");
+    o.relayOnly = policy == "relay";
+    if (o.relayOnly && o.turnServer.empty())
+        origins.fail("ice-transport-policy", 0, "'relay' needs a --turn-server");
 
     integer("video-min-bitrate", o.videoMinBitrateKbps, 30, 100000);
     integer("video-start-bitrate", o.videoStartBitrateKbps, 30, 100000);

@@ -28,6 +28,7 @@ struct GatewayOptions
     std::vector<std::string>
         iceLocalAddresses; // --ice-local-address ADDR, repeatable (IPv4/IPv6 literal)
     std::string stunServer, turnServer; // stun://host[:port]; turn(s)://user:pass@host[:port]
+    bool relayOnly = false; // --ice-transport-policy relay
     int videoMinBitrateKbps = 300; // --video-min-bitrate KBPS
     int videoStartBitrateKbps = 1500; // --video-start-bitrate KBPS
     int videoMaxBitrateKbps = 4000; // --video-max-bitrate KBPS

@@ -84,6 +84,11 @@ GPtr<JsonNode> participantJson(const ParticipantInfo &p)
     b.set("receive_bitrate_bps", static_cast<int64_t>(p.receiveBitrateBps));
     b.set("packets_received", static_cast<int64_t>(p.packetsReceived));
     b.set("packets_lost", static_cast<int64_t>(p.packetsLost));
+    json::ObjectBuilder connection;
+    connection.set("state", p.connection);
+    if (!p.connectionReason.empty())
+        connection.set("reason", p.connectionReason);
+    b.set("connection", connection.build());
     return b.build();
 }
 

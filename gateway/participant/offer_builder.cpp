@@ -18,6 +18,8 @@ bool OfferBuilder::prepare(GstElement *webrtcbin, const Config &config, std::str
         g_object_set(webrtcbin, "stun-server", config.stunServer.c_str(), nullptr);
     if (!config.turnServer.empty())
         g_object_set(webrtcbin, "turn-server", config.turnServer.c_str(), nullptr);
+    if (config.relayOnly)
+        gst_util_set_object_arg(G_OBJECT(webrtcbin), "ice-transport-policy", "relay");
     if (!restrictIceAddresses(webrtcbin, config.iceLocalAddresses, error))
         return false;
 

@@ -20,6 +20,7 @@ public:
     {
         std::vector<std::string> iceLocalAddresses;
         std::string stunServer, turnServer;
+        bool relayOnly = false; // ice-transport-policy relay
         std::vector<std::string> videoCodecs, audioCodecs; // in preference order
     };
 

@@ -9,12 +9,22 @@
 
 #include <gst/sdp/sdp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <utility>
 
 namespace rc::gateway {
 namespace {
+
+// host:port of a turn(s)://user:pass@host:port URL: what a log line may show of it.
+std::string turnServerAddress(const std::string &url)
+{
+    std::string rest = url.substr(std::min(url.size(), url.find("://") + 3));
+    if (auto at = rest.rfind('@'); at != std::string::npos)
+        rest = rest.substr(at + 1);
+    return rest.substr(0, rest.find_first_of("?/"));
+}
 
 using Ref = WeakSelf<PeerConnection>::Ref;
 
@@ -92,6 +102,16 @@ struct PeerConnection::Trampolines
         std::string text(candidate);
         handle->weak.post(handle->context,
             [mline, text](PeerConnection &self) { self.onLocalCandidate(mline, text); });
+    }
+
+    static void gatheringChanged(GObject *object, GParamSpec *, gpointer data) noexcept
+    {
+        const auto *handle = static_cast<Handle *>(data);
+        gint state = 0;
+        g_object_get(object, "ice-gathering-state", &state, nullptr);
+        if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+            handle->weak.post(
+                handle->context, [](PeerConnection &self) { self.onGatheringDone(); });
     }
 
     static void stateChanged(GObject *object, GParamSpec *pspec, gpointer data) noexcept
@@ -184,6 +204,8 @@ bool PeerConnection::create(GstBin *pipeline, std::string &error)
         webrtc_.get(), "notify::ice-connection-state", G_CALLBACK(Trampolines::stateChanged), h);
     connectionState_ = connectWeak(
         webrtc_.get(), "notify::connection-state", G_CALLBACK(Trampolines::stateChanged), h);
+    gatheringState_ = connectWeak(
+        webrtc_.get(), "notify::ice-gathering-state", G_CALLBACK(Trampolines::gatheringChanged), h);
     return true;
 }
 
@@ -334,6 +356,8 @@ void PeerConnection::addCandidateNow(unsigned mline, const std::string &candidat
 
 void PeerConnection::onLocalCandidate(unsigned mline, const std::string &candidate)
 {
+    if (candidate.find(" typ relay") != std::string::npos)
+        ++relayCandidates_;
     if (closing_ || !callbacks_.localCandidate)
         return;
     protocol::Candidate c;
@@ -400,8 +424,21 @@ void PeerConnection::fail(const std::string &reason)
         callbacks_.failed(reason);
 }
 
+void PeerConnection::onGatheringDone()
+{
+    // libnice gives up a TURN allocation the server refused (401 after the second try with
+    // credentials) or never answered without telling anyone: without this, a wrong TURN
+    // password is only seen in the TURN server's log.
+    if (settings_.offer.turnServer.empty() || relayCandidates_ > 0 || !turnProblem_.empty())
+        return;
+    turnProblem_ = "the TURN server " + turnServerAddress(settings_.offer.turnServer)
+        + " gave no relay candidate (wrong user or credential, or not reachable)";
+    log_.warn("%s: %s", peerId_.c_str(), turnProblem_.c_str());
+}
+
 void PeerConnection::disconnect() noexcept
 {
+    gatheringState_.reset();
     padAdded_.reset();
     iceCandidate_.reset();
     iceState_.reset();

@@ -96,6 +96,9 @@ public:
     // Asks webrtcbin for its stats; the reply updates stats() and reports through stats.
     void pollStats();
     const PeerStats &stats() const noexcept { return stats_; }
+    // Why the configured TURN server is of no use (no relay candidate once gathering was
+    // done), for the log and the API; empty when it is fine or none is configured.
+    const std::string &turnProblem() const noexcept { return turnProblem_; }
     // The participant is leaving: no more offers, candidates or stats (pads are still reported).
     void close() noexcept { closing_ = true; }
     // Disconnects from webrtcbin's signals (after the pipeline went to NULL).
@@ -107,6 +110,7 @@ private:
     void resendLocalCandidates();
     void onRemoteDescriptionSet(const std::string &error);
     void onLocalCandidate(unsigned mline, const std::string &candidate);
+    void onGatheringDone();
     void onStats(const GstStructure *reply);
     void addCandidateNow(unsigned mline, const std::string &candidate);
     void fail(const std::string &reason);
@@ -118,7 +122,7 @@ private:
     rc::log::Logger log_ { "gateway" };
     GPtr<GstElement> webrtc_; // owned by the pipeline too
     // Declared after the element they are connected to: disconnected first.
-    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_;
+    SignalConnection padAdded_, iceCandidate_, iceState_, connectionState_, gatheringState_;
     std::string localSdp_;
     bool answerReceived_ = false;
     bool negotiated_ = false;
@@ -127,6 +131,8 @@ private:
     bool remoteSet_ = false;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     PeerStats stats_;
+    unsigned relayCandidates_ = 0; // of ours, gathered through the TURN server
+    std::string turnProblem_;
     gint64 statsAtUs_ = 0;
     bool closing_ = false;
     rc::WeakSelf<PeerConnection> self_ { this };

@@ -109,8 +109,8 @@ PeerReceiver::PeerReceiver(GMainContext *context, std::string peerId, Settings s
     , health_(healthLimits(settings_))
 {
     const PeerConnection::Settings connection { { settings_.iceLocalAddresses, settings_.stunServer,
-                                                    settings_.turnServer, settings_.videoCodecs,
-                                                    settings_.audioCodecs },
+                                                    settings_.turnServer, settings_.relayOnly,
+                                                    settings_.videoCodecs, settings_.audioCodecs },
         settings_.bitrate };
     connection_
         = std::make_unique<PeerConnection>(context_, peerId_, connection, connectionCallbacks());
@@ -400,14 +400,48 @@ void PeerReceiver::reportGaps(const std::vector<ParticipantHealth::GapChange> &c
     }
 }
 
-void PeerReceiver::reportFailure(const std::string &reason)
+void PeerReceiver::reportFailure(const std::string &why)
 {
     if (failureReported_ || finishing_)
         return;
     failureReported_ = true;
+    // A TURN server that gave nothing is most often the reason a connection never came up.
+    const std::string &turn = connection_->turnProblem();
+    const std::string reason = turn.empty() ? why : why + ": " + turn;
     participantLog_.warn("%s", reason.c_str());
     if (callbacks_.failed)
         callbacks_.failed(reason);
+}
+
+std::string PeerReceiver::connectionState() const
+{
+    if (finishing_)
+        return "ending";
+    if (!health_.connectedOnce())
+        return "connecting";
+    switch (health_.gap()) {
+    case ParticipantHealth::Gap::Network:
+        return "reconnecting";
+    case ParticipantHealth::Gap::SenderPaused:
+        return "paused";
+    case ParticipantHealth::Gap::None:
+        break;
+    }
+    return "connected";
+}
+
+std::string PeerReceiver::connectionReason() const
+{
+    std::string reason;
+    if (health_.gap() == ParticipantHealth::Gap::Network)
+        reason = "no media and no connection: ICE restart "
+            + std::to_string(health_.restartsSinceConnected());
+    else if (health_.gap() == ParticipantHealth::Gap::SenderPaused)
+        reason = "connected, but the sender sends no media";
+    const std::string &turn = connection_->turnProblem();
+    if (!turn.empty())
+        reason += (reason.empty() ? "" : "; ") + turn;
+    return reason;
 }
 
 gboolean PeerReceiver::busMessage(GstBus *, GstMessage *message, gpointer data) noexcept

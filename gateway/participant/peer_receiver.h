@@ -36,6 +36,7 @@ public:
     {
         std::vector<std::string> iceLocalAddresses;
         std::string stunServer, turnServer;
+        bool relayOnly = false; // only relayed ICE candidates (through turnServer)
         std::vector<std::string> videoCodecs, audioCodecs; // offered, in preference order
         BitrateHints bitrate;
         std::chrono::milliseconds finalizeTimeout { 5000 };
@@ -140,6 +141,11 @@ public:
     // The codecs the answer says the peer sends (video first), e.g. {"VP8","OPUS"}.
     std::vector<std::string> negotiatedCodecs() const;
     const Stats &stats() const noexcept { return connection_->stats(); }
+    // For the API: "connecting" (never connected yet), "connected", "reconnecting" (the
+    // network is away: ICE restarts), "paused" (connected, the sender sends nothing) or
+    // "ending"; and why, when something is wrong (empty otherwise).
+    std::string connectionState() const;
+    std::string connectionReason() const;
 
 private:
     struct Activity;

@@ -298,6 +298,9 @@ void RoomSession::startReceiver(
 
 void RoomSession::onReceiverFailed(unsigned serial, const std::string &reason)
 {
+    if (auto r = receivers_.find(serial); r != receivers_.end())
+        if (auto m = members_.find(r->second.peerId); m != members_.end())
+            m->second.lastFailure = reason;
     run(membership_.receiverFailed(serial, reason));
 }
 
@@ -360,13 +363,24 @@ ParticipantInfo RoomSession::participantInfo(const std::string &id) const
 {
     ParticipantInfo info;
     info.id = id;
+    std::string lastFailure;
     if (auto it = members_.find(id); it != members_.end()) {
         info.name = it->second.name;
         info.joinedAt = it->second.joinedAt;
+        lastFailure = it->second.lastFailure;
+    }
+    if (!lastFailure.empty()) {
+        info.connection = "retrying";
+        info.connectionReason = lastFailure;
     }
     for (const auto &[serial, r] : receivers_) {
         if (r.peerId != id || !r.attached)
             continue;
+        info.connection = r.receiver->connectionState();
+        info.connectionReason = r.receiver->connectionReason();
+        // A new attempt that has not connected yet: the last one's failure is still the news.
+        if (info.connection == "connecting" && info.connectionReason.empty())
+            info.connectionReason = lastFailure;
         info.codecs = r.receiver->negotiatedCodecs();
         const auto &st = r.receiver->stats();
         info.receiveBitrateBps = st.receiveBitrateBps;

@@ -62,6 +62,11 @@ struct ParticipantInfo
     uint64_t receiveBitrateBps = 0; // over the last stats interval
     uint64_t packetsReceived = 0;
     uint64_t packetsLost = 0;
+    // The gateway's connection to the participant: "connecting", "connected", "reconnecting",
+    // "paused", "ending", or "retrying" (the last attempt failed; another offer follows), and
+    // why when it is not simply working (e.g. a TURN server that refused our credential).
+    std::string connection = "connecting";
+    std::string connectionReason;
 };
 
 class RoomSession
@@ -157,6 +162,7 @@ private:
     {
         std::optional<std::string> name;
         std::chrono::system_clock::time_point joinedAt = std::chrono::system_clock::now();
+        std::string lastFailure; // why the latest receiver for it failed, for the API
     };
     struct Receiver
     {

@@ -4,6 +4,11 @@ iceTransportPolicy 'relay' through Debian's coturn, started by the test on loopb
 throwaway user, in the test's own namespace. With a wrong credential Chromium gets no relay
 candidate and says why (candidate error 401), and nothing is recorded for it.
 
+The gateway's own side, in two more rooms at the same time: a relay-only gateway
+(--ice-transport-policy relay) with the right TURN credential records a test peer through the
+relay; one with a wrong credential says why in its log and in the control API's participant
+state (connection.reason names the TURN server, never the password).
+
 Usage: test_turn.py BUILD_DIR
 """
 
@@ -17,9 +22,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'integration', 'gateway'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'integration', 'ops'))
 import gwtest  # noqa: E402
+import opstest  # noqa: E402
 
 ROOM = 'turn'
+GOOD_ROOM, BAD_ROOM = 'turn-gateway', 'turn-gateway-wrong'
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAGE = os.path.join(HERE, 'page')
 USER, PASSWORD = 'roomcast', 'throwaway-turn-secret'
@@ -60,6 +68,40 @@ def report_of(h, p):
     return None
 
 
+def relay_only_gateway(h, port, turn_port, room, password, label):
+    return opstest.start_gateway(h, port, rooms=(room,), pipelines=('record-mkv',), label=label,
+                                 extra=['--turn-server', f'turn://{USER}:{password}@127.0.0.1:{turn_port}',
+                                        '--ice-transport-policy', 'relay'])
+
+
+def participant_connection(api, room):
+    """The connection object of the first participant of room in the control API, or None."""
+    items = api.rooms().get(room, {}).get('participants', [])
+    return items[0].get('connection') if items else None
+
+
+def check_gateway_side(h, f, good, bad, bad_api):
+    """After both relay-only gateways had time: the good one records through its relay, the bad
+    one says why in the log and the API."""
+    reason, deadline = None, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        conn = participant_connection(bad_api, BAD_ROOM)
+        reason = (conn or {}).get('reason', '')
+        if 'gave no relay candidate' in reason:
+            break
+        time.sleep(0.5)
+    f.check('the TURN server 127.0.0.1:' in (reason or '') and 'gave no relay candidate' in reason
+            and 'credential' in reason,
+            f'a wrong TURN credential of the gateway: the API says why ({conn})')
+    text = h.log_text(bad)
+    f.check(re.search(r'TURN server 127\.0\.0\.1:\d+ gave no relay candidate \(wrong user or credential',
+                      text) is not None, 'and the gateway logs it')
+    f.check('wrong-gateway-password' not in text and 'wrong-gateway-password' not in json.dumps(conn),
+            'without the password')
+    f.check(re.search(r'\.mkv started', h.log_text(good)) is not None,
+            'a relay-only gateway with the right credential records its participant')
+
+
 def main():
     gwtest.enter_netns()
     with gwtest.Harness('gateway-browser-turn', gwtest.build_dir_from_args()) as h:
@@ -71,6 +113,11 @@ def main():
         turn, turn_port = start_turn(h)
         server, port = h.start_signal(static_dir=PAGE)
         gateway = h.start_gateway(port, ROOM)
+        good, _ = relay_only_gateway(h, port, turn_port, GOOD_ROOM, PASSWORD, 'gateway-relay')
+        bad, bad_api_port = relay_only_gateway(h, port, turn_port, BAD_ROOM, 'wrong-gateway-password',
+                                               'gateway-wrong-turn')
+        h.start_testpeer(port, GOOD_ROOM, 'relayed-peer', 'vp8')
+        h.start_testpeer(port, BAD_ROOM, 'unreachable-peer', 'vp8')
 
         relayed = browser(h, port, turn_port, 'relayed', PASSWORD, STAY)
         f.check(h.wait_exit(relayed, STAY + 90) == 0, 'the relay-only browser connected and stayed')
@@ -90,6 +137,10 @@ def main():
         f.check(re.search(r'candidate error .*401', text) is not None,
                 'and Chromium says why: a 401 from the TURN server')
 
+        check_gateway_side(h, f, good, bad, opstest.Api(bad_api_port))
+        turn_log = h.log_text(turn)
+        f.check(len(re.findall(r'ALLOCATE processed, success', turn_log)) >= 2,
+                'coturn allocated relays for the browser and the relay-only gateway')
         time.sleep(1)
         h.kill_group(gateway, signal.SIGTERM)
         f.check(h.wait_exit(gateway, 20) == 0, 'the gateway exits 0')

@@ -131,6 +131,10 @@ TEST_CASE("bad command-line options exit 64", "[options]")
     expectError({ "--config", c, "--turn-server", "turn://host:3478" }, 64,
         { "--turn-server", "user:password" });
     expectError({ "--config", c, "--turn-server", "stun://host:3478" }, 64, { "--turn-server" });
+    expectError({ "--config", c, "--ice-transport-policy", "relay-please" }, 64,
+        { "--ice-transport-policy", "relay-please" });
+    expectError({ "--config", c, "--ice-transport-policy", "relay" }, 64,
+        { "--ice-transport-policy", "--turn-server" });
     expectError({ "--config", c, "--video-min-bitrate", "abc" }, 64, { "video-min-bitrate" });
     expectError({ "--config", c, "--video-min-bitrate", "5000" }, 64, { "min <= start <= max" });
     expectError({ "--config", c, "--finalize-timeout", "0" }, 64, { "--finalize-timeout" });
@@ -151,6 +155,11 @@ TEST_CASE("good values are accepted", "[options]")
     REQUIRE(o);
     CHECK(o->iceLocalAddresses == std::vector<std::string> { "127.0.0.1", "::1" });
     CHECK(o->turnServer == "turns://u:p%40ss@turn.example.org:5349");
+    CHECK_FALSE(o->relayOnly);
+    auto relay = parse({ "--config", dir / "c.conf", "--turn-server", "turn://u:p@127.0.0.1:3478",
+        "--ice-transport-policy", "relay" });
+    REQUIRE(relay);
+    CHECK(relay->relayOnly);
 }
 
 TEST_CASE("bad config lines exit 78 naming file and line", "[options]")

@@ -100,3 +100,22 @@ TEST_CASE("a participant's JSON", "[status_json]")
     node = participantJson(p);
     CHECK(rc::json::stringMember(obj(node), "name") == p.name); // JSON only, as given
 }
+
+TEST_CASE("a participant's connection state and why", "[status_json]")
+{
+    ParticipantInfo p;
+    p.id = "p4";
+    p.joinedAt = at(0);
+    auto node = participantJson(p);
+    JsonObject *connection = rc::json::objectMember(obj(node), "connection");
+    REQUIRE(connection);
+    CHECK(rc::json::stringMember(connection, "state") == "connecting");
+    CHECK_FALSE(rc::json::hasMember(connection, "reason")); // nothing wrong: no reason
+    p.connection = "retrying";
+    p.connectionReason = "ICE failed: the TURN server 127.0.0.1:3478 gave no relay candidate";
+    node = participantJson(p);
+    connection = rc::json::objectMember(obj(node), "connection");
+    REQUIRE(connection);
+    CHECK(rc::json::stringMember(connection, "state") == "retrying");
+    CHECK(rc::json::stringMember(connection, "reason") == p.connectionReason);
+}
