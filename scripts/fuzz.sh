@@ -37,8 +37,14 @@ for t in "${targets[@]}"; do
   if build-fuzz/tests/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$work/$t/crashes/" "$work/$t/corpus" \
       </dev/null >"$work/$t/log" 2>&1; then
-    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^Done' "$work/$t/log" | tr '\n' ' '
-    echo
+    # One line per target: executions, executions/s, coverage and corpus at the end, peak RSS.
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t/log")
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$work/$t/log")
+    last=$(grep -E '#[0-9]+.*(cov|ft):' "$work/$t/log" | tail -n 1)
+    cov=$(sed -n 's/.* cov: *\([0-9]*\).*/\1/p' <<<"$last")
+    ft=$(sed -n 's/.* ft: *\([0-9]*\).*/\1/p' <<<"$last")
+    corp=$(sed -n 's/.* corp: *\([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
+    echo "fuzz: $t ${seconds}s runs=${runs:-?} exec/s=$(( ${runs:-0} / seconds )) cov=${cov:-?} ft=${ft:-?} corpus=${corp:-?} peak_rss_mb=${rss:-?} findings=0"
   else
     failed+=("$t")
     tail -n 60 "$work/$t/log" >&2
