@@ -128,7 +128,7 @@ std::unique_ptr<StreamChain> StreamChain::build(
     return result;
 }
 
-GstPad *StreamChain::addBranch(bool leaky, std::string &error)
+GstPad *StreamChain::addBranch(bool leaky, std::string &error, bool blackVideoGaps)
 {
     GstElement *queue = makeElement("queue", error);
     if (!queue)
@@ -140,6 +140,20 @@ GstPad *StreamChain::addBranch(bool leaky, std::string &error)
         return nullptr;
     }
     Branch branch;
+    if (blackVideoGaps && kind_ == MediaKind::video) {
+        branch.filler = VideoGapFiller::build(bin_, error);
+        const bool linked = branch.filler && gst_element_link(branch.filler->output(), queue);
+        if (branch.filler && !linked)
+            error = "cannot link the video gap filler";
+        if (!linked) {
+            gst_bin_remove(bin_, queue);
+            if (branch.filler) {
+                gst_bin_remove(bin_, branch.filler->output());
+                gst_bin_remove(bin_, branch.filler->input());
+            }
+            return nullptr;
+        }
+    }
     branch.queue = ref(queue);
     branch.src = adopt(gst_element_get_static_pad(queue, "src"));
     GstPad *src = branch.src.get();
@@ -157,8 +171,13 @@ bool StreamChain::linkBranch(GstPad *src, std::string &error)
         // passes upstream and which stops the jitterbuffer's task for good
         // (the participant's media ends).
         gst_element_sync_state_with_parent(b.queue.get());
+        if (b.filler) {
+            gst_element_sync_state_with_parent(b.filler->output());
+            gst_element_sync_state_with_parent(b.filler->input());
+        }
         b.teePad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
-        GPtr<GstPad> queueSink = adopt(gst_element_get_static_pad(b.queue.get(), "sink"));
+        GPtr<GstPad> queueSink = adopt(
+            gst_element_get_static_pad(b.filler ? b.filler->input() : b.queue.get(), "sink"));
         if (!b.teePad || gst_pad_link(b.teePad.get(), queueSink.get()) != GST_PAD_LINK_OK) {
             error = "cannot link a tee branch";
             return false;
@@ -182,6 +201,12 @@ void StreamChain::removeBranch(GstPad *src)
             gst_pad_unlink(it->src.get(), peer.get());
         gst_element_set_state(it->queue.get(), GST_STATE_NULL);
         gst_bin_remove(bin_, it->queue.get());
+        if (it->filler) {
+            for (GstElement *e : { it->filler->output(), it->filler->input() }) {
+                gst_element_set_state(e, GST_STATE_NULL);
+                gst_bin_remove(bin_, e);
+            }
+        }
         branches_.erase(it);
         return;
     }

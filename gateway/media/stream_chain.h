@@ -10,6 +10,7 @@
 #include "gateway/media/audio_gap_filler.h"
 #include "gateway/media/keyframe_gate.h"
 #include "gateway/media/media_kind.h"
+#include "gateway/media/video_gap_filler.h"
 
 #include <memory>
 #include <string>
@@ -41,8 +42,10 @@ public:
     // A new branch: a queue, not yet fed, whose src pad (returned, unlinked) the caller links
     // to its consumer, brings that consumer to the bin's state, then calls linkBranch. leaky:
     // the queue drops old data rather than block the tee (for consumers that may lag, e.g. a
-    // decoder or a network sink); recordings get a non-leaky one. nullptr with error.
-    GstPad *addBranch(bool leaky, std::string &error);
+    // decoder or a network sink); recordings get a non-leaky one. blackVideoGaps (video only):
+    // the branch shows black while the video is away (a VideoGapFiller in front of its queue).
+    // nullptr with error.
+    GstPad *addBranch(bool leaky, std::string &error, bool blackVideoGaps = false);
     // Brings the branch's queue to the bin's state, then links it to a new tee pad: only a
     // branch that is ready all the way down gets data.
     bool linkBranch(GstPad *src, std::string &error);
@@ -63,6 +66,7 @@ private:
         GPtr<GstPad> teePad; // the tee's request pad
         GPtr<GstElement> queue;
         GPtr<GstPad> src; // the queue's src pad: the consumer links here
+        std::unique_ptr<VideoGapFiller> filler; // between tee pad and queue, if any
     };
     StreamChain(GstBin *bin, MediaKind kind, std::string codec);
 
