@@ -188,6 +188,10 @@ std::unique_ptr<AudioGapFiller> AudioGapFiller::build(GstBin *bin, std::string &
     g_object_set(src, "is-live", TRUE, "do-timestamp", FALSE, "block", FALSE, "min-latency",
         static_cast<gint64>(0), "max-latency", static_cast<gint64>(-1), nullptr);
     gst_util_set_object_arg(G_OBJECT(src), "format", "time");
+    // Not blocking means appsrc would queue without limit behind a stalled output: bounded, the
+    // oldest data goes first (that output has lost it anyway) and memory stays flat.
+    g_object_set(src, "max-bytes", static_cast<guint64>(4) << 20, nullptr);
+    gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "downstream");
     if (!gst_bin_add(bin, sink) || !gst_bin_add(bin, src)) {
         error = "cannot add the audio gap filler";
         return nullptr;
