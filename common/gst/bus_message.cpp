@@ -19,6 +19,10 @@ std::optional<BusProblem> readBusProblem(GstMessage *message, const char *fallba
     (problem.isError ? gst_message_parse_error : gst_message_parse_warning)(message, &raw, &debug);
     auto error = adopt(raw);
     problem.message = error && error->message ? error->message : fallback;
+    if (error) {
+        problem.domain = error->domain;
+        problem.code = error->code;
+    }
     problem.debug = takeString(debug);
     if (GstObject *src = GST_MESSAGE_SRC(message)) {
         problem.sourcePath = takeString(gst_object_get_path_string(src));

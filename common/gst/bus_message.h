@@ -15,6 +15,10 @@ struct BusProblem
 {
     bool isError = false; // ERROR (else WARNING)
     std::string message; // the GError's message, or the fallback when the element gave none
+    // The GError's domain and code (0, 0 when it had none): what a handler tells faults apart
+    // by (filesink's full disk is GST_RESOURCE_ERROR / GST_RESOURCE_ERROR_NO_SPACE_LEFT).
+    GQuark domain = 0;
+    int code = 0;
     std::string debug; // GStreamer's debug detail, "" if none
     std::string sourcePath; // gst_object_get_path_string: "/GstPipeline:p/GstBin:b", "" if none
     std::string sourceName; // the source's own name (sink), "" if no source

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 
 namespace rc::gateway {
 namespace {
@@ -14,6 +15,8 @@ namespace {
 // An output's queue: raw video is 1.4 MB a frame at 720p, so hold at most a
 // second; past that (a stalled network sink) the oldest data goes.
 constexpr guint64 kOutputQueueTime = GST_SECOND;
+// How long an output's error flow waits for the ERROR message that may explain it (see onFailed).
+constexpr std::chrono::milliseconds kFlowErrorGrace { 250 };
 
 } // namespace
 
@@ -109,6 +112,7 @@ struct MixerOutputs::Output
     GPtr<GstElement> bin;
     Entry video, audio;
     std::shared_ptr<Guard> guard = std::make_shared<Guard>();
+    GPtr<GSource> flowFailure; // an error flow waiting for its ERROR message (onFailed)
     bool finishing = false, failed = false, eos = false;
 };
 
@@ -238,26 +242,53 @@ void MixerOutputs::dispose(std::unique_ptr<Output> o)
     }
 }
 
-void MixerOutputs::reportError(Output &o, const std::string &message)
+void MixerOutputs::reportError(Output &o, const BusProblem &problem)
 {
+    // The first error is the cause (filesink's "no space left"); what follows is its echo (the
+    // muxer's flow error, the entry's error return), never reported.
     if (o.failed)
         return;
     o.failed = true;
     o.guard->dead.store(true, std::memory_order_release);
     if (callbacks_.outputError) {
         auto cb = callbacks_.outputError; // may destroy us
-        cb(o.bin.get(), message);
+        cb(o.bin.get(), problem);
     }
 }
 
 void MixerOutputs::onFailed(unsigned id, const std::string &why)
+{
+    // An element that fails posts its ERROR (filesink's "no space left", the cause its owner
+    // acts on) before it returns the error flow that brought us here, but the two reach this
+    // context by different routes, the bus watch and a post, in either order: the ERROR gets a
+    // moment to arrive first. Not every error flow has one (not-negotiated).
+    for (auto &o : outputs_)
+        if (o->id == id) {
+            if (o->failed || o->flowFailure)
+                return;
+            o->flowFailure = addTimeout(
+                context_, kFlowErrorGrace, [ref = self_.ref(), context = context_, id, why] {
+                    // From a later dispatch: the report may dispose of this very timer.
+                    ref.post(
+                        context, [id, why](MixerOutputs &self) { self.onFlowFailed(id, why); });
+                    return false;
+                });
+            return;
+        }
+}
+
+void MixerOutputs::onFlowFailed(unsigned id, const std::string &why)
 {
     for (auto &o : outputs_)
         if (o->id == id) {
             if (o->failed)
                 return; // its ERROR message came first
             log_.error("output %s %s", GST_OBJECT_NAME(o->bin.get()), why.c_str());
-            reportError(*o, std::string(GST_OBJECT_NAME(o->bin.get())) + " " + why);
+            BusProblem problem; // no ERROR was posted: no domain or code to tell a fault by
+            problem.isError = true;
+            problem.message = why;
+            problem.sourcePath = problem.sourceName = GST_OBJECT_NAME(o->bin.get());
+            reportError(*o, problem);
             return;
         }
 }
@@ -290,16 +321,16 @@ void MixerOutputs::finish(GstElement *bin)
         }
 }
 
-bool MixerOutputs::onProblem(GstObject *top, bool isError, const std::string &text)
+bool MixerOutputs::onProblem(GstObject *top, const BusProblem &problem)
 {
     for (auto &o : outputs_) {
         if (top != GST_OBJECT(o->bin.get()) && top != GST_OBJECT(o->video.queue.get())
             && top != GST_OBJECT(o->audio.queue.get()))
             continue;
-        log_.write(
-            isError ? rc::log::Level::error : rc::log::Level::warning, "output: %s", text.c_str());
-        if (isError)
-            reportError(*o, text); // may destroy us
+        log_.write(problem.isError ? rc::log::Level::error : rc::log::Level::warning, "output: %s",
+            problem.describe().c_str());
+        if (problem.isError)
+            reportError(*o, problem); // may destroy us
         return true;
     }
     return false;

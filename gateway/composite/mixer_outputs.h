@@ -10,6 +10,7 @@
 
 #include "common/base/log.h"
 #include "common/base/weak_self.h"
+#include "common/gst/bus_message.h"
 #include "common/gst/gst_ptr.h"
 
 #include <functional>
@@ -25,7 +26,7 @@ public:
     struct Callbacks
     {
         std::function<void(GstElement *outputBin)> outputEos; // see RoomMixer::Callbacks
-        std::function<void(GstElement *outputBin, const std::string &message)> outputError;
+        std::function<void(GstElement *outputBin, const BusProblem &problem)> outputError;
     };
     // serial: the mixer's element-name counter (borrowed, outlives this object).
     MixerOutputs(GMainContext *context, GstElement *pipeline, GstElement *videoTee,
@@ -43,7 +44,7 @@ public:
 
     // From the mixer's bus watch. A problem whose top-level element (a child of the pipeline)
     // is one of ours: logged, and an ERROR reported. True if it was ours.
-    bool onProblem(GstObject *top, bool isError, const std::string &text);
+    bool onProblem(GstObject *top, const BusProblem &problem);
     // A forwarded EOS from src: true if src is one of our bins.
     bool onForwardedEos(GstObject *src);
 
@@ -55,8 +56,9 @@ private:
     Output *find(GstElement *bin);
     void unlink(Output &o);
     void dispose(std::unique_ptr<Output> o);
-    void reportError(Output &o, const std::string &message);
+    void reportError(Output &o, const BusProblem &problem);
     void onFailed(unsigned id, const std::string &why);
+    void onFlowFailed(unsigned id, const std::string &why);
 
     GMainContext *context_; // borrowed: the gateway's
     GstElement *pipeline_, *videoTee_, *audioTee_; // borrowed from the RoomMixer

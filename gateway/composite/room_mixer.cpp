@@ -540,7 +540,7 @@ bool RoomMixer::onBusMessage(GstMessage *message)
             log_.debug("from a removed element: %s", text.c_str());
             break;
         }
-        if (outputs_ && outputs_->onProblem(top.get(), isError, text))
+        if (outputs_ && outputs_->onProblem(top.get(), problem))
             return true; // the mixer may be gone
         for (auto &p : participants_)
             for (auto *branch : { &p->video, &p->audio }) {

@@ -31,6 +31,7 @@
 
 #include "common/base/log.h"
 #include "common/base/weak_self.h"
+#include "common/gst/bus_message.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/composite/composite_layout.h"
 #include "gateway/composite/mix_feed.h"
@@ -60,9 +61,12 @@ public:
         // written; call removeOutput to dispose of it.
         std::function<void(GstElement *outputBin)> outputEos;
         // An element inside outputBin posted an ERROR, or its entry returned
-        // an error flow (once per output; it then gets no more data, and no
-        // outputEos). Call removeOutput, and add a fresh bin to retry.
-        std::function<void(GstElement *outputBin, const std::string &message)> outputError;
+        // an error flow (once per output, the first error: later ones are its
+        // echoes; it then gets no more data, and no outputEos). problem has the
+        // ERROR's domain, code and debug text, by which the owner tells a full
+        // disk from other faults (0, 0 for an error flow without a message).
+        // Call removeOutput, and add a fresh bin to retry.
+        std::function<void(GstElement *outputBin, const BusProblem &problem)> outputError;
         // The mixer's own pipeline failed (not an output's, not a
         // participant's): the composite has stopped. Optional.
         std::function<void(const std::string &message)> failed;

@@ -40,6 +40,11 @@ OutputFault classifyOutputError(GQuark domain, int code, const std::string &debu
     }
 }
 
+OutputFault classifyOutputError(const BusProblem &problem)
+{
+    return classifyOutputError(problem.domain, problem.code, problem.debug);
+}
+
 std::string describeOutputFault(
     OutputFault fault, const std::string &path, const std::string &message)
 {

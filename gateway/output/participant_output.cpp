@@ -415,14 +415,10 @@ void ParticipantOutput::noteError(GstMessage *message)
 {
     if (outputPath_.empty() || GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR)
         return; // a network sink's write error is its server's, not a disk's
-    GError *raw = nullptr;
-    gchar *rawDebug = nullptr;
-    gst_message_parse_error(message, &raw, &rawDebug);
-    GPtr<GError> error = adopt(raw);
-    const std::string debug = takeString(rawDebug);
-    if (!error)
+    const std::optional<BusProblem> problem = readBusProblem(message);
+    if (!problem)
         return;
-    const OutputFault fault = classifyOutputError(error->domain, error->code, debug);
+    const OutputFault fault = classifyOutputError(*problem);
     // The first fault is the cause; later ones are its echoes (the muxer's "not-negotiated").
     if (fault_ == OutputFault::other)
         fault_ = fault;

@@ -4,6 +4,7 @@
 
 #include "common/base/main_context.h"
 #include "gateway/ops/output_params.h"
+#include "gateway/output/fragment_trim.h"
 #include "gateway/templates/template_instance.h"
 
 #include <unistd.h>
@@ -197,6 +198,82 @@ void RoomOutputs::scheduleRetry(Output &o, Retry &retry, std::function<void(Room
     });
 }
 
+void RoomOutputs::retryFailedInstance(Output &o, Retry &retry, OutputFault fault,
+    const std::string &participant, const std::string &reason,
+    std::function<void(RoomOutputs &)> rebuild)
+{
+    o.life.moveTo(OutputState::retrying);
+    o.lastError = reason;
+    const bool disk = fault != OutputFault::other;
+    if (disk) {
+        if (retry.backoff.failures() == 0 && !retry.disk)
+            retry.backoff = fileOutputBackoff();
+        retry.disk = true;
+        if (fault == OutputFault::diskFull)
+            manifest_.gapStarted(participant, o.id, Manifest::GapCause::DiskFull,
+                manifest_.offsetOf(std::chrono::system_clock::now()));
+    }
+    if (disk && events_.outputFailed) {
+        // Not final (state retrying): output.failed tells an operator the disk needs room now.
+        // (A network output's server going away is routine: it is only retried.)
+        events_.outputFailed(infoOf(o), reason);
+    }
+    scheduleRetry(o, retry, std::move(rebuild));
+}
+
+bool RoomOutputs::awaitDiskRoom(Output &o, Retry &retry, const std::string &who,
+    const std::function<void(RoomOutputs &)> &rebuild)
+{
+    if (!retry.disk)
+        return false;
+    const auto room = layout_.freeBytes();
+    if (!room || *room >= kDiskRoomToResume)
+        return false;
+    log_.debug("output %s%s%s: %llu bytes free, waiting for %llu", o.id.c_str(),
+        who.empty() ? "" : " for ", who.c_str(), static_cast<unsigned long long>(*room),
+        static_cast<unsigned long long>(kDiskRoomToResume));
+    scheduleRetry(o, retry, rebuild);
+    return true;
+}
+
+void RoomOutputs::instanceStarted(
+    Output &o, const std::string &participant, std::chrono::system_clock::time_point at)
+{
+    if (o.life.moveTo(OutputState::running)) // refused unless starting or retrying
+        o.lastError.clear();
+    // A part after a full disk: the gap ends where the new part begins.
+    manifest_.gapEnded(participant, o.id, Manifest::GapCause::DiskFull, manifest_.offsetOf(at));
+    if (!o.startedAt) {
+        o.startedAt = at;
+        if (events_.outputStarted)
+            events_.outputStarted(infoOf(o));
+    }
+}
+
+void RoomOutputs::closePart(OutputFile part, bool listed, std::vector<OutputFile> &files)
+{
+    const std::string relative = layout_.relativeToSession(part.path);
+    if (part.bytes > 0) {
+        // A fragmented MP4 cut inside a fragment would decode with errors at its end: it ends
+        // at its last whole fragment instead (a Matroska file plays up to its last cluster).
+        if (const uint64_t cut = trimToWholeFragments(part.path)) {
+            log_.info("%s: cut %llu bytes of an unfinished fragment", part.path.c_str(),
+                static_cast<unsigned long long>(cut));
+            part.bytes = part.bytes > cut ? part.bytes - cut : 0;
+        }
+    }
+    if (part.bytes == 0) {
+        // Nothing reached the disk: no part to keep (an attempt on a disk still full).
+        ::unlink(part.path.c_str());
+        if (listed)
+            manifest_.fileDiscarded(relative);
+        return;
+    }
+    files.push_back(part);
+    if (listed)
+        manifest_.fileFinished(relative, part.durationSeconds, part.bytes);
+}
+
 void RoomOutputs::scheduleManifestWrite()
 {
     if (manifestRetryTimer_)
@@ -326,17 +403,8 @@ std::vector<std::unique_ptr<ParticipantOutput>> RoomOutputs::instancesFor(const 
 void RoomOutputs::participantOutputStarted(
     const std::string &peerId, ParticipantOutput &out, std::chrono::system_clock::time_point at)
 {
-    if (Output *o = findOutput(out.outputId())) {
-        if (o->life.moveTo(OutputState::running)) // refused unless starting or retrying
-            o->lastError.clear();
-        // A part after a full disk: the gap ends where the new part begins.
-        manifest_.gapEnded(peerId, o->id, Manifest::GapCause::DiskFull, manifest_.offsetOf(at));
-        if (!o->startedAt) {
-            o->startedAt = at;
-            if (events_.outputStarted)
-                events_.outputStarted(infoOf(*o));
-        }
-    }
+    if (Output *o = findOutput(out.outputId()))
+        instanceStarted(*o, peerId, at);
     if (out.outputPath().empty()) {
         log_.info("%s: output %s streaming to %s", peerId.c_str(), out.outputId().c_str(),
             rc::ops::redactUrl(out.url()).c_str());
@@ -386,7 +454,6 @@ void RoomOutputs::participantOutputError(
         if (rr.serial == serial)
             peerId = rr.peerId;
     const OutputFault fault = out.fault();
-    const bool disk = fault != OutputFault::other;
     const std::string reason = describeOutputFault(fault, out.outputPath(), message);
     // What was written stays: the instance was set to NULL, so its sink closed the file, which
     // plays up to its last whole cluster or fragment. It is a part of its own in the manifest.
@@ -402,25 +469,8 @@ void RoomOutputs::participantOutputError(
     }
     log_.warn("output %s for %s failed: %s; retrying as a new part", o->id.c_str(), peerId.c_str(),
         reason.c_str());
-    o->life.moveTo(OutputState::retrying);
-    o->lastError = reason;
-    Retry &retry = o->participant()->retries[serial];
-    if (disk) {
-        if (retry.backoff.failures() == 0 && !retry.disk)
-            retry.backoff = fileOutputBackoff();
-        retry.disk = true;
-        if (fault == OutputFault::diskFull)
-            manifest_.gapStarted(peerId, o->id, Manifest::GapCause::DiskFull,
-                manifest_.offsetOf(std::chrono::system_clock::now()));
-    }
-    if (disk && events_.outputFailed) {
-        // Not final (state retrying): output.failed tells an operator the disk needs room now.
-        // (A network output's server going away is routine: it is only retried.)
-        events_.outputFailed(infoOf(*o), reason);
-    }
-    const std::string id = o->id;
-    scheduleRetry(*o, retry,
-        [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
+    retryFailedInstance(*o, o->participant()->retries[serial], fault, peerId, reason,
+        [id = o->id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
 }
 
 void RoomOutputs::closeFailedPart(const std::string &peerId, ParticipantOutput &out)
@@ -431,19 +481,10 @@ void RoomOutputs::closeFailedPart(const std::string &peerId, ParticipantOutput &
             o->participant()->files.push_back({ "", peerId, out.durationSeconds(), out.bytesIn() });
         return;
     }
-    const std::string relative = layout_.relativeToSession(out.outputPath());
-    const uint64_t bytes = out.fileBytes();
-    if (!out.started() || bytes == 0) {
-        // Nothing reached the disk: no part to keep (an attempt on a disk still full).
-        ::unlink(out.outputPath().c_str());
-        if (out.started())
-            manifest_.fileDiscarded(relative);
-        return;
-    }
-    if (o && o->participant())
-        o->participant()->files.push_back(
-            { out.outputPath(), peerId, out.durationSeconds(), bytes });
-    manifest_.fileFinished(relative, out.durationSeconds(), bytes);
+    std::vector<OutputFile> unowned; // (every caller has the output)
+    closePart(
+        { out.outputPath(), peerId, out.durationSeconds(), out.started() ? out.fileBytes() : 0 },
+        out.started(), o && o->participant() ? o->participant()->files : unowned);
 }
 
 void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned serial)
@@ -458,19 +499,9 @@ void RoomOutputs::rebuildParticipantInstance(const std::string &id, unsigned ser
     if (!rr || rr->receiver->finishing())
         return;
     Retry &retry = o->participant()->retries[serial];
-    if (retry.disk && !o->tpl.extension.empty()) {
-        // A part opened on a disk still full fails at its first write and leaves an empty file:
-        // wait for room first.
-        const auto room = layout_.freeBytes();
-        if (room && *room < kDiskRoomToResume) {
-            log_.debug("output %s for %s: %llu bytes free, waiting for %llu", id.c_str(),
-                rr->peerId.c_str(), static_cast<unsigned long long>(*room),
-                static_cast<unsigned long long>(kDiskRoomToResume));
-            scheduleRetry(*o, retry,
-                [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); });
-            return;
-        }
-    }
+    if (awaitDiskRoom(*o, retry, rr->peerId,
+            [id, serial](RoomOutputs &self) { self.rebuildParticipantInstance(id, serial); }))
+        return;
     std::string error;
     auto instance = makeParticipantInstance(*o, rr->peerId, error);
     if (!instance || !rr->receiver->addOutput(std::move(instance), error)) {

@@ -16,16 +16,19 @@
 //    participant in join order; stopped when its last output ends). A room-scope output of a
 //    room nobody has joined yet waits for the first participant.
 // A network output (a template with a url param) that fails is rebuilt alone on the schedule of
-// networkOutputBackoff(); the receivers and the other outputs never notice. A participant file
-// output whose disk fails (full, I/O error) is closed as it is and rebuilt alone on
-// fileOutputBackoff() once the disk has room, as a new part <id>-<n>.<ext> of the same
-// recording, with a disk-full gap in the manifest from the failure to the new part's start.
+// networkOutputBackoff(); the receivers and the other outputs never notice. A file output of
+// either scope whose disk fails (full, I/O error) is closed as it is and rebuilt alone on
+// fileOutputBackoff() once the disk has room, as a new part of the same recording
+// (<id>-<n>.<ext>, <template>-<n>.<ext> for the room scope), with a disk-full gap in the
+// manifest from the failure to the new part's start; the composite and its other outputs run
+// on.
 #pragma once
 
 #include "common/base/gptr.h"
 #include "common/base/log.h"
 #include "common/base/weak_self.h"
 #include "gateway/composite/room_mixer.h"
+#include "gateway/output/output_fault.h"
 #include "gateway/output/output_state.h"
 #include "gateway/participant/peer_receiver.h"
 #include "gateway/room/manifest.h"
@@ -177,6 +180,7 @@ private:
         std::string path; // the file (or HLS playlist) it writes, "" for a stream
         std::string hlsDir; // an HLS output's folder (its size is the output's)
         std::string manifestPath; // path as listed in the manifest ("" until started)
+        std::vector<OutputFile> parts; // earlier parts, each closed by a disk fault
         std::shared_ptr<RoomTap> tap;
         Retry retry;
         GPtr<GSource> stopTimer;
@@ -215,6 +219,26 @@ private:
     const Output *findOutput(const std::string &id) const;
     OutputInfo infoOf(const Output &o) const;
     void scheduleRetry(Output &o, Retry &retry, std::function<void(RoomOutputs &)> rebuild);
+    // An instance of o failed and is rebuilt on retry, either scope: o is retrying with reason;
+    // a disk fault (not OutputFault::other) moves retry to fileOutputBackoff(), opens a
+    // disk-full gap for participant ("" for the room scope) and sends output.failed (state
+    // retrying: an operator must make room).
+    void retryFailedInstance(Output &o, Retry &retry, OutputFault fault,
+        const std::string &participant, const std::string &reason,
+        std::function<void(RoomOutputs &)> rebuild);
+    // Before a file output is rebuilt after a disk fault: true, with rebuild scheduled again,
+    // while the recordings' file system has less than kDiskRoomToResume free (a part opened on
+    // a full disk fails at its first write and leaves an empty file).
+    bool awaitDiskRoom(Output &o, Retry &retry, const std::string &who,
+        const std::function<void(RoomOutputs &)> &rebuild);
+    // An instance of o got its first buffer at: o runs (again), a disk-full gap of participant
+    // ("" for the room scope) ends there, and the first one is output.started.
+    void instanceStarted(
+        Output &o, const std::string &participant, std::chrono::system_clock::time_point at);
+    // A file part a failed instance leaves: cut back to its last whole fragment (an MP4),
+    // finished in the manifest and added to files, or, when nothing reached the disk, removed
+    // with its manifest entry (listed: fileStarted was written for it).
+    void closePart(OutputFile part, bool listed, std::vector<OutputFile> &files);
     void cancelRetries(Output &o);
     void completeOutput(Output &o, const std::string &failure = {});
     // Participant scope (room_outputs.cpp).
@@ -232,7 +256,7 @@ private:
         const std::map<std::string, std::string> &params, std::string &key, std::string &error);
     void onMixerFailed(const std::string &key, const std::string &message);
     void onRoomOutputEos(GstElement *bin);
-    void onRoomOutputError(GstElement *bin, const std::string &message);
+    void onRoomOutputError(GstElement *bin, const BusProblem &problem);
     void retryRoomOutput(const std::string &id);
     void onRoomOutputStarted(const std::string &id, std::chrono::system_clock::time_point at);
     void finishRoomOutput(Output &o);

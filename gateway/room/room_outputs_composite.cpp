@@ -35,7 +35,8 @@ uint64_t folderSize(const std::string &dir)
     return total;
 }
 
-// A network output (a template with a url param) is rebuilt when it fails; a file is not.
+// A network output (a template with a url param) is rebuilt when it fails; a file only when its
+// disk failed.
 bool isNetwork(const PipelineTemplate &tpl)
 {
     return std::any_of(tpl.params.begin(), tpl.params.end(),
@@ -124,9 +125,9 @@ RoomMixer *RoomOutputs::ensureMixer(
         if (RoomOutputs *self = ref.lock())
             self->onRoomOutputEos(bin);
     };
-    cb.outputError = [ref = self_.ref()](GstElement *bin, const std::string &message) {
+    cb.outputError = [ref = self_.ref()](GstElement *bin, const BusProblem &problem) {
         if (RoomOutputs *self = ref.lock())
-            self->onRoomOutputError(bin, message);
+            self->onRoomOutputError(bin, problem);
     };
     cb.failed = [ref = self_.ref(), key](const std::string &message) {
         if (RoomOutputs *self = ref.lock())
@@ -151,9 +152,11 @@ RoomMixer *RoomOutputs::ensureMixer(
 void RoomOutputs::onMixerFailed(const std::string &key, const std::string &message)
 {
     log_.error("composite %s failed: %s", key.c_str(), message.c_str());
+    const double now = manifest_.offsetOf(std::chrono::system_clock::now());
     for (auto &o : outputs_)
         if (RoomScope *r = o->room(); r && r->mixerKey == key && o->life.live()) {
             r->bin.reset();
+            manifest_.gapEnded("", o->id, Manifest::GapCause::DiskFull, now);
             completeOutput(*o, "the room composite failed: " + message);
         }
 }
@@ -251,22 +254,20 @@ void RoomOutputs::onRoomOutputStarted(
     const std::string &id, std::chrono::system_clock::time_point at)
 {
     Output *o = findOutput(id);
-    if (!o || o->life.ended() || !o->room())
+    // No bin: the instance whose first buffer this was failed before this call got here.
+    if (!o || o->life.ended() || !o->room() || !o->room()->bin)
         return;
-    o->life.moveTo(OutputState::running); // refused unless starting or retrying
-    if (o->startedAt)
-        return;
-    o->startedAt = at;
     RoomScope &r = *o->room();
-    if (!r.path.empty()) {
+    const bool first = !o->startedAt;
+    instanceStarted(*o, "", at);
+    if (!r.path.empty() && r.manifestPath.empty()) {
+        // The first part, or a new one after a disk fault.
         r.manifestPath = layout_.relativeToSession(r.path);
         manifest_.fileStarted("", r.manifestPath, o->tpl.name, "", "", manifest_.offsetOf(at));
         log_.info("%s started (%s)", r.path.c_str(), o->id.c_str());
-    } else {
+    } else if (r.path.empty() && first) {
         log_.info("output %s streaming to %s", o->id.c_str(), o->redactedUrl.c_str());
     }
-    if (events_.outputStarted)
-        events_.outputStarted(infoOf(*o));
 }
 
 void RoomOutputs::finishRoomOutput(Output &o)
@@ -274,7 +275,10 @@ void RoomOutputs::finishRoomOutput(Output &o)
     RoomScope &r = *o.room();
     auto mixerIt = mixers_.find(r.mixerKey);
     if (!r.bin || mixerIt == mixers_.end()) {
-        // Retrying (no instance now) or never built: nothing to close.
+        // Retrying (no instance now) or never built: nothing to close. Stopped while its disk
+        // was full: the gap ends with the output.
+        manifest_.gapEnded("", o.id, Manifest::GapCause::DiskFull,
+            manifest_.offsetOf(std::chrono::system_clock::now()));
         closeRoomInstance(o);
         completeOutput(o);
         return;
@@ -321,27 +325,47 @@ void RoomOutputs::onRoomOutputEos(GstElement *bin)
     }
 }
 
-void RoomOutputs::onRoomOutputError(GstElement *bin, const std::string &message)
+void RoomOutputs::onRoomOutputError(GstElement *bin, const BusProblem &problem)
 {
     for (auto &op : outputs_) {
         Output &o = *op;
         RoomScope *r = o.room();
         if (!r || r->bin.get() != bin || o.life.ended())
             continue;
-        const bool retry = isNetwork(o.tpl) && !o.life.finishing() && !closing();
+        // A sink that could not write its file (or HLS folder) is a disk fault, classified as
+        // for a participant's; a network sink's write error is its server's.
+        const OutputFault fault
+            = r->path.empty() ? OutputFault::other : classifyOutputError(problem);
+        const bool disk = fault != OutputFault::other;
+        const std::string reason = describeOutputFault(fault, r->path, problem.describe());
+        const bool retry = (disk || isNetwork(o.tpl)) && !o.life.finishing() && !closing();
+        // An HLS folder is one live window: its next instance writes on into the same playlist.
+        const bool newPart = disk && r->hlsDir.empty();
         log_.warn("output %s (template %s%s%s) failed: %s%s", o.id.c_str(), o.tpl.name.c_str(),
-            o.redactedUrl.empty() ? "" : ", ", o.redactedUrl.c_str(), message.c_str(),
-            retry ? "; retrying" : "");
-        if (auto it = mixers_.find(r->mixerKey); it != mixers_.end())
-            it->second->removeOutput(bin);
-        r->bin.reset();
+            o.redactedUrl.empty() ? "" : ", ", o.redactedUrl.c_str(), reason.c_str(),
+            !retry        ? ""
+                : newPart ? "; retrying as a new part"
+                          : "; retrying");
+        // Out of the composite alone (set to NULL: its sink closes the file); the mixer and the
+        // room's other outputs run on.
+        closeRoomInstance(o);
         if (!retry) {
-            closeRoomInstance(o);
-            completeOutput(o, message);
+            completeOutput(o, reason);
             return;
         }
-        o.life.moveTo(OutputState::retrying);
-        scheduleRetry(o, r->retry, [id = o.id](RoomOutputs &self) { self.retryRoomOutput(id); });
+        if (newPart) {
+            // What was written stays, as a part of its own (a fragmented MP4 plays up to its
+            // last whole fragment); the next instance writes a fresh file (<template>-2.<ext>).
+            closePart({ r->path, "", r->finalDuration, r->finalBytes }, !r->manifestPath.empty(),
+                r->parts);
+            r->path.clear();
+            r->manifestPath.clear();
+            r->tap.reset();
+            r->finalDuration = 0;
+            r->finalBytes = 0;
+        }
+        retryFailedInstance(o, r->retry, fault, "", reason,
+            [id = o.id](RoomOutputs &self) { self.retryRoomOutput(id); });
         return;
     }
 }
@@ -351,10 +375,13 @@ void RoomOutputs::retryRoomOutput(const std::string &id)
     Output *o = findOutput(id);
     if (!o || !o->room() || !o->life.live() || o->life.finishing() || closing() || o->room()->bin)
         return;
+    auto again = [id](RoomOutputs &self) { self.retryRoomOutput(id); };
+    if (awaitDiskRoom(*o, o->room()->retry, "", again))
+        return;
     std::string error;
     if (!buildRoomInstance(*o, error)) {
         log_.warn("output %s: rebuilding failed: %s", id.c_str(), error.c_str());
-        scheduleRetry(*o, o->room()->retry, [id](RoomOutputs &self) { self.retryRoomOutput(id); });
+        scheduleRetry(*o, o->room()->retry, again);
         return;
     }
     ++o->restarts;
@@ -393,6 +420,7 @@ void RoomOutputs::releaseMixerIfUnused(const std::string &key)
 void RoomOutputs::roomFileInfo(const Output &o, OutputInfo &info) const
 {
     const RoomScope &r = *o.room();
+    info.files = r.parts;
     if (r.path.empty() && !r.tap)
         return;
     OutputFile f;

@@ -230,6 +230,7 @@ struct Fixture
     GMainContext *context = g_main_context_new();
     std::vector<GstElement *> eos;
     std::vector<std::pair<GstElement *, std::string>> errors;
+    std::vector<BusProblem> problems; // errors' detail, same order
     std::unique_ptr<RoomMixer> mixer;
 
     Fixture()
@@ -238,8 +239,9 @@ struct Fixture
         requirePlugins();
         RoomMixer::Callbacks cb;
         cb.outputEos = [this](GstElement *bin) { eos.push_back(bin); };
-        cb.outputError = [this](GstElement *bin, const std::string &message) {
-            errors.emplace_back(bin, message);
+        cb.outputError = [this](GstElement *bin, const BusProblem &problem) {
+            errors.emplace_back(bin, problem.describe());
+            problems.push_back(problem);
         };
         cb.failed = [](const std::string &message) { FAIL("mixer failed: " << message); };
         mixer = std::make_unique<RoomMixer>(
@@ -440,6 +442,43 @@ TEST_CASE("an output whose sink fails is reported alone; the others keep going",
     f.spin(500ms);
     CHECK(good.videoBuffers->load() - after >= 10);
     CHECK(f.errors.size() == 1);
+}
+
+TEST_CASE("an output whose disk is full is reported alone with filesink's NO_SPACE_LEFT", "[mixer]")
+{
+    Fixture f;
+    ProbeOutput good("good");
+    // /dev/full fails every write with ENOSPC, as a full file system does.
+    GError *err = nullptr;
+    GPtr<GstElement> full = refSink(gst_parse_bin_from_description_full(
+        "videoconvert name=video ! video/x-raw,format=I420 "
+        "! filesink name=file location=/dev/full buffer-mode=unbuffered sync=false",
+        FALSE, nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err));
+    if (err)
+        FAIL(err->message);
+    {
+        GPtr<GstElement> entry = adopt(gst_bin_get_by_name(GST_BIN(full.get()), "video"));
+        GPtr<GstPad> target = adopt(gst_element_get_static_pad(entry.get(), "sink"));
+        gst_element_add_pad(full.get(), gst_ghost_pad_new("video", target.get()));
+    }
+    std::string error;
+    REQUIRE(f.mixer->addOutput(good.bin.get(), error));
+    REQUIRE(f.mixer->addOutput(full.get(), error));
+
+    REQUIRE(f.waitFor([&] { return !f.errors.empty(); }));
+    f.spin(300ms); // the muxer-less chain's echoes (an error flow) would come now
+    REQUIRE(f.errors.size() == 1);
+    CHECK(f.errors.front().first == full.get());
+    const BusProblem &p = f.problems.front();
+    INFO(p.describe() << " / " << p.debug);
+    CHECK(p.domain == GST_RESOURCE_ERROR);
+    CHECK(p.code == GST_RESOURCE_ERROR_NO_SPACE_LEFT);
+    CHECK(p.sourceName == "file");
+    const unsigned before = good.videoBuffers->load();
+    f.spin(500ms);
+    CHECK(good.videoBuffers->load() - before >= 10);
+    f.mixer->removeOutput(full.get());
+    CHECK(f.mixer->outputCount() == 1);
 }
 
 TEST_CASE("outputs that fail without an ERROR message, or cannot take the composite, fail alone",

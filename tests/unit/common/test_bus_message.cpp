@@ -35,6 +35,9 @@ TEST_CASE("an ERROR message gives its text, debug detail and source", "[bus]")
     CHECK(problem->sourceName == "sink7");
     CHECK(problem->sourcePath == "/GstBin:outer/GstBin:sink7");
     CHECK(problem->describe() == "/GstBin:outer/GstBin:sink7: disk full");
+    // What a handler tells faults apart by (output_fault).
+    CHECK(problem->domain == GST_RESOURCE_ERROR);
+    CHECK(problem->code == GST_RESOURCE_ERROR_WRITE);
 }
 
 TEST_CASE("a WARNING without a GError message gets the fallback", "[bus]")
@@ -47,6 +50,8 @@ TEST_CASE("a WARNING without a GError message gets the fallback", "[bus]")
     CHECK(problem->message == "unknown");
     CHECK(problem->debug.empty());
     CHECK(problem->sourceName == "outer");
+    CHECK(problem->domain == 0);
+    CHECK(problem->code == 0);
 }
 
 TEST_CASE("other messages are not problems", "[bus]")

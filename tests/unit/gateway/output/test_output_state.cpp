@@ -212,6 +212,13 @@ TEST_CASE("a file output's disk faults are told apart from other errors", "[outp
     CHECK(classifyOutputError(GST_STREAM_ERROR, GST_STREAM_ERROR_MUX, "Could not multiplex stream")
         == OutputFault::other);
     CHECK(classifyOutputError(resource, GST_RESOURCE_ERROR_NOT_FOUND, "") == OutputFault::other);
+    // A bus ERROR as both scopes read it (RoomMixer hands the room's outputs a BusProblem).
+    rc::BusProblem problem;
+    problem.domain = resource;
+    problem.code = GST_RESOURCE_ERROR_NO_SPACE_LEFT;
+    CHECK(classifyOutputError(problem) == OutputFault::diskFull);
+    problem.code = GST_RESOURCE_ERROR_NOT_FOUND;
+    CHECK(classifyOutputError(problem) == OutputFault::other);
     CHECK(
         describeOutputFault(OutputFault::diskFull, "/rec/p1.mkv", "No space left on the resource.")
         == "no space left on device: /rec/p1.mkv");
