@@ -126,7 +126,15 @@ GPtr<GstCaps> parseCaps(const std::string &text)
 
 const char *videoCodecName(VideoCodec codec) noexcept
 {
-    return codec == VideoCodec::h264 ? "H264" : "VP8";
+    switch (codec) {
+    case VideoCodec::h264:
+        return "H264";
+    case VideoCodec::vp9:
+        return "VP9";
+    case VideoCodec::vp8:
+        break;
+    }
+    return "VP8";
 }
 
 std::optional<VideoCodec> parseVideoCodec(const std::string &text) noexcept
@@ -135,6 +143,8 @@ std::optional<VideoCodec> parseVideoCodec(const std::string &text) noexcept
         return VideoCodec::vp8;
     if (g_ascii_strcasecmp(text.c_str(), "h264") == 0)
         return VideoCodec::h264;
+    if (g_ascii_strcasecmp(text.c_str(), "vp9") == 0)
+        return VideoCodec::vp9;
     return std::nullopt;
 }
 
@@ -145,6 +155,9 @@ GPtr<GstCaps> videoSendCaps(VideoCodec codec, int pt)
         + std::to_string(pt) + ",rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
     if (codec == VideoCodec::vp8)
         return parseCaps(common + ",encoding-name=VP8");
+    // Profile 0 (8-bit 4:2:0): what vp9enc makes from I420 and what every receiver takes.
+    if (codec == VideoCodec::vp9)
+        return parseCaps(common + ",encoding-name=VP9,profile-id=(string)0");
     return parseCaps(common
         + ",encoding-name=H264,packetization-mode=(string)1,"
           "level-asymmetry-allowed=(string)1,profile-level-id=(string)"
@@ -198,6 +211,8 @@ int findVideoPt(const GstSDPMedia *media, VideoCodec codec)
 {
     if (codec == VideoCodec::vp8)
         return firstPtNamed(media, { "VP8" });
+    if (codec == VideoCodec::vp9)
+        return firstPtNamed(media, { "VP9" });
     int best = -1, bestScore = 0;
     for (guint i = 0; i < gst_sdp_media_formats_len(media); ++i) {
         int pt = formatPt(media, i);

@@ -16,16 +16,18 @@
 
 namespace rc::testpeer {
 
-enum class VideoCodec { vp8, h264 };
+enum class VideoCodec { vp8, h264, vp9 };
 enum class MediaKind { audio, video, other };
 
-const char *videoCodecName(VideoCodec codec) noexcept; // "VP8" / "H264", as in rtpmap
-std::optional<VideoCodec> parseVideoCodec(const std::string &text) noexcept; // "vp8" / "h264"
+const char *videoCodecName(VideoCodec codec) noexcept; // "VP8" / "H264" / "VP9", as in rtpmap
+// "vp8" / "h264" / "vp9"
+std::optional<VideoCodec> parseVideoCodec(const std::string &text) noexcept;
 
 // Payload types of the offers a test peer makes; unique across m-lines so a
 // BUNDLEd receiver can tell them apart by payload type alone.
 inline constexpr int kOfferSendVp8Pt = 96;
 inline constexpr int kOfferSendH264Pt = 102;
+inline constexpr int kOfferSendVp9Pt = 100;
 inline constexpr int kOfferRecvVp8Pt = 97;
 inline constexpr int kOfferRecvH264Pt = 98;
 inline constexpr int kOfferOpusPt = 111;

@@ -231,9 +231,11 @@ bool PeerSession::attachTrack(
 {
     bool video = kind == MediaKind::video;
     GstElement *tee = video ? env_.tracks->videoTee() : env_.tracks->audioTee();
-    const char *payName = !video                       ? "rtpopuspay"
-        : env_.tracks->videoCodec() == VideoCodec::vp8 ? "rtpvp8pay"
-                                                       : "rtph264pay";
+    const VideoCodec codec = env_.tracks->videoCodec();
+    const char *payName = !video   ? "rtpopuspay"
+        : codec == VideoCodec::vp8 ? "rtpvp8pay"
+        : codec == VideoCodec::vp9 ? "rtpvp9pay"
+                                   : "rtph264pay";
     GstElement *queue = tryMakeElement("queue");
     GstElement *pay = tryMakeElement(payName);
     if (!queue || !pay || !webrtcSink) {
@@ -248,7 +250,7 @@ bool PeerSession::attachTrack(
     g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
         static_cast<guint64>(500 * GST_MSECOND), nullptr);
     g_object_set(pay, "pt", static_cast<guint>(pt), "mtu", 1200u, nullptr);
-    if (video && env_.tracks->videoCodec() == VideoCodec::vp8)
+    if (video && (codec == VideoCodec::vp8 || codec == VideoCodec::vp9))
         gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
     if (video && env_.tracks->videoCodec() == VideoCodec::h264) {
         // SPS/PPS before every IDR, so a receiver can start at any keyframe.
@@ -303,7 +305,9 @@ bool PeerSession::startOffer()
     // encoder, which then stops for every peer.
     gst_element_sync_state_with_parent(bin_);
     VideoCodec codec = env_.tracks->videoCodec();
-    int videoPt = codec == VideoCodec::vp8 ? kOfferSendVp8Pt : kOfferSendH264Pt;
+    int videoPt = codec == VideoCodec::vp8 ? kOfferSendVp8Pt
+        : codec == VideoCodec::vp9         ? kOfferSendVp9Pt
+                                           : kOfferSendH264Pt;
     // m0: our video, send-only; m1: theirs, in either codec; m2: audio both ways.
     // Two video m-lines let a VP8 peer and an H264 peer see each other.
     GstPad *videoSink = requestSendPad(

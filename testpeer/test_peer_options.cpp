@@ -65,7 +65,7 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
             "room server WebSocket URL, e.g. ws://127.0.0.1:8080/ws")
         ("room", po::value(&o.participant.room)->required(), "room to join")
         ("name", po::value(&o.participant.name)->default_value("testpeer"), "display name")
-        ("codec", po::value(&codec)->default_value("vp8"), "video codec: vp8 | h264")
+        ("codec", po::value(&codec)->default_value("vp8"), "video codec: vp8 | h264 | vp9")
         ("width", po::value(&o.media.width)->default_value(640), "video width")
         ("height", po::value(&o.media.height)->default_value(360), "video height")
         ("fps", po::value(&o.media.fps)->default_value(30), "video frame rate")
@@ -118,7 +118,7 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     o.participant.mesh = !noMesh;
     auto parsedCodec = parseVideoCodec(codec);
     if (!parsedCodec)
-        usageError("--codec must be vp8 or h264, got '" + codec + "'");
+        usageError("--codec must be vp8, h264 or vp9, got '" + codec + "'");
     o.media.codec = *parsedCodec;
     const std::string &url = o.participant.url;
     if (url.rfind("ws://", 0) != 0 && url.rfind("wss://", 0) != 0)

@@ -15,7 +15,7 @@ class TrackSource
 {
 public:
     virtual ~TrackSource() = default;
-    virtual GstElement *videoTee() const noexcept = 0; // borrowed, H264 or VP8 frames
+    virtual GstElement *videoTee() const noexcept = 0; // borrowed, H264, VP8 or VP9 frames
     virtual GstElement *audioTee() const noexcept = 0; // borrowed, Opus packets
     virtual VideoCodec videoCodec() const noexcept = 0;
 };

@@ -4,6 +4,7 @@
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "gateway/output/track_start.h"
 #include "gateway/templates/template_instance.h"
 
 #include <gst/video/video.h>
@@ -22,6 +23,10 @@ struct ParticipantOutput::Timing
     WeakSelf<ParticipantOutput>::Ref owner;
     rc::log::Logger log { "gateway" }; // the probes' lines
     std::atomic<bool> closing { false };
+    // The muxer starts every track at 0 (see track_start.h): the first video frame is dated
+    // back to the file's t=0, an audio packet straddling it forward. Set before any feed is
+    // linked, read-only after.
+    bool tracksFromZero = false;
     std::mutex mutex; // guards the fields below
     bool hasBase = false;
     GstClockTime base = 0; // running time of the first buffer of any feed
@@ -54,6 +59,25 @@ namespace {
 
 // How long a feed waiting for a keyframe waits before asking again.
 constexpr GstClockTime kKeyframeRetry = 500 * GST_MSECOND;
+// Half of the 20 ms Opus packet WebRTC senders use, for a packet that states no duration.
+constexpr GstClockTime kHalfOpusFrame = 10 * GST_MSECOND;
+
+// Applies move (dateBackTo or dateForwardTo) to the probe's buffer, made writable, in pad's
+// segment; false when it did not move it (or the probe carries a list).
+template <typename Move>
+bool retimeBuffer(GstPad *pad, GstPadProbeInfo *info, GstBuffer *&buffer, Move move)
+{
+    if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
+        return false;
+    GPtr<GstEvent> event = adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+    if (!event)
+        return false;
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(event.get(), &segment);
+    buffer = gst_buffer_make_writable(buffer);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    return move(buffer, *segment);
+}
 
 GstClockTime runningTimeOf(GstPad *pad, GstBuffer *buffer)
 {
@@ -145,6 +169,21 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
             timing.hasBase = true;
             timing.base = running;
             first = true;
+        } else if (running < timing.base && !probe->video && !probe->offsetSet
+            && timing.tracksFromZero
+            && retimeBuffer(pad, info, buffer, [&](GstBuffer *b, const GstSegment &segment) {
+                   // The audio packet that straddles t=0 is kept when less than half of it lies
+                   // before: every sound is then at most half a packet late, where dropping it
+                   // (the track starts at 0 all the same) makes every sound early by the rest.
+                   const GstClockTime half = GST_BUFFER_DURATION_IS_VALID(b)
+                       ? GST_BUFFER_DURATION(b) / 2
+                       : kHalfOpusFrame;
+                   return dateForwardTo(b, segment, timing.base, half);
+               })) {
+            timing.log.info("audio starts %.1f ms before the file: its first packet is dated "
+                            "forward to the start (the muxer starts every track at 0)",
+                static_cast<double>(timing.base - running) / GST_MSECOND);
+            running = timing.base;
         } else if (running < timing.base) {
             // Older than the file's t=0 (this feed was linked a little after
             // another one): it would get a negative time, which mp4mux
@@ -161,6 +200,15 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
                 return GST_PAD_PROBE_DROP;
             probe->needKeyframe = false;
             probe->lastRequest = GST_CLOCK_TIME_NONE;
+        }
+        if (!probe->offsetSet && probe->video && timing.tracksFromZero && running > timing.base
+            && retimeBuffer(pad, info, buffer, [&](GstBuffer *b, const GstSegment &segment) {
+                   return dateBackTo(b, segment, timing.base);
+               })) {
+            timing.log.info("video starts %.0f ms after the file: its first frame is shown "
+                            "from the start (the muxer starts every track at 0)",
+                static_cast<double>(running - timing.base) / GST_MSECOND);
+            running = timing.base;
         }
         probe->last = running;
         if (!probe->offsetSet) {
@@ -241,6 +289,7 @@ std::unique_ptr<ParticipantOutput> ParticipantOutput::create(GMainContext *conte
         out->video_.pad = entryPad(out->bin_.get(), "video");
     if (instance->hasAudio)
         out->audio_.pad = entryPad(out->bin_.get(), "audio");
+    out->timing_->tracksFromZero = startsEachTrackAtZero(out->bin_.get());
     return out;
 }
 
