@@ -1,13 +1,16 @@
 // The room's membership decisions as a pure reducer; see membership.h.
 #include "gateway/room/membership.h"
 
+#include <algorithm>
+#include <set>
 #include <utility>
 
 namespace rc::gateway {
 
 using namespace membership;
 
-MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &peers)
+MembershipCommands Membership::welcome(
+    const std::vector<protocol::PeerInfo> &peers, const std::vector<unsigned> &away)
 {
     MembershipCommands out;
     if (stopping_)
@@ -15,19 +18,31 @@ MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &pe
     std::map<std::string, Member> roster;
     for (const auto &peer : peers)
         roster[peer.id].name = peer.name;
+    const auto isAway = [&away](unsigned serial) {
+        return std::find(away.begin(), away.end(), serial) != away.end();
+    };
 
-    // Keep what is provably the same membership; detach everything else.
-    std::vector<unsigned> kept;
+    // Keep what is provably the same membership; re-attach what is probably the same member
+    // under a new id; detach everything else.
+    std::vector<unsigned> kept, orphans;
+    std::set<std::string> claimed; // listed ids that have their receiver
     for (auto &[serial, r] : receivers_) {
         if (!r.attached)
             continue;
         auto it = roster.find(r.peerId);
         if (it == roster.end() || it->second.name != r.name) {
-            r.attached = false;
-            out.push_back(Detach { serial, r.peerId, "not in the room's new peer list" });
-        } else {
-            kept.push_back(serial);
+            orphans.push_back(serial);
+            continue;
         }
+        claimed.insert(r.peerId);
+        // Away: the network stopped its media, not the rejoin; nothing for the recheck to see.
+        if (!isAway(serial))
+            kept.push_back(serial);
+    }
+    for (unsigned serial : reattachAway(roster, orphans, away, claimed, out)) {
+        Receiver &r = receivers_[serial];
+        r.attached = false;
+        out.push_back(Detach { serial, r.peerId, "not in the room's new peer list" });
     }
     // Same id and name: maybe our connection dropped and theirs did not. But a client may
     // have dropped its connection to us when the outage began (it was told the room is no
@@ -61,6 +76,44 @@ MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &pe
             startReceiver(peer.id, peer.name, out);
     }
     return out;
+}
+
+std::vector<unsigned> Membership::reattachAway(std::map<std::string, Member> &roster,
+    const std::vector<unsigned> &orphans, const std::vector<unsigned> &away,
+    std::set<std::string> &claimed, MembershipCommands &out)
+{
+    std::vector<unsigned> rest;
+    for (unsigned serial : orphans) {
+        Receiver &r = receivers_[serial];
+        std::optional<std::string> to;
+        if (std::find(away.begin(), away.end(), serial) != away.end()) {
+            // Names are all there is to go by (ids are the server's): only a name that picks
+            // exactly one listed, unclaimed newcomer and no other orphaned receiver.
+            unsigned named = 0;
+            for (const auto &[id, member] : roster) {
+                auto old = members_.find(id);
+                const bool newcomer = old == members_.end() || old->second.name != member.name;
+                if (member.name == r.name && newcomer && !claimed.count(id)) {
+                    ++named;
+                    to = id;
+                }
+            }
+            for (unsigned other : orphans)
+                if (other != serial && receivers_[other].name == r.name)
+                    named = 0;
+            if (named != 1)
+                to.reset();
+        }
+        if (!to) {
+            rest.push_back(serial);
+            continue;
+        }
+        const std::string from = r.peerId;
+        r.peerId = *to;
+        claimed.insert(*to);
+        out.push_back(Reattach { serial, from, *to });
+    }
+    return rest;
 }
 
 MembershipCommands Membership::recheckAfterRejoin(const std::vector<unsigned> &mediaStopped)
