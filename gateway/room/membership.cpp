@@ -26,7 +26,14 @@ MembershipCommands Membership::welcome(
     // under a new id; detach everything else.
     std::vector<unsigned> kept, orphans;
     std::set<std::string> claimed; // listed ids that have their receiver
+    std::vector<unsigned> awayNow = away;
     for (auto &[serial, r] : receivers_) {
+        if (r.waiting && !r.finishing) {
+            // Still waiting from an earlier rejoin: away as before.
+            orphans.push_back(serial);
+            awayNow.push_back(serial);
+            continue;
+        }
         if (!r.attached)
             continue;
         auto it = roster.find(r.peerId);
@@ -39,10 +46,17 @@ MembershipCommands Membership::welcome(
         if (!isAway(serial))
             kept.push_back(serial);
     }
-    for (unsigned serial : reattachAway(roster, orphans, away, claimed, out)) {
+    std::sort(orphans.begin(), orphans.end());
+    for (auto [serial, wait] : reattachAway(roster, orphans, awayNow, claimed, out)) {
         Receiver &r = receivers_[serial];
+        const bool wasWaiting = std::exchange(r.waiting, wait);
+        if (wait && wasWaiting)
+            continue; // already told
         r.attached = false;
-        out.push_back(Detach { serial, r.peerId, "not in the room's new peer list" });
+        out.push_back(Detach { serial, r.peerId,
+            r.waiting ? "not in the room's new peer list yet; its connection may come back"
+                      : "not in the room's new peer list",
+            r.waiting });
     }
     // Same id and name: maybe our connection dropped and theirs did not. But a client may
     // have dropped its connection to us when the outage began (it was told the room is no
@@ -78,18 +92,19 @@ MembershipCommands Membership::welcome(
     return out;
 }
 
-std::vector<unsigned> Membership::reattachAway(std::map<std::string, Member> &roster,
-    const std::vector<unsigned> &orphans, const std::vector<unsigned> &away,
-    std::set<std::string> &claimed, MembershipCommands &out)
+std::vector<std::pair<unsigned, bool>> Membership::reattachAway(
+    std::map<std::string, Member> &roster, const std::vector<unsigned> &orphans,
+    const std::vector<unsigned> &away, std::set<std::string> &claimed, MembershipCommands &out)
 {
-    std::vector<unsigned> rest;
+    std::vector<std::pair<unsigned, bool>> rest;
     for (unsigned serial : orphans) {
         Receiver &r = receivers_[serial];
         std::optional<std::string> to;
-        if (std::find(away.begin(), away.end(), serial) != away.end()) {
+        const bool isAway = std::find(away.begin(), away.end(), serial) != away.end();
+        unsigned named = 0;
+        if (isAway) {
             // Names are all there is to go by (ids are the server's): only a name that picks
             // exactly one listed, unclaimed newcomer and no other orphaned receiver.
-            unsigned named = 0;
             for (const auto &[id, member] : roster) {
                 auto old = members_.find(id);
                 const bool newcomer = old == members_.end() || old->second.name != member.name;
@@ -98,18 +113,21 @@ std::vector<unsigned> Membership::reattachAway(std::map<std::string, Member> &ro
                     to = id;
                 }
             }
+            bool rivals = false;
             for (unsigned other : orphans)
-                if (other != serial && receivers_[other].name == r.name)
-                    named = 0;
-            if (named != 1)
+                rivals = rivals || (other != serial && receivers_[other].name == r.name);
+            if (named != 1 || rivals)
                 to.reset();
         }
         if (!to) {
-            rest.push_back(serial);
+            // Away and no newcomer of its name listed: its client may not be back yet.
+            rest.emplace_back(serial, isAway && named == 0);
             continue;
         }
         const std::string from = r.peerId;
         r.peerId = *to;
+        r.attached = true;
+        r.waiting = false;
         claimed.insert(*to);
         out.push_back(Reattach { serial, from, *to });
     }
@@ -150,6 +168,22 @@ MembershipCommands Membership::peerJoined(const protocol::PeerInfo &peer)
         out.push_back(CancelRetry { peer.id });
     members_[peer.id] = Member { peer.name };
     out.push_back(MemberJoined { peer.id, peer.name, true });
+    // A receiver waiting since a rejoin for a member of this name (see the header).
+    std::optional<unsigned> heir;
+    unsigned named = 0;
+    for (const auto &[serial, r] : receivers_)
+        if (r.waiting && !r.finishing && r.name == peer.name) {
+            heir = serial;
+            ++named;
+        }
+    if (named == 1) {
+        Receiver &r = receivers_[*heir];
+        out.push_back(Reattach { *heir, r.peerId, peer.id });
+        r.peerId = peer.id;
+        r.attached = true;
+        r.waiting = false;
+        return out;
+    }
     startReceiver(peer.id, peer.name, out);
     return out;
 }

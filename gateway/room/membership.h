@@ -23,7 +23,10 @@
 //    member's id (Reattach), which gets no offer: one file, one timeline (its presence is
 //    split, though: the old id's ends, the new id's begins, as ids are the server's). Whether
 //    the connection comes back is the shell's watch (docs/faults.md); if it does not, the
-//    receiver fails and the member is offered to anew under its current id.
+//    receiver fails and the member is offered to anew under its current id. An away receiver
+//    that no listed name claims (its client has not rejoined yet) waits, detached, and the
+//    first peer-joined of its name (one waiting receiver of that name only) re-attaches it
+//    instead of getting a new receiver.
 //  - Every listed peer without an attached receiver or a pending retry, and every later
 //    peer-joined, gets a new receiver.
 //  - An attached receiver that fails is finished and, while its peer is still in the room,
@@ -66,11 +69,15 @@ struct Reattach
 };
 // The receiver is no longer attached to its peer id; the shell finishes it only if its media
 // does not flow (it records while it does).
+// waiting: an away receiver that no listed member's name claimed (the room server may not have
+// its client back yet); the shell keeps it as it is (no PeerReceiver::detach, which would fail
+// it in its gap), and a later peer-joined with its name re-attaches it.
 struct Detach
 {
     unsigned serial = 0;
     std::string peerId;
     std::string why;
+    bool waiting = false;
 };
 // Finalize the receiver. detach: it is no longer attached (false only when the room stops,
 // which leaves the attachment as it was).
@@ -159,6 +166,7 @@ public:
         std::optional<std::string> name;
         bool attached = true;
         bool finishing = false; // a Finish was issued, or it could not start
+        bool waiting = false; // detached while away, for a member of its name (Detach::waiting)
     };
 
     // We joined or rejoined the room; peers are the visible members listed; away: the attached
@@ -193,8 +201,9 @@ private:
     void startReceiver(
         const std::string &peerId, const std::optional<std::string> &name, MembershipCommands &out);
     // Re-attaches each away orphan (an attached receiver whose id is not listed with its name)
-    // that its name ties to exactly one listed newcomer; returns the orphans left.
-    std::vector<unsigned> reattachAway(std::map<std::string, Member> &roster,
+    // that its name ties to exactly one listed newcomer; returns the orphans left, each with
+    // whether it should wait (away, and no newcomer of its name listed).
+    std::vector<std::pair<unsigned, bool>> reattachAway(std::map<std::string, Member> &roster,
         const std::vector<unsigned> &orphans, const std::vector<unsigned> &away,
         std::set<std::string> &claimed, MembershipCommands &out);
 

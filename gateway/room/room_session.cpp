@@ -126,11 +126,12 @@ void RoomSession::run(MembershipCommands commands)
             if (it == receivers_.end())
                 return;
             it->second.sendTo = c.to;
+            it->second.attached = true;
             log_.info("receiver for %s continues as %s's (same name; its connection was away "
                       "before the rejoin and may come back by itself)",
                 c.from.c_str(), c.to.c_str());
         },
-        [this](Detach &c) { detach(c.serial, c.why); },
+        [this](Detach &c) { detach(c.serial, c.why, c.waiting); },
         [this](Finish &c) {
             auto it = receivers_.find(c.serial);
             if (it == receivers_.end())
@@ -217,8 +218,7 @@ bool RoomSession::watchStranded()
         if (!r.stranded || r.receiver->finishing())
             continue;
         any = true;
-        if (r.attached && r.gap == ParticipantHealth::Gap::Network
-            && r.receiver->mediaIdle() > kStrandedWindow)
+        if (r.gap == ParticipantHealth::Gap::Network && r.receiver->mediaIdle() > kStrandedWindow)
             lost.push_back(serial);
     }
     for (unsigned serial : lost)
@@ -278,12 +278,18 @@ void RoomSession::onPeerLeft(const std::string &id)
     run(membership_.peerLeft(id));
 }
 
-void RoomSession::detach(unsigned serial, const std::string &why)
+void RoomSession::detach(unsigned serial, const std::string &why, bool waiting)
 {
     auto it = receivers_.find(serial);
     if (it == receivers_.end())
         return;
     Receiver &r = it->second;
+    if (waiting) {
+        // Away and stranded: it ends if its connection does not come back (watchStranded).
+        log_.info("receiver for %s waits (%s)", r.peerId.c_str(), why.c_str());
+        r.attached = false;
+        return;
+    }
     log_.info("receiver for %s detached (%s); it records while its media flows", r.peerId.c_str(),
         why.c_str());
     r.attached = false;

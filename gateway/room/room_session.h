@@ -187,7 +187,7 @@ private:
     void onMessage(const protocol::ServerMessage &message);
     void onPeerJoined(const protocol::PeerInfo &peer);
     void onPeerLeft(const std::string &id);
-    void detach(unsigned serial, const std::string &why);
+    void detach(unsigned serial, const std::string &why, bool waiting);
     void startReceiver(
         unsigned serial, const std::string &peerId, const std::optional<std::string> &name);
     void strandReceivers();

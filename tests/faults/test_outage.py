@@ -10,7 +10,13 @@ Usage: test_outage.py BUILD_DIR CASE, CASE one of
             again on the same connection;
   loss5     5 % of UDP packets dropped at random for 20 s: no decoder errors in the file, no
             video freeze over 1 s, no gap and no new connection (NACK and keyframe requests
-            repair the loss).
+            repair the loss);
+  outage-server-restart
+            a 15 s outage as outage10, and 5 s into it the room server is killed and started
+            again on the same port: every member rejoins under a new id, so no offer of the
+            gateway can reach the browser's old peer connection any more; that connection comes
+            back by itself when the network does, on the gateway's same webrtcbin (one file,
+            one offer, no new receiver, the network gap in the manifest, video after it).
 A real headless Chromium (the e2e test page) and the real gateway, in the test's own
 loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
 the participant's presence ends only when it leaves, and the manifest's gap event (cause,
@@ -36,6 +42,7 @@ BEFORE = 5  # seconds recorded before the fault
 AFTER = 15  # seconds the browser stays after the fault
 PAUSE = 12
 LOSS_SECONDS = 20
+RESTART_AT = 5  # seconds into the outage-server-restart outage when the room server dies
 
 
 def session_start(manifest):
@@ -61,9 +68,53 @@ def check_loss(h, f, path, vpk, loss_from, loss_to, gaps):
     f.check(not gaps, f'no gap in the manifest for a lossy link ({gaps})')
 
 
+def restart_server(h, f, server, port, gateway, at):
+    """Kills the room server at `at` (time.time()) and starts it again on the same port; returns
+    the new process once the gateway has rejoined."""
+    time.sleep(max(0.0, at - time.time()))
+    mark = len(h.log_text(gateway))
+    h.say('killing the room server in the middle of the outage')
+    server.send_signal(signal.SIGKILL)
+    h.wait_exit(server, 10)
+    time.sleep(0.5)
+    server, port2 = h.start_signal(port, static_dir=PAGE)
+    f.check(port2 == port, 'room server back on the same port')
+    h.wait_log(gateway, r'rejoined as hidden member', 20, after=mark)
+    h.say('gateway rejoined (network still down)')
+    return server
+
+
+def check_presences(h, f, log, people, back, left):
+    """After a room-server restart the browser is a member under a new id (ids are the
+    server's): one presence per id, back to back, the last ending when it left. Returns the
+    presence whose id the recording is under (the first), or None."""
+    people = sorted(people, key=lambda p: p['joined'])
+    h.say(f'presences: {json.dumps(people)}')
+    f.check(1 <= len(people) <= 2, f'the browser is one or two presences ({len(people)})')
+    if not people:
+        return None
+    last = people[-1]
+    f.check(last.get('left') is not None and last['left'] >= back + AFTER - 5,
+            f'the last presence ends when the browser leaves ({last.get("left")}, network back at '
+            f'{back:.1f}, left ~{left:.1f})')
+    for a, b in zip(people, people[1:]):
+        f.check(a.get('left') is not None and b['joined'] - a['left'] <= 5,
+                f'presences back to back across the restart ({a.get("left")} -> {b["joined"]})')
+    f.check(log.count('rejoined as hidden member') == 1, 'the gateway rejoined once')
+    reattached = re.search(r'receiver for (\S+) continues as (\S+)\'s', log)
+    kept = len(people) == 1
+    f.check(reattached is not None or kept,
+            'the receiver went on for the browser\'s new id (re-attached) or kept its id')
+    f.check('detached' not in log, 'no receiver was detached')
+    restarts_after = log[log.find('rejoined as hidden member'):].count('restarting ICE')
+    f.check(restarts_after == 0, f'no ICE restart after the rejoin ({restarts_after})')
+    return people[0]
+
+
 def main():
     case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
-    outage = {'outage10': 10, 'outage30': 30}.get(case)
+    outage = {'outage10': 10, 'outage30': 30, 'outage-server-restart': 15}.get(case)
+    server_restart = case == 'outage-server-restart'
     loss = case == 'loss5'
     if outage is None and case not in ('pause', 'loss5'):
         sys.exit(f'unknown case {case}')
@@ -94,7 +145,9 @@ def main():
                               'accept')
             netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'meta', 'l4proto', 'tcp', 'drop')
             h.say(f'outage (UDP, and TCP but signaling) for {outage} s')
-            time.sleep(outage)
+            if server_restart:
+                server = restart_server(h, f, server, port, gateway, fault_start + RESTART_AT)
+            time.sleep(max(0.0, fault_start + outage - time.time()))
             netfault.clear()
             fault_end = time.time()
             h.say('network back')
@@ -131,13 +184,17 @@ def main():
         manifest = h.manifest(ROOM)
         t0 = session_start(manifest)
         people = [p for p in manifest['participants'] if p.get('name') == 'chromium']
-        f.check(len(people) == 1, f'one presence of the browser ({len(people)})')
-        if not people:
+        if server_restart:
+            who = check_presences(h, f, log, people, fault_end - t0, left_at - t0)
+        else:
+            f.check(len(people) == 1, f'one presence of the browser ({len(people)})')
+            who = people[0] if people else None
+            f.check(who is not None and who.get('left') is not None
+                    and who['left'] >= fault_end - t0 + AFTER - 5,
+                    f'presence ends when the browser leaves ({who and who.get("left")}, '
+                    f'fault over at {fault_end - t0:.1f}, left ~{left_at - t0:.1f})')
+        if not who:
             return
-        who = people[0]
-        f.check(who.get('left') is not None and who['left'] >= fault_end - t0 + AFTER - 5,
-                f'presence ends when the browser leaves ({who.get("left")}, '
-                f'fault over at {fault_end - t0:.1f}, left ~{left_at - t0:.1f})')
         files = [x for x in manifest['files'] if x['participant'] == who['id']]
         f.check(len(files) == 1, f'one file for the whole presence ({[x["path"] for x in files]})')
         if not files:

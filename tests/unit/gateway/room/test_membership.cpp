@@ -394,7 +394,7 @@ TEST_CASE(
     }
     SECTION("a name that picks two newcomers picks none")
     {
-        CHECK(text(m.welcome({ peer("p1", "chromium"), peer("p4", "chromium") }, { 1, 2 }))
+        CHECK(text(m.welcome({ peer("p1", "chromium"), peer("p4", "chromium") }, { 1 }))
             == Lines { "detach 1 p2 (not in the room's new peer list)",
                 "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3",
                 "joined p1 chromium", "start 3 p1 chromium", "joined p4 chromium",
@@ -408,6 +408,49 @@ TEST_CASE(
             == Lines { "detach 1 a (not in the room's new peer list)",
                 "detach 2 b (not in the room's new peer list)", "left a", "left b", "joined c -",
                 "start 3 c -" });
+    }
+    SECTION("its client not back yet at the rejoin: it waits; the member's peer-joined takes it")
+    {
+        CHECK(text(m.welcome({}, { 1 }))
+            == Lines { "detach 1 p2 (not in the room's new peer list yet; its connection may "
+                       "come back)",
+                "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3" });
+        CHECK(m.receivers().at(1).waiting);
+        CHECK(!m.attachedTo("p2"));
+        CHECK(text(m.peerJoined(peer("p4", "dora")))
+            == Lines { "joined p4 dora", "start 3 p4 dora" });
+        CHECK(text(m.peerJoined(peer("p2", "chromium")))
+            == Lines { "joined p2 chromium", "reattach 1 p2 -> p2" });
+        CHECK(m.attachedTo("p2") == 1u);
+        CHECK(!m.receivers().at(1).waiting);
+        // Taken: the next member of that name is someone else.
+        CHECK(text(m.peerJoined(peer("p5", "chromium")))
+            == Lines { "joined p5 chromium", "start 4 p5 chromium" });
+    }
+    SECTION("a later rejoin that lists its member re-attaches a waiting receiver")
+    {
+        m.welcome({}, { 1 });
+        CHECK(text(m.welcome({ peer("p9", "chromium") }))
+            == Lines { "reattach 1 p2 -> p9", "joined p9 chromium" });
+        CHECK(m.attachedTo("p9") == 1u);
+    }
+    SECTION("a waiting receiver that fails just finishes; its member then gets a new one")
+    {
+        m.welcome({}, { 1 });
+        CHECK(text(m.receiverFailed(1, "its connection did not come back"))
+            == Lines { "finish 1 (its connection did not come back)" });
+        CHECK(text(m.peerJoined(peer("p2", "chromium")))
+            == Lines { "joined p2 chromium", "start 3 p2 chromium" });
+    }
+    SECTION("two waiting receivers of one name: a newcomer of that name gets its own")
+    {
+        Membership n;
+        n.welcome({ peer("a", std::nullopt), peer("b", std::nullopt) });
+        n.welcome({}, { 1, 2 });
+        CHECK(text(n.peerJoined(peer("c", std::nullopt))) == Lines { "joined c -", "start 3 c -" });
+        CHECK(text(n.stop())
+            == Lines { "cancel-recheck", "finish-attached 1 (gateway stopping)",
+                "finish-attached 2 (gateway stopping)", "finish-attached 3 (gateway stopping)" });
     }
     SECTION("a listed member already known under its id is not a newcomer")
     {
