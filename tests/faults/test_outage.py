@@ -16,7 +16,14 @@ Usage: test_outage.py BUILD_DIR CASE, CASE one of
             again on the same port: every member rejoins under a new id, so no offer of the
             gateway can reach the browser's old peer connection any more; that connection comes
             back by itself when the network does, on the gateway's same webrtcbin (one file,
-            one offer, no new receiver, the network gap in the manifest, video after it).
+            one offer, no new receiver, the network gap in the manifest, video after it). The
+            server is down 0.5 s: the gateway is usually back first, and the browser comes back
+            as a peer-joined under a new id;
+  outage-server-restart-same-id
+            the same, but the browser joins before the gateway and the server stays down 2.5 s,
+            so that the browser is back first and gets its old id again: the gateway's welcome
+            lists it with its id and name (the receiver is kept, and not finished by the
+            recheck after the rejoin although its media stopped).
 A real headless Chromium (the e2e test page) and the real gateway, in the test's own
 loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
 the participant's presence ends only when it leaves, and the manifest's gap event (cause,
@@ -43,6 +50,9 @@ AFTER = 15  # seconds the browser stays after the fault
 PAUSE = 12
 LOSS_SECONDS = 20
 RESTART_AT = 5  # seconds into the outage-server-restart outage when the room server dies
+# The outage-server-restart cases: seconds the room server stays down, and whether the browser
+# joins first (then a browser back first gets its old id again).
+SERVER_RESTARTS = {'outage-server-restart': (0.5, False), 'outage-server-restart-same-id': (2.5, True)}
 
 
 def session_start(manifest):
@@ -68,15 +78,15 @@ def check_loss(h, f, path, vpk, loss_from, loss_to, gaps):
     f.check(not gaps, f'no gap in the manifest for a lossy link ({gaps})')
 
 
-def restart_server(h, f, server, port, gateway, at):
-    """Kills the room server at `at` (time.time()) and starts it again on the same port; returns
-    the new process once the gateway has rejoined."""
+def restart_server(h, f, server, port, gateway, at, down):
+    """Kills the room server at `at` (time.time()) and starts it again on the same port `down`
+    seconds later; returns the new process once the gateway has rejoined."""
     time.sleep(max(0.0, at - time.time()))
     mark = len(h.log_text(gateway))
     h.say('killing the room server in the middle of the outage')
     server.send_signal(signal.SIGKILL)
     h.wait_exit(server, 10)
-    time.sleep(0.5)
+    time.sleep(down)
     server, port2 = h.start_signal(port, static_dir=PAGE)
     f.check(port2 == port, 'room server back on the same port')
     h.wait_log(gateway, r'rejoined as hidden member', 20, after=mark)
@@ -113,8 +123,9 @@ def check_presences(h, f, log, people, back, left):
 
 def main():
     case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
-    outage = {'outage10': 10, 'outage30': 30, 'outage-server-restart': 15}.get(case)
-    server_restart = case == 'outage-server-restart'
+    outage = {'outage10': 10, 'outage30': 30, 'outage-server-restart': 15,
+              'outage-server-restart-same-id': 15}.get(case)
+    server_restart = SERVER_RESTARTS.get(case)
     loss = case == 'loss5'
     if outage is None and case not in ('pause', 'loss5'):
         sys.exit(f'unknown case {case}')
@@ -123,7 +134,9 @@ def main():
         f = h.failures
         h.require_browser(('ffprobe', 'nft'))
         server, port = h.start_signal(static_dir=PAGE)
-        gateway = h.start_gateway(port, ROOM)
+        browser_first = server_restart and server_restart[1]
+        if not browser_first:
+            gateway = h.start_gateway(port, ROOM)
         fault = outage if outage else LOSS_SECONDS if loss else PAUSE
         stay = BEFORE + fault + AFTER
         argv = ['node', os.path.join(HERE, 'browser_faults.mjs'),
@@ -131,6 +144,9 @@ def main():
         if not outage and not loss:
             argv += [str(BEFORE), str(PAUSE)]
         browser = h.start('browser', argv)
+        if browser_first:
+            h.wait_log(server, r'join room=\S+ peer=\S+ hidden=0', 45)
+            gateway = h.start_gateway(port, ROOM)
         h.wait_log(gateway, r'\.mkv started', 45)
         h.say('recording')
 
@@ -146,7 +162,8 @@ def main():
             netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'meta', 'l4proto', 'tcp', 'drop')
             h.say(f'outage (UDP, and TCP but signaling) for {outage} s')
             if server_restart:
-                server = restart_server(h, f, server, port, gateway, fault_start + RESTART_AT)
+                server = restart_server(h, f, server, port, gateway, fault_start + RESTART_AT,
+                                        server_restart[0])
             time.sleep(max(0.0, fault_start + outage - time.time()))
             netfault.clear()
             fault_end = time.time()
