@@ -23,7 +23,12 @@ Usage: test_outage.py BUILD_DIR CASE, CASE one of
             the same, but the browser joins before the gateway and the server stays down 2.5 s,
             so that the browser is back first and gets its old id again: the gateway's welcome
             lists it with its id and name (the receiver is kept, and not finished by the
-            recheck after the rejoin although its media stopped).
+            recheck after the rejoin although its media stopped);
+  outage-server-restart-long
+            a 45 s outage with the same restart 5 s in: past Chromium's ~30 s its old connection
+            cannot come back, so 35 s after its last media the gateway gives the receiver up and
+            offers anew to the browser's current id: a second file, with video after the outage
+            (a new peer connection is unavoidable; issue #11 item 1's "same files" is not built).
 A real headless Chromium (the e2e test page) and the real gateway, in the test's own
 loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
 the participant's presence ends only when it leaves, and the manifest's gap event (cause,
@@ -52,7 +57,8 @@ LOSS_SECONDS = 20
 RESTART_AT = 5  # seconds into the outage-server-restart outage when the room server dies
 # The outage-server-restart cases: seconds the room server stays down, and whether the browser
 # joins first (then a browser back first gets its old id again).
-SERVER_RESTARTS = {'outage-server-restart': (0.5, False), 'outage-server-restart-same-id': (2.5, True)}
+SERVER_RESTARTS = {'outage-server-restart': (0.5, False), 'outage-server-restart-same-id': (2.5, True),
+                   'outage-server-restart-long': (0.5, False)}
 
 
 def session_start(manifest):
@@ -121,10 +127,34 @@ def check_presences(h, f, log, people, back, left):
     return people[0]
 
 
+def check_given_up(h, f, log, manifest, fault_end):
+    """outage-server-restart-long: the stranded receiver is given up once, its member offered to
+    anew (no storm), and the new file has video after the outage."""
+    t0 = session_start(manifest)
+    given_up = log.count('did not come back within 35 s')
+    f.check(given_up == 1, f'the stranded receiver was given up once ({given_up})')
+    offers = log.count('offering to ')
+    h.say(f'offers: {offers}; ICE restarts: {log.count("restarting ICE")}')
+    f.check(2 <= offers <= 6, f'offered anew, with backoff ({offers} offers)')
+    ids = {p['id'] for p in manifest['participants'] if p.get('name') == 'chromium'}
+    files = sorted((x for x in manifest['files'] if x['participant'] in ids), key=lambda x: x['start'])
+    h.say(f'files: {[(x["path"], x["start"]) for x in files]}')
+    if not f.check(len(files) == 2, f'two files: before and after the given-up connection ({len(files)})'):
+        return
+    last = files[-1]
+    f.check(last['start'] >= fault_end - t0 - 15, f'the second file starts after the give-up ({last["start"]})')
+    path = os.path.join(h.session_dir(ROOM), last['path'])
+    info, vpk, apk = gwtest.check_recording(f, path, 'vp8')
+    back_in_file = max(0.0, fault_end - t0 - last['start'])
+    late = [p for p in vpk if p['pts'] >= back_in_file + 2]
+    f.check(len(late) >= 60, f'video after the outage in the second file ({len(late)} packets)')
+    h.say(f'second file: media from {last["start"]:.2f} s, network back at {fault_end - t0:.2f} s')
+
+
 def main():
     case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
     outage = {'outage10': 10, 'outage30': 30, 'outage-server-restart': 15,
-              'outage-server-restart-same-id': 15}.get(case)
+              'outage-server-restart-same-id': 15, 'outage-server-restart-long': 45}.get(case)
     server_restart = SERVER_RESTARTS.get(case)
     loss = case == 'loss5'
     if outage is None and case not in ('pause', 'loss5'):
@@ -191,6 +221,10 @@ def main():
         h.kill_group(gateway, signal.SIGTERM)
         f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
         log = h.log_text(gateway)
+        if case == 'outage-server-restart-long':
+            check_given_up(h, f, log, h.manifest(ROOM), fault_end)
+            server.send_signal(signal.SIGTERM)
+            return
         finishes = re.findall(r'finishing participant \S+ \(([^)]*)\)', log)
         f.check(finishes and all(r == 'left the room' for r in finishes),
                 f'the participant ended only when it left ({finishes})')
