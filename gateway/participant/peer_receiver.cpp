@@ -352,7 +352,7 @@ bool PeerReceiver::watchdog()
         reportFailure(*verdict.failure);
     else if (!attached_ && health_.gap() != ParticipantHealth::Gap::None)
         reportFailure("detached and its media stopped");
-    else if (verdict.restartIce && attached_ && !failureReported_)
+    else if (verdict.restartIce && attached_ && iceRestarts_ && !failureReported_)
         connection_->restartIce();
     for (auto &output : outputs_)
         output->endStarvedEntries(kStarvedEntryGrace);

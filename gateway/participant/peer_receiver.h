@@ -109,12 +109,19 @@ public:
     // no more ICE restarts (offers would reach someone else), and the receiver fails as soon
     // as its media stops.
     void detach() noexcept { attached_ = false; }
+    // Our signaling session ended: an offer from this webrtcbin would now come from another
+    // member id, which a client answers on a new peer connection, and a restart would change
+    // the credentials that the client's connection can still come back on by itself. So no
+    // more ICE restarts; everything else (gaps, the grace) goes on.
+    void stopIceRestarts() noexcept { iceRestarts_ = false; }
 
     const std::string &peerId() const noexcept { return peerId_; }
     bool finishing() const noexcept { return finishing_; }
     bool isFinished() const noexcept { return finished_; }
     // Media arrived within the last mediaTimeout.
     bool mediaFlowing() const;
+    // Media arrived at least once.
+    bool mediaSeen() const noexcept { return lastMedia().has_value(); }
     // Time since the last media buffer (since start() if none came yet).
     std::chrono::milliseconds mediaIdle() const;
     const std::vector<std::unique_ptr<ParticipantOutput>> &outputs() const noexcept
@@ -217,6 +224,7 @@ private:
     GPtr<GSource> outputFinishTimer_;
     GPtr<GSource> statsTimer_;
     bool attached_ = true;
+    bool iceRestarts_ = true; // see stopIceRestarts()
     bool linkWatched_ = false; // a probe counts packets out of webrtcbin's nicesrc
     bool failureReported_ = false;
     bool finishing_ = false;

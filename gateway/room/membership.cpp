@@ -1,13 +1,16 @@
 // The room's membership decisions as a pure reducer; see membership.h.
 #include "gateway/room/membership.h"
 
+#include <algorithm>
+#include <set>
 #include <utility>
 
 namespace rc::gateway {
 
 using namespace membership;
 
-MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &peers)
+MembershipCommands Membership::welcome(
+    const std::vector<protocol::PeerInfo> &peers, const std::vector<unsigned> &away)
 {
     MembershipCommands out;
     if (stopping_)
@@ -15,19 +18,45 @@ MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &pe
     std::map<std::string, Member> roster;
     for (const auto &peer : peers)
         roster[peer.id].name = peer.name;
+    const auto isAway = [&away](unsigned serial) {
+        return std::find(away.begin(), away.end(), serial) != away.end();
+    };
 
-    // Keep what is provably the same membership; detach everything else.
-    std::vector<unsigned> kept;
+    // Keep what is provably the same membership; re-attach what is probably the same member
+    // under a new id; detach everything else.
+    std::vector<unsigned> kept, orphans;
+    std::set<std::string> claimed; // listed ids that have their receiver
+    std::vector<unsigned> awayNow = away;
     for (auto &[serial, r] : receivers_) {
+        if (r.waiting && !r.finishing) {
+            // Still waiting from an earlier rejoin: away as before.
+            orphans.push_back(serial);
+            awayNow.push_back(serial);
+            continue;
+        }
         if (!r.attached)
             continue;
         auto it = roster.find(r.peerId);
         if (it == roster.end() || it->second.name != r.name) {
-            r.attached = false;
-            out.push_back(Detach { serial, r.peerId, "not in the room's new peer list" });
-        } else {
-            kept.push_back(serial);
+            orphans.push_back(serial);
+            continue;
         }
+        claimed.insert(r.peerId);
+        // Away: the network stopped its media, not the rejoin; nothing for the recheck to see.
+        if (!isAway(serial))
+            kept.push_back(serial);
+    }
+    std::sort(orphans.begin(), orphans.end());
+    for (auto [serial, wait] : reattachAway(roster, orphans, awayNow, claimed, out)) {
+        Receiver &r = receivers_[serial];
+        const bool wasWaiting = std::exchange(r.waiting, wait);
+        if (wait && wasWaiting)
+            continue; // already told
+        r.attached = false;
+        out.push_back(Detach { serial, r.peerId,
+            r.waiting ? "not in the room's new peer list yet; its connection may come back"
+                      : "not in the room's new peer list",
+            r.waiting });
     }
     // Same id and name: maybe our connection dropped and theirs did not. But a client may
     // have dropped its connection to us when the outage began (it was told the room is no
@@ -61,6 +90,48 @@ MembershipCommands Membership::welcome(const std::vector<protocol::PeerInfo> &pe
             startReceiver(peer.id, peer.name, out);
     }
     return out;
+}
+
+std::vector<std::pair<unsigned, bool>> Membership::reattachAway(
+    std::map<std::string, Member> &roster, const std::vector<unsigned> &orphans,
+    const std::vector<unsigned> &away, std::set<std::string> &claimed, MembershipCommands &out)
+{
+    std::vector<std::pair<unsigned, bool>> rest;
+    for (unsigned serial : orphans) {
+        Receiver &r = receivers_[serial];
+        std::optional<std::string> to;
+        const bool isAway = std::find(away.begin(), away.end(), serial) != away.end();
+        unsigned named = 0;
+        if (isAway) {
+            // Names are all there is to go by (ids are the server's): only a name that picks
+            // exactly one listed, unclaimed newcomer and no other orphaned receiver.
+            for (const auto &[id, member] : roster) {
+                auto old = members_.find(id);
+                const bool newcomer = old == members_.end() || old->second.name != member.name;
+                if (member.name == r.name && newcomer && !claimed.count(id)) {
+                    ++named;
+                    to = id;
+                }
+            }
+            bool rivals = false;
+            for (unsigned other : orphans)
+                rivals = rivals || (other != serial && receivers_[other].name == r.name);
+            if (named != 1 || rivals)
+                to.reset();
+        }
+        if (!to) {
+            // Away and no newcomer of its name listed: its client may not be back yet.
+            rest.emplace_back(serial, isAway && named == 0);
+            continue;
+        }
+        const std::string from = r.peerId;
+        r.peerId = *to;
+        r.attached = true;
+        r.waiting = false;
+        claimed.insert(*to);
+        out.push_back(Reattach { serial, from, *to });
+    }
+    return rest;
 }
 
 MembershipCommands Membership::recheckAfterRejoin(const std::vector<unsigned> &mediaStopped)
@@ -97,6 +168,22 @@ MembershipCommands Membership::peerJoined(const protocol::PeerInfo &peer)
         out.push_back(CancelRetry { peer.id });
     members_[peer.id] = Member { peer.name };
     out.push_back(MemberJoined { peer.id, peer.name, true });
+    // A receiver waiting since a rejoin for a member of this name (see the header).
+    std::optional<unsigned> heir;
+    unsigned named = 0;
+    for (const auto &[serial, r] : receivers_)
+        if (r.waiting && !r.finishing && r.name == peer.name) {
+            heir = serial;
+            ++named;
+        }
+    if (named == 1) {
+        Receiver &r = receivers_[*heir];
+        out.push_back(Reattach { *heir, r.peerId, peer.id });
+        r.peerId = peer.id;
+        r.attached = true;
+        r.waiting = false;
+        return out;
+    }
     startReceiver(peer.id, peer.name, out);
     return out;
 }

@@ -12,8 +12,21 @@
 //  - On every welcome an attached receiver whose id is listed with the same name stays
 //    attached and gets no new offer (our connection dropped, not theirs); a second later the
 //    shell reports which of those have no media any more, and those are finished and offered
-//    to anew at once. Every other attached receiver is detached (it records while its media
-//    flows; the shell finishes it when it has none).
+//    to anew at once (their client closed its connection to us when its signaling dropped).
+//    Every other attached receiver is detached (it records while its media flows; the shell
+//    finishes it when it has none).
+//  - Except a receiver *away* at the rejoin: its media had stopped before our signaling
+//    dropped (the participant's network was down, not the client closing its connection), so
+//    its peer connection may still come back by itself once the network does. It is not
+//    rechecked; if its id is not listed with its name but exactly one unclaimed member bears
+//    its name (the room server restarted and handed out new ids), it is re-attached to that
+//    member's id (Reattach), which gets no offer: one file, one timeline (its presence is
+//    split, though: the old id's ends, the new id's begins, as ids are the server's). Whether
+//    the connection comes back is the shell's watch (docs/faults.md); if it does not, the
+//    receiver fails and the member is offered to anew under its current id. An away receiver
+//    that no listed name claims (its client has not rejoined yet) waits, detached, and the
+//    first peer-joined of its name (one waiting receiver of that name only) re-attaches it
+//    instead of getting a new receiver.
 //  - Every listed peer without an attached receiver or a pending retry, and every later
 //    peer-joined, gets a new receiver.
 //  - An attached receiver that fails is finished and, while its peer is still in the room,
@@ -29,6 +42,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,13 +58,26 @@ struct StartReceiver
     std::string peerId;
     std::optional<std::string> name;
 };
+// A receiver away at a rejoin now belongs to the member listed as `to` (it was `from`'s):
+// messages and the departure of `to` go to it, which keeps recording under `from`; it makes
+// no offer (see Membership, "away").
+struct Reattach
+{
+    unsigned serial = 0;
+    std::string from;
+    std::string to;
+};
 // The receiver is no longer attached to its peer id; the shell finishes it only if its media
 // does not flow (it records while it does).
+// waiting: an away receiver that no listed member's name claimed (the room server may not have
+// its client back yet); the shell keeps it as it is (no PeerReceiver::detach, which would fail
+// it in its gap), and a later peer-joined with its name re-attaches it.
 struct Detach
 {
     unsigned serial = 0;
     std::string peerId;
     std::string why;
+    bool waiting = false;
 };
 // Finalize the receiver. detach: it is no longer attached (false only when the room stops,
 // which leaves the attachment as it was).
@@ -99,10 +126,10 @@ struct MemberLeft
 
 } // namespace membership
 
-using MembershipCommand
-    = std::variant<membership::StartReceiver, membership::Detach, membership::Finish,
-        membership::ScheduleRecheck, membership::CancelRecheck, membership::ScheduleRetry,
-        membership::CancelRetry, membership::MemberJoined, membership::MemberLeft>;
+using MembershipCommand = std::variant<membership::StartReceiver, membership::Reattach,
+    membership::Detach, membership::Finish, membership::ScheduleRecheck, membership::CancelRecheck,
+    membership::ScheduleRetry, membership::CancelRetry, membership::MemberJoined,
+    membership::MemberLeft>;
 using MembershipCommands = std::vector<MembershipCommand>;
 
 class Membership
@@ -113,6 +140,19 @@ public:
     static constexpr std::chrono::milliseconds kRetryInitial { 1000 };
     static constexpr std::chrono::milliseconds kRetryMax { 30000 };
     static constexpr std::chrono::milliseconds kRejoinCheckDelay { 1000 };
+    // A receiver is away at a rejoin when its media stopped at least this long before our
+    // signaling dropped: a client that closes its connection to us when its own signaling
+    // drops (the web client, the test peer) stops within a few tens of ms of our drop, as the
+    // server's end closes both sockets at once.
+    static constexpr std::chrono::milliseconds kAwayLead { 1000 };
+
+    // Whether a receiver is away at a rejoin (see the header comment): mediaIdle is the time
+    // since its last media, sinceDrop the time since our signaling dropped, both now.
+    static bool awayAtRejoin(
+        std::chrono::milliseconds mediaIdle, std::chrono::milliseconds sinceDrop) noexcept
+    {
+        return mediaIdle > sinceDrop + kAwayLead;
+    }
 
     struct Member
     {
@@ -126,10 +166,13 @@ public:
         std::optional<std::string> name;
         bool attached = true;
         bool finishing = false; // a Finish was issued, or it could not start
+        bool waiting = false; // detached while away, for a member of its name (Detach::waiting)
     };
 
-    // We joined or rejoined the room; peers are the visible members listed.
-    MembershipCommands welcome(const std::vector<protocol::PeerInfo> &peers);
+    // We joined or rejoined the room; peers are the visible members listed; away: the attached
+    // receivers whose media had stopped before our signaling dropped (awayAtRejoin).
+    MembershipCommands welcome(
+        const std::vector<protocol::PeerInfo> &peers, const std::vector<unsigned> &away = {});
     MembershipCommands peerJoined(const protocol::PeerInfo &peer);
     MembershipCommands peerLeft(const std::string &peerId);
     // The recheck scheduled after a rejoin is due; mediaStopped: the scheduled serials whose
@@ -157,6 +200,12 @@ public:
 private:
     void startReceiver(
         const std::string &peerId, const std::optional<std::string> &name, MembershipCommands &out);
+    // Re-attaches each away orphan (an attached receiver whose id is not listed with its name)
+    // that its name ties to exactly one listed newcomer; returns the orphans left, each with
+    // whether it should wait (away, and no newcomer of its name listed).
+    std::vector<std::pair<unsigned, bool>> reattachAway(std::map<std::string, Member> &roster,
+        const std::vector<unsigned> &orphans, const std::vector<unsigned> &away,
+        std::set<std::string> &claimed, MembershipCommands &out);
 
     std::map<std::string, Member> members_; // the visible members, as last told by the server
     std::map<unsigned, Receiver> receivers_; // by serial: ids can repeat across server restarts

@@ -14,6 +14,13 @@ namespace {
 // silence means the client dropped us (audio alone arrives every 20 ms).
 constexpr std::chrono::milliseconds kIdleAtRejoin { 700 };
 
+// How long a stranded receiver (no offer can reach its peer connection since a signaling drop)
+// waits in a network gap for its connection to come back by itself before it fails and its
+// member is offered to anew: Chromium gives up a connection that it gets no answer on after
+// about 30 s (its consent and dead-connection timeouts), after which nothing comes back.
+constexpr std::chrono::milliseconds kStrandedWindow { 35000 };
+constexpr std::chrono::milliseconds kStrandedWatchPeriod { 1000 };
+
 // std::visit over a set of lambdas.
 template <typename... F> struct Overloaded : F...
 {
@@ -86,8 +93,12 @@ bool RoomSession::start(std::string &error)
     callbacks.onMessage = [this](const protocol::ServerMessage &m) { onMessage(m); };
     callbacks.onDisconnected = [this](const std::string &reason) {
         // Once per outage; SignalingClient logs each retry itself.
-        if (std::exchange(joined_, false))
+        if (std::exchange(joined_, false)) {
             log_.warn("signaling lost (%s); media keeps flowing, rejoining", reason.c_str());
+            droppedAt_ = std::chrono::steady_clock::now();
+            if (!stopping_)
+                strandReceivers();
+        }
     };
     callbacks.onFatal = [this](const std::string &code, const std::string &message) {
         if (onFatal_)
@@ -110,7 +121,17 @@ void RoomSession::run(MembershipCommands commands)
     using namespace membership;
     const auto execute = Overloaded {
         [this](StartReceiver &c) { startReceiver(c.serial, c.peerId, c.name); },
-        [this](Detach &c) { detach(c.serial, c.why); },
+        [this](Reattach &c) {
+            auto it = receivers_.find(c.serial);
+            if (it == receivers_.end())
+                return;
+            it->second.sendTo = c.to;
+            it->second.attached = true;
+            log_.info("receiver for %s continues as %s's (same name; its connection was away "
+                      "before the rejoin and may come back by itself)",
+                c.from.c_str(), c.to.c_str());
+        },
+        [this](Detach &c) { detach(c.serial, c.why, c.waiting); },
         [this](Finish &c) {
             auto it = receivers_.find(c.serial);
             if (it == receivers_.end())
@@ -157,7 +178,57 @@ void RoomSession::onWelcome(const protocol::Welcome &welcome)
     joined_ = true;
     log_.info("%s as hidden member %s; %zu visible peer(s)", welcomes_ == 1 ? "joined" : "rejoined",
         welcome.id.c_str(), welcome.peers.size());
-    run(membership_.welcome(welcome.peers));
+    run(membership_.welcome(welcome.peers, awayAtRejoin()));
+}
+
+void RoomSession::strandReceivers()
+{
+    bool any = false;
+    for (auto &[serial, r] : receivers_) {
+        if (r.receiver->finishing())
+            continue;
+        r.stranded = true;
+        r.receiver->stopIceRestarts();
+        any = true;
+    }
+    if (any && !strandedWatch_)
+        strandedWatch_
+            = addTimeout(context_, kStrandedWatchPeriod, [this] { return watchStranded(); });
+}
+
+std::vector<unsigned> RoomSession::awayAtRejoin() const
+{
+    std::vector<unsigned> away;
+    if (!droppedAt_)
+        return away;
+    const auto sinceDrop = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - *droppedAt_);
+    for (const auto &[serial, r] : receivers_)
+        if (r.attached && r.receiver->mediaSeen()
+            && Membership::awayAtRejoin(r.receiver->mediaIdle(), sinceDrop))
+            away.push_back(serial);
+    return away;
+}
+
+bool RoomSession::watchStranded()
+{
+    std::vector<unsigned> lost;
+    bool any = false;
+    for (auto &[serial, r] : receivers_) {
+        if (!r.stranded || r.receiver->finishing())
+            continue;
+        any = true;
+        if (r.gap == ParticipantHealth::Gap::Network && r.receiver->mediaIdle() > kStrandedWindow)
+            lost.push_back(serial);
+    }
+    for (unsigned serial : lost)
+        run(membership_.receiverFailed(serial,
+            "its connection did not come back within "
+                + std::to_string(kStrandedWindow.count() / 1000)
+                + " s, and no offer can reach it since the signaling dropped"));
+    if (!any) // Released from a later dispatch: this is the timer's own.
+        releaseLater(context_, std::move(strandedWatch_));
+    return any;
 }
 
 void RoomSession::recheckAfterRejoin(const std::vector<unsigned> &serials)
@@ -207,12 +278,18 @@ void RoomSession::onPeerLeft(const std::string &id)
     run(membership_.peerLeft(id));
 }
 
-void RoomSession::detach(unsigned serial, const std::string &why)
+void RoomSession::detach(unsigned serial, const std::string &why, bool waiting)
 {
     auto it = receivers_.find(serial);
     if (it == receivers_.end())
         return;
     Receiver &r = it->second;
+    if (waiting) {
+        // Away and stranded: it ends if its connection does not come back (watchStranded).
+        log_.info("receiver for %s waits (%s)", r.peerId.c_str(), why.c_str());
+        r.attached = false;
+        return;
+    }
     log_.info("receiver for %s detached (%s); it records while its media flows", r.peerId.c_str(),
         why.c_str());
     r.attached = false;
@@ -237,17 +314,24 @@ void RoomSession::startReceiver(
     std::vector<std::unique_ptr<ParticipantOutput>> outputs = outputs_.instancesFor(peerId);
 
     const auto alive = self_.ref();
-    PeerReceiver::Callbacks callbacks;
-    callbacks.sendOffer = [this, peerId](const std::string &sdp) {
-        if (!signaling_->send(protocol::encodeOffer(peerId, sdp)))
-            log_.warn("offer to %s not sent (signaling down)", peerId.c_str());
+    // Files, manifest entries and gaps stay under the id the receiver was made for; offers and
+    // candidates go to its member's current id (a Reattach changes it), looked up when sent.
+    const auto sendTo = [this, serial, peerId] {
+        auto it = receivers_.find(serial);
+        return it == receivers_.end() ? peerId : it->second.sendTo;
     };
-    callbacks.sendCandidate = [this, peerId](const protocol::Candidate &c) {
-        signaling_->send(protocol::encodeCandidate(peerId, c));
+    PeerReceiver::Callbacks callbacks;
+    callbacks.sendOffer = [this, sendTo](const std::string &sdp) {
+        const std::string to = sendTo();
+        if (!signaling_->send(protocol::encodeOffer(to, sdp)))
+            log_.warn("offer to %s not sent (signaling down)", to.c_str());
+    };
+    callbacks.sendCandidate = [this, sendTo](const protocol::Candidate &c) {
+        signaling_->send(protocol::encodeCandidate(sendTo(), c));
     };
     callbacks.outputStarted
-        = [this, peerId](ParticipantOutput &out, std::chrono::system_clock::time_point at) {
-              membership_.outputStarted(peerId);
+        = [this, peerId, sendTo](ParticipantOutput &out, std::chrono::system_clock::time_point at) {
+              membership_.outputStarted(sendTo());
               outputs_.participantOutputStarted(peerId, out, at);
           };
     callbacks.outputFinished = [this, peerId](ParticipantOutput &out) {
@@ -261,8 +345,10 @@ void RoomSession::startReceiver(
         if (RoomSession *s = alive.lock())
             s->onReceiverFinished(serial);
     };
-    callbacks.gap = [this, peerId](ParticipantHealth::Gap cause, bool started,
+    callbacks.gap = [this, peerId, serial](ParticipantHealth::Gap cause, bool started,
                         std::chrono::system_clock::time_point at) {
+        if (auto it = receivers_.find(serial); it != receivers_.end())
+            it->second.gap = started ? cause : ParticipantHealth::Gap::None;
         const auto manifestCause = cause == ParticipantHealth::Gap::SenderPaused
             ? Manifest::GapCause::SenderPaused
             : Manifest::GapCause::Network;
@@ -284,6 +370,7 @@ void RoomSession::startReceiver(
         context_, peerId, settings_.receiver, std::move(outputs), std::move(callbacks));
     Receiver &r = receivers_[serial];
     r.peerId = peerId;
+    r.sendTo = peerId;
     r.receiver = std::move(receiver);
     outputs_.receiverAdded(serial, peerId, *r.receiver);
     std::string error;
@@ -374,7 +461,7 @@ ParticipantInfo RoomSession::participantInfo(const std::string &id) const
         info.connectionReason = lastFailure;
     }
     for (const auto &[serial, r] : receivers_) {
-        if (r.peerId != id || !r.attached)
+        if (r.sendTo != id || !r.attached)
             continue;
         info.connection = r.receiver->connectionState();
         info.connectionReason = r.receiver->connectionReason();

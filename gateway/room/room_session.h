@@ -8,13 +8,23 @@
 // are new after it restarts, and may then name someone else):
 //  - a receiver is "attached" to the peer id it was offered to; answers,
 //    candidates and peer-left for that id go to it;
+//  - when our signaling drops, every receiver is *stranded*: our member id
+//    changes with the rejoin, so an offer from its webrtcbin would reach a new
+//    peer connection at the client; it restarts ICE no more, and its client's
+//    connection can only come back by itself (on unchanged credentials);
 //  - on every welcome, an attached receiver whose id is listed with the same
 //    name stays attached and is not offered to again (our connection
 //    dropped, not theirs), unless a second later its media has stopped (that
 //    client dropped us during the outage): then it is finalized and offered
-//    to anew at once; any other is
+//    to anew at once; a receiver whose media had stopped before our signaling
+//    dropped (the participant's network, not the rejoin) is not rechecked,
+//    and is re-attached by name to a newly listed id (membership.h, "away");
+//    any other is
 //    detached (its presence ends in the manifest) but keeps recording while
 //    its media flows, and is finalized when its media stops or ICE fails;
+//  - a stranded receiver in a network gap fails after 35 s without media
+//    (its connection is not coming back), and its member is offered to anew
+//    under its current id;
 //  - every listed peer without an attached receiver, and every later
 //    peer-joined, gets a new receiver and an offer;
 //  - an attached receiver that fails (a first negotiation without media, or neither media nor
@@ -167,8 +177,13 @@ private:
     struct Receiver
     {
         std::unique_ptr<PeerReceiver> receiver;
-        std::string peerId;
+        std::string peerId; // the id it records under (files, manifest, RoomOutputs)
+        std::string sendTo; // its member's current id (a Reattach changes it)
         bool attached = true; // as Membership last said (participantInfo() reads it)
+        // It lived through a signaling drop: no offers can reach its peer connection any more
+        // (PeerReceiver::stopIceRestarts), which may only come back by itself.
+        bool stranded = false;
+        ParticipantHealth::Gap gap = ParticipantHealth::Gap::None; // as last reported
     };
 
     // Feed one event into membership_ and carry out the commands it returns, in order.
@@ -178,9 +193,12 @@ private:
     void onMessage(const protocol::ServerMessage &message);
     void onPeerJoined(const protocol::PeerInfo &peer);
     void onPeerLeft(const std::string &id);
-    void detach(unsigned serial, const std::string &why);
+    void detach(unsigned serial, const std::string &why, bool waiting);
     void startReceiver(
         unsigned serial, const std::string &peerId, const std::optional<std::string> &name);
+    void strandReceivers();
+    std::vector<unsigned> awayAtRejoin() const;
+    bool watchStranded();
     void onReceiverFailed(unsigned serial, const std::string &reason);
     void onReceiverFinished(unsigned serial);
     void scheduleRetry(const std::string &peerId, std::chrono::milliseconds delay);
@@ -205,6 +223,9 @@ private:
     bool stopping_ = false;
     std::function<void()> stopDone_;
     GPtr<GSource> rejoinCheck_; // ScheduleRecheck
+    // When our signaling last dropped (for Membership::awayAtRejoin); nullopt before any drop.
+    std::optional<std::chrono::steady_clock::time_point> droppedAt_;
+    GPtr<GSource> strandedWatch_; // watchStranded(), while a stranded receiver lives
     rc::WeakSelf<RoomSession> self_ { this }; // last: cut first
 };
 

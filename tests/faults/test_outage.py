@@ -10,7 +10,25 @@ Usage: test_outage.py BUILD_DIR CASE, CASE one of
             again on the same connection;
   loss5     5 % of UDP packets dropped at random for 20 s: no decoder errors in the file, no
             video freeze over 1 s, no gap and no new connection (NACK and keyframe requests
-            repair the loss).
+            repair the loss);
+  outage-server-restart
+            a 15 s outage as outage10, and 5 s into it the room server is killed and started
+            again on the same port: every member rejoins under a new id, so no offer of the
+            gateway can reach the browser's old peer connection any more; that connection comes
+            back by itself when the network does, on the gateway's same webrtcbin (one file,
+            one offer, no new receiver, the network gap in the manifest, video after it). The
+            server is down 0.5 s: the gateway is usually back first, and the browser comes back
+            as a peer-joined under a new id;
+  outage-server-restart-same-id
+            the same, but the browser joins before the gateway and the server stays down 2.5 s,
+            so that the browser is back first and gets its old id again: the gateway's welcome
+            lists it with its id and name (the receiver is kept, and not finished by the
+            recheck after the rejoin although its media stopped);
+  outage-server-restart-long
+            a 45 s outage with the same restart 5 s in: past Chromium's ~30 s its old connection
+            cannot come back, so 35 s after its last media the gateway gives the receiver up and
+            offers anew to the browser's current id: a second file, with video after the outage
+            (a new peer connection is unavoidable; issue #11 item 1's "same files" is not built).
 A real headless Chromium (the e2e test page) and the real gateway, in the test's own
 loopback-only namespace. Checks: one file for the whole presence, video decoded after the fault,
 the participant's presence ends only when it leaves, and the manifest's gap event (cause,
@@ -36,6 +54,11 @@ BEFORE = 5  # seconds recorded before the fault
 AFTER = 15  # seconds the browser stays after the fault
 PAUSE = 12
 LOSS_SECONDS = 20
+RESTART_AT = 5  # seconds into the outage-server-restart outage when the room server dies
+# The outage-server-restart cases: seconds the room server stays down, and whether the browser
+# joins first (then a browser back first gets its old id again).
+SERVER_RESTARTS = {'outage-server-restart': (0.5, False), 'outage-server-restart-same-id': (2.5, True),
+                   'outage-server-restart-long': (0.5, False)}
 
 
 def session_start(manifest):
@@ -61,9 +84,78 @@ def check_loss(h, f, path, vpk, loss_from, loss_to, gaps):
     f.check(not gaps, f'no gap in the manifest for a lossy link ({gaps})')
 
 
+def restart_server(h, f, server, port, gateway, at, down):
+    """Kills the room server at `at` (time.time()) and starts it again on the same port `down`
+    seconds later; returns the new process once the gateway has rejoined."""
+    time.sleep(max(0.0, at - time.time()))
+    mark = len(h.log_text(gateway))
+    h.say('killing the room server in the middle of the outage')
+    server.send_signal(signal.SIGKILL)
+    h.wait_exit(server, 10)
+    time.sleep(down)
+    server, port2 = h.start_signal(port, static_dir=PAGE)
+    f.check(port2 == port, 'room server back on the same port')
+    h.wait_log(gateway, r'rejoined as hidden member', 20, after=mark)
+    h.say('gateway rejoined (network still down)')
+    return server
+
+
+def check_presences(h, f, log, people, back, left):
+    """After a room-server restart the browser is a member under a new id (ids are the
+    server's): one presence per id, back to back, the last ending when it left. Returns the
+    presence whose id the recording is under (the first), or None."""
+    people = sorted(people, key=lambda p: p['joined'])
+    h.say(f'presences: {json.dumps(people)}')
+    f.check(1 <= len(people) <= 2, f'the browser is one or two presences ({len(people)})')
+    if not people:
+        return None
+    last = people[-1]
+    f.check(last.get('left') is not None and last['left'] >= back + AFTER - 5,
+            f'the last presence ends when the browser leaves ({last.get("left")}, network back at '
+            f'{back:.1f}, left ~{left:.1f})')
+    for a, b in zip(people, people[1:]):
+        f.check(a.get('left') is not None and b['joined'] - a['left'] <= 5,
+                f'presences back to back across the restart ({a.get("left")} -> {b["joined"]})')
+    f.check(log.count('rejoined as hidden member') == 1, 'the gateway rejoined once')
+    reattached = re.search(r'receiver for (\S+) continues as (\S+)\'s', log)
+    kept = len(people) == 1
+    f.check(reattached is not None or kept,
+            'the receiver went on for the browser\'s new id (re-attached) or kept its id')
+    f.check('detached' not in log, 'no receiver was detached')
+    restarts_after = log[log.find('rejoined as hidden member'):].count('restarting ICE')
+    f.check(restarts_after == 0, f'no ICE restart after the rejoin ({restarts_after})')
+    return people[0]
+
+
+def check_given_up(h, f, log, manifest, fault_end):
+    """outage-server-restart-long: the stranded receiver is given up once, its member offered to
+    anew (no storm), and the new file has video after the outage."""
+    t0 = session_start(manifest)
+    given_up = log.count('did not come back within 35 s')
+    f.check(given_up == 1, f'the stranded receiver was given up once ({given_up})')
+    offers = log.count('offering to ')
+    h.say(f'offers: {offers}; ICE restarts: {log.count("restarting ICE")}')
+    f.check(2 <= offers <= 6, f'offered anew, with backoff ({offers} offers)')
+    ids = {p['id'] for p in manifest['participants'] if p.get('name') == 'chromium'}
+    files = sorted((x for x in manifest['files'] if x['participant'] in ids), key=lambda x: x['start'])
+    h.say(f'files: {[(x["path"], x["start"]) for x in files]}')
+    if not f.check(len(files) == 2, f'two files: before and after the given-up connection ({len(files)})'):
+        return
+    last = files[-1]
+    f.check(last['start'] >= fault_end - t0 - 15, f'the second file starts after the give-up ({last["start"]})')
+    path = os.path.join(h.session_dir(ROOM), last['path'])
+    info, vpk, apk = gwtest.check_recording(f, path, 'vp8')
+    back_in_file = max(0.0, fault_end - t0 - last['start'])
+    late = [p for p in vpk if p['pts'] >= back_in_file + 2]
+    f.check(len(late) >= 60, f'video after the outage in the second file ({len(late)} packets)')
+    h.say(f'second file: media from {last["start"]:.2f} s, network back at {fault_end - t0:.2f} s')
+
+
 def main():
     case = sys.argv[2] if len(sys.argv) > 2 else 'outage10'
-    outage = {'outage10': 10, 'outage30': 30}.get(case)
+    outage = {'outage10': 10, 'outage30': 30, 'outage-server-restart': 15,
+              'outage-server-restart-same-id': 15, 'outage-server-restart-long': 45}.get(case)
+    server_restart = SERVER_RESTARTS.get(case)
     loss = case == 'loss5'
     if outage is None and case not in ('pause', 'loss5'):
         sys.exit(f'unknown case {case}')
@@ -72,7 +164,9 @@ def main():
         f = h.failures
         h.require_browser(('ffprobe', 'nft'))
         server, port = h.start_signal(static_dir=PAGE)
-        gateway = h.start_gateway(port, ROOM)
+        browser_first = server_restart and server_restart[1]
+        if not browser_first:
+            gateway = h.start_gateway(port, ROOM)
         fault = outage if outage else LOSS_SECONDS if loss else PAUSE
         stay = BEFORE + fault + AFTER
         argv = ['node', os.path.join(HERE, 'browser_faults.mjs'),
@@ -80,6 +174,9 @@ def main():
         if not outage and not loss:
             argv += [str(BEFORE), str(PAUSE)]
         browser = h.start('browser', argv)
+        if browser_first:
+            h.wait_log(server, r'join room=\S+ peer=\S+ hidden=0', 45)
+            gateway = h.start_gateway(port, ROOM)
         h.wait_log(gateway, r'\.mkv started', 45)
         h.say('recording')
 
@@ -94,7 +191,10 @@ def main():
                               'accept')
             netfault._nft('add', 'rule', 'inet', netfault.TABLE, 'out', 'meta', 'l4proto', 'tcp', 'drop')
             h.say(f'outage (UDP, and TCP but signaling) for {outage} s')
-            time.sleep(outage)
+            if server_restart:
+                server = restart_server(h, f, server, port, gateway, fault_start + RESTART_AT,
+                                        server_restart[0])
+            time.sleep(max(0.0, fault_start + outage - time.time()))
             netfault.clear()
             fault_end = time.time()
             h.say('network back')
@@ -121,6 +221,10 @@ def main():
         h.kill_group(gateway, signal.SIGTERM)
         f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
         log = h.log_text(gateway)
+        if case == 'outage-server-restart-long':
+            check_given_up(h, f, log, h.manifest(ROOM), fault_end)
+            server.send_signal(signal.SIGTERM)
+            return
         finishes = re.findall(r'finishing participant \S+ \(([^)]*)\)', log)
         f.check(finishes and all(r == 'left the room' for r in finishes),
                 f'the participant ended only when it left ({finishes})')
@@ -131,13 +235,17 @@ def main():
         manifest = h.manifest(ROOM)
         t0 = session_start(manifest)
         people = [p for p in manifest['participants'] if p.get('name') == 'chromium']
-        f.check(len(people) == 1, f'one presence of the browser ({len(people)})')
-        if not people:
+        if server_restart:
+            who = check_presences(h, f, log, people, fault_end - t0, left_at - t0)
+        else:
+            f.check(len(people) == 1, f'one presence of the browser ({len(people)})')
+            who = people[0] if people else None
+            f.check(who is not None and who.get('left') is not None
+                    and who['left'] >= fault_end - t0 + AFTER - 5,
+                    f'presence ends when the browser leaves ({who and who.get("left")}, '
+                    f'fault over at {fault_end - t0:.1f}, left ~{left_at - t0:.1f})')
+        if not who:
             return
-        who = people[0]
-        f.check(who.get('left') is not None and who['left'] >= fault_end - t0 + AFTER - 5,
-                f'presence ends when the browser leaves ({who.get("left")}, '
-                f'fault over at {fault_end - t0:.1f}, left ~{left_at - t0:.1f})')
         files = [x for x in manifest['files'] if x['participant'] == who['id']]
         f.check(len(files) == 1, f'one file for the whole presence ({[x["path"] for x in files]})')
         if not files:

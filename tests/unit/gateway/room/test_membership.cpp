@@ -36,6 +36,9 @@ std::vector<std::string> text(const MembershipCommands &commands)
                     return "start " + std::to_string(c.serial) + " " + c.peerId + " "
                         + nameOf(c.name);
                 },
+                [](const Reattach &c) {
+                    return "reattach " + std::to_string(c.serial) + " " + c.from + " -> " + c.to;
+                },
                 [](const Detach &c) {
                     return "detach " + std::to_string(c.serial) + " " + c.peerId + " (" + c.why
                         + ")";
@@ -326,4 +329,138 @@ TEST_CASE("Stop finishes every receiver and ends retries; later events do nothin
     for (unsigned s : { 1u, 2u, 3u, 4u })
         m.receiverFinished(s);
     CHECK(m.receivers().empty());
+}
+
+TEST_CASE("A receiver is away at a rejoin when its media stopped before our signaling dropped",
+    "[membership]")
+{
+    // Our signaling dropped 2 s ago.
+    CHECK(Membership::awayAtRejoin(9000ms, 2000ms)); // an outage 7 s before the drop
+    CHECK(Membership::awayAtRejoin(3100ms, 2000ms));
+    // Stopped at the drop, give or take the lead: the client closed its connection to us.
+    CHECK(!Membership::awayAtRejoin(3000ms, 2000ms));
+    CHECK(!Membership::awayAtRejoin(2050ms, 2000ms));
+    CHECK(!Membership::awayAtRejoin(20ms, 2000ms)); // media flows
+}
+
+TEST_CASE(
+    "A rejoin during a participant's outage keeps its receiver for its current id", "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("p2", "chromium"), peer("p3", "dora") });
+
+    SECTION("new ids after a room-server restart: re-attached by name, no offer")
+    {
+        CHECK(text(m.welcome({ peer("p1", "chromium"), peer("p2", "dora") }, { 1 }))
+            == Lines {
+                "reattach 1 p2 -> p1",
+                "detach 2 p3 (not in the room's new peer list)", // dora's media flows: not away
+                "left p2", // ids are the server's: a presence per id
+                "left p3",
+                "joined p1 chromium",
+                "joined p2 dora",
+                "start 3 p2 dora",
+            });
+        CHECK(m.attachedTo("p1") == 1u);
+        CHECK(m.receivers().at(1).peerId == "p1");
+        CHECK(m.receivers().at(1).attached);
+
+        // Its connection never came back: finished, and offered to anew under its current id.
+        CHECK(text(m.receiverFailed(1, "its connection did not come back"))
+            == Lines { "finish 1 (its connection did not come back)", "retry p1 in 1000 ms" });
+        CHECK(text(m.retryDue("p1")) == Lines { "start 4 p1 chromium" });
+        CHECK(text(m.peerLeft("p1")) == Lines { "left p1", "finish 4 (left the room)" });
+    }
+    SECTION("its member's departure under the new id finishes it")
+    {
+        m.welcome({ peer("p1", "chromium") }, { 1 });
+        CHECK(text(m.peerLeft("p1")) == Lines { "left p1", "finish 1 (left the room)" });
+    }
+    SECTION("same id and name: kept, but not rechecked (its media stopped before the drop)")
+    {
+        CHECK(text(m.welcome({ peer("p2", "chromium"), peer("p3", "dora") }, { 1 }))
+            == Lines { "recheck 2 in 1000 ms", "still p2 chromium", "still p3 dora" });
+        CHECK(m.attachedTo("p2") == 1u);
+        // Had it been rechecked, it would be finished; away, the recheck never names it.
+        CHECK(m.recheckAfterRejoin({}).empty());
+        CHECK(m.attachedTo("p2") == 1u);
+    }
+    SECTION("not away (its media stopped with the drop): detached, the newcomer offered to")
+    {
+        CHECK(text(m.welcome({ peer("p1", "chromium") }))
+            == Lines { "detach 1 p2 (not in the room's new peer list)",
+                "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3",
+                "joined p1 chromium", "start 3 p1 chromium" });
+    }
+    SECTION("a name that picks two newcomers picks none")
+    {
+        CHECK(text(m.welcome({ peer("p1", "chromium"), peer("p4", "chromium") }, { 1 }))
+            == Lines { "detach 1 p2 (not in the room's new peer list)",
+                "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3",
+                "joined p1 chromium", "start 3 p1 chromium", "joined p4 chromium",
+                "start 4 p4 chromium" });
+    }
+    SECTION("two away receivers of one name: neither is re-attached")
+    {
+        Membership n;
+        n.welcome({ peer("a", std::nullopt), peer("b", std::nullopt) });
+        CHECK(text(n.welcome({ peer("c", std::nullopt) }, { 1, 2 }))
+            == Lines { "detach 1 a (not in the room's new peer list)",
+                "detach 2 b (not in the room's new peer list)", "left a", "left b", "joined c -",
+                "start 3 c -" });
+    }
+    SECTION("its client not back yet at the rejoin: it waits; the member's peer-joined takes it")
+    {
+        CHECK(text(m.welcome({}, { 1 }))
+            == Lines { "detach 1 p2 (not in the room's new peer list yet; its connection may "
+                       "come back)",
+                "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3" });
+        CHECK(m.receivers().at(1).waiting);
+        CHECK(!m.attachedTo("p2"));
+        CHECK(text(m.peerJoined(peer("p4", "dora")))
+            == Lines { "joined p4 dora", "start 3 p4 dora" });
+        CHECK(text(m.peerJoined(peer("p2", "chromium")))
+            == Lines { "joined p2 chromium", "reattach 1 p2 -> p2" });
+        CHECK(m.attachedTo("p2") == 1u);
+        CHECK(!m.receivers().at(1).waiting);
+        // Taken: the next member of that name is someone else.
+        CHECK(text(m.peerJoined(peer("p5", "chromium")))
+            == Lines { "joined p5 chromium", "start 4 p5 chromium" });
+    }
+    SECTION("a later rejoin that lists its member re-attaches a waiting receiver")
+    {
+        m.welcome({}, { 1 });
+        CHECK(text(m.welcome({ peer("p9", "chromium") }))
+            == Lines { "reattach 1 p2 -> p9", "joined p9 chromium" });
+        CHECK(m.attachedTo("p9") == 1u);
+    }
+    SECTION("a waiting receiver that fails just finishes; its member then gets a new one")
+    {
+        m.welcome({}, { 1 });
+        CHECK(text(m.receiverFailed(1, "its connection did not come back"))
+            == Lines { "finish 1 (its connection did not come back)" });
+        CHECK(text(m.peerJoined(peer("p2", "chromium")))
+            == Lines { "joined p2 chromium", "start 3 p2 chromium" });
+    }
+    SECTION("two waiting receivers of one name: a newcomer of that name gets its own")
+    {
+        Membership n;
+        n.welcome({ peer("a", std::nullopt), peer("b", std::nullopt) });
+        n.welcome({}, { 1, 2 });
+        CHECK(text(n.peerJoined(peer("c", std::nullopt))) == Lines { "joined c -", "start 3 c -" });
+        CHECK(text(n.stop())
+            == Lines { "cancel-recheck", "finish-attached 1 (gateway stopping)",
+                "finish-attached 2 (gateway stopping)", "finish-attached 3 (gateway stopping)" });
+    }
+    SECTION("a listed member already known under its id is not a newcomer")
+    {
+        Membership n;
+        n.welcome({ peer("p2", "chromium"), peer("p3", "chromium") });
+        n.receiverFailed(2, "ICE failed"); // p3 waits for its retry
+        CHECK(text(n.welcome({ peer("p3", "chromium"), peer("p5", "chromium") }, { 1 }))
+            == Lines {
+                "reattach 1 p2 -> p5", "left p2", "still p3 chromium", "joined p5 chromium" });
+        CHECK(n.attachedTo("p5") == 1u);
+        CHECK(n.members().at("p3").retryPending);
+    }
 }
