@@ -163,11 +163,6 @@ export class PeerMesh {
     this.kept.clear();
   }
 
-  /** Open pairs, kept ones included (for diagnosis). */
-  get size(): number {
-    return this.links.size + this.kept.size;
-  }
-
   has(peerId: string): boolean {
     return this.links.has(peerId);
   }
