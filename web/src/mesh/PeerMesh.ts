@@ -15,6 +15,8 @@ export interface MeshListener {
   signal(peerId: string, message: OutgoingSignal): void;
   remoteStream(peerId: string, stream: MediaStream): void;
   iceState(peerId: string, state: IceState): void;
+  /** The state of a kept pair (see keep()), by its key. */
+  keptState(key: string, state: IceState): void;
 }
 
 type QueuedCandidate = WireCandidate | null;
@@ -27,6 +29,8 @@ interface PeerLink {
   remote: MediaStream;
   localAttached: boolean;
   closed: boolean;
+  /** Set once kept (see keep()): from then on it neither signals nor reports under a server id. */
+  keptAs: string | null;
 }
 
 const KINDS = ['audio', 'video'] as const;
@@ -49,7 +53,10 @@ export function toOutgoingSignalMessage(peerId: string, s: OutgoingSignal): Clie
  * through a getter at the moment it is needed.
  */
 export class PeerMesh {
+  /** Live pairs, by the remote member's server id. */
   private readonly links = new Map<string, PeerLink>();
+  /** Pairs kept across a WebSocket drop, by a local key: no server id reaches them. */
+  private readonly kept = new Map<string, PeerLink>();
 
   constructor(
     private readonly iceServers: RTCIceServer[],
@@ -122,9 +129,38 @@ export class PeerMesh {
     this.shut(link);
   }
 
-  closeAll(): void {
+  /**
+   * Takes a pair out of reach of server ids: after a rejoin an id may name
+   * another member (or the same one on a new connection), so answers,
+   * candidates and offers of that id must make a new pair, not touch this one.
+   */
+  keep(peerId: string, key: string): void {
+    const link = this.links.get(peerId);
+    if (!link) return;
+    this.links.delete(peerId);
+    link.keptAs = key;
+    link.candidates.clear();
+    this.kept.set(key, link);
+  }
+
+  closeKept(key: string): void {
+    const link = this.kept.get(key);
+    if (!link) return;
+    this.kept.delete(key);
+    this.shut(link);
+  }
+
+  /** Closes the live pairs; kept ones stay. */
+  closeLive(): void {
     for (const link of this.links.values()) this.shut(link);
     this.links.clear();
+  }
+
+  /** Closes every pair, kept ones included. */
+  closeAll(): void {
+    this.closeLive();
+    for (const link of this.kept.values()) this.shut(link);
+    this.kept.clear();
   }
 
   has(peerId: string): boolean {
@@ -142,9 +178,11 @@ export class PeerMesh {
       remote: new MediaStream(),
       localAttached: false,
       closed: false,
+      keptAs: null,
     };
     pc.onicecandidate = (e) => {
-      if (link.closed) return;
+      // A kept pair has no addressee: its peer's id belongs to an old server connection.
+      if (link.closed || link.keptAs !== null) return;
       // An empty candidate string is an end-of-generation marker; null follows it.
       if (e.candidate && e.candidate.candidate === '') return;
       const candidate: WireCandidate | null = e.candidate
@@ -153,7 +191,7 @@ export class PeerMesh {
       this.listener.signal(peerId, { type: 'candidate', candidate });
     };
     pc.ontrack = (e) => {
-      if (link.closed) return;
+      if (link.closed || link.keptAs !== null) return;
       const tracks = link.remote.getTracks().filter((t) => t.kind !== e.track.kind || t === e.track);
       if (!tracks.includes(e.track)) tracks.push(e.track);
       // A new MediaStream object, so that the presentation sees the change.
@@ -162,7 +200,14 @@ export class PeerMesh {
     };
     pc.oniceconnectionstatechange = () => {
       if (link.closed) return;
-      this.listener.iceState(peerId, pc.iceConnectionState as IceState);
+      const state = pc.iceConnectionState as IceState;
+      if (link.keptAs !== null) this.listener.keptState(link.keptAs, state);
+      else this.listener.iceState(peerId, state);
+    };
+    pc.onconnectionstatechange = () => {
+      // DTLS may end a kept pair (the recorder closed it) before ICE notices.
+      const s = pc.connectionState;
+      if (!link.closed && link.keptAs !== null && (s === 'failed' || s === 'closed')) this.listener.keptState(link.keptAs, s);
     };
     this.links.set(peerId, link);
     return link;
@@ -184,7 +229,7 @@ export class PeerMesh {
 
   private sendDescription(peerId: string, link: PeerLink): void {
     const desc = link.pc.localDescription;
-    if (!desc || link.closed) return;
+    if (!desc || link.closed || link.keptAs !== null) return;
     if (desc.type === 'offer') this.listener.signal(peerId, { type: 'offer', offer: { type: 'offer', sdp: desc.sdp } });
     else if (desc.type === 'answer') this.listener.signal(peerId, { type: 'answer', answer: { type: 'answer', sdp: desc.sdp } });
   }
@@ -210,7 +255,9 @@ export class PeerMesh {
       .then(() => (link.closed ? undefined : step()))
       .catch((err: unknown) => {
         console.warn(`roomcast: negotiation with ${peerId} failed`, err);
-        if (!link.closed) this.listener.iceState(peerId, 'failed');
+        if (link.closed) return;
+        if (link.keptAs !== null) this.listener.keptState(link.keptAs, 'failed');
+        else this.listener.iceState(peerId, 'failed');
       });
   }
 
@@ -221,6 +268,7 @@ export class PeerMesh {
     link.pc.onicecandidate = null;
     link.pc.ontrack = null;
     link.pc.oniceconnectionstatechange = null;
+    link.pc.onconnectionstatechange = null;
     link.pc.close();
   }
 }

@@ -43,6 +43,7 @@ export class RoomSession {
         this.publish();
       },
       iceState: (peerId, state) => this.dispatch({ type: 'ice-state', peerId, state }),
+      keptState: (key, state) => this.dispatch({ type: 'kept-state', key, state }),
     });
   }
 
@@ -138,6 +139,17 @@ export class RoomSession {
         break;
       case 'close-peer':
         this.mesh.close(c.peerId);
+        break;
+      case 'keep-peer':
+        this.mesh.keep(c.peerId, c.key);
+        console.info(`roomcast: kept the connection to hidden member ${this.state.kept[c.key]?.formerId ?? c.peerId} as ${c.key}`);
+        break;
+      case 'close-kept':
+        this.mesh.closeKept(c.key);
+        console.info(`roomcast: closed kept connection ${c.key}`);
+        break;
+      case 'close-live-peers':
+        this.mesh.closeLive();
         break;
       case 'close-all-peers':
         this.mesh.closeAll();

@@ -228,7 +228,8 @@ describe('reconnection', () => {
     expect(lost.state.peers).toEqual({});
     expect(lost.state.recording).toBe(false);
     expect(lost.state.selfId).toBeNull();
-    expect(lost.commands).toEqual([{ type: 'close-all-peers' }, { type: 'schedule-retry', delayMs: 500 }]);
+    expect(lost.state.kept).toEqual({});
+    expect(lost.commands).toEqual([{ type: 'close-live-peers' }, { type: 'schedule-retry', delayMs: 500 }]);
 
     const back = run(
       lost.state,
@@ -297,5 +298,131 @@ describe('hang-up', () => {
     const step = reduce(s, { type: 'hangup' });
     expect(step.commands).toEqual([{ type: 'cancel-retry' }, { type: 'close-all-peers' }, { type: 'close-socket' }]);
     expect(reduce(step.state, { type: 'retry-due' }).commands).toEqual([]);
+  });
+});
+
+describe('connections to hidden members across a WebSocket drop', () => {
+  /** Joined, recorded by 'rec' whose pair is connected, one visible member 'p1'. */
+  function recorded(): RoomState {
+    return run(
+      joined([{ id: 'p1', name: 'bob' }], true),
+      server({ type: 'offer', from: 'rec', hidden: true, offer }),
+      { type: 'ice-state', peerId: 'rec', state: 'connected' },
+    ).state;
+  }
+  const drop: RoomEvent = { type: 'socket-closed', code: 1006, reason: '' };
+  const rejoin = (recording: boolean, peers: { id: string; name: string | null }[] = []): RoomEvent[] => [
+    { type: 'retry-due' },
+    { type: 'socket-open' },
+    server({ type: 'welcome', id: 'me2', room: 'standup', peers, recording }),
+  ];
+
+  it('keeps the connected hidden pair under a local key and closes the visible ones', () => {
+    const lost = reduce(recorded(), drop);
+    expect(lost.state.peers).toEqual({});
+    expect(lost.state.kept).toEqual({ 'kept-1': { key: 'kept-1', formerId: 'rec' } });
+    expect(lost.commands).toEqual([
+      { type: 'keep-peer', peerId: 'rec', key: 'kept-1' },
+      { type: 'close-live-peers' },
+      { type: 'schedule-retry', delayMs: 500 },
+    ]);
+  });
+
+  it('does not keep a hidden pair that never connected or has failed', () => {
+    let s = run(joined([], true), server({ type: 'offer', from: 'rec', hidden: true, offer })).state;
+    expect(reduce(s, drop).state.kept).toEqual({});
+    s = run(recorded(), { type: 'ice-state', peerId: 'rec', state: 'failed' }).state;
+    const lost = reduce(s, drop);
+    expect(lost.state.kept).toEqual({});
+    expect(lost.commands).not.toContainEqual(expect.objectContaining({ type: 'keep-peer' }));
+  });
+
+  it('keeps it through the rejoin, even when the recorder is not back yet', () => {
+    const back = run(recorded(), drop, ...rejoin(false));
+    expect(back.state.phase).toBe('joined');
+    expect(Object.keys(back.state.kept)).toEqual(['kept-1']);
+    expect(back.commands).not.toContainEqual(expect.objectContaining({ type: 'close-kept' }));
+    expect(run(back.state, server({ type: 'recording', active: true })).state.kept).toEqual(back.state.kept);
+  });
+
+  it('routes messages from the new ids to new pairs only, even an id equal to the old one', () => {
+    const back = run(recorded(), drop, ...rejoin(true)).state;
+    const cand = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+    // 'rec' is now a new member of the restarted server: unknown until it offers.
+    expect(reduce(back, server({ type: 'candidate', from: 'rec', hidden: true, candidate: cand })).commands).toEqual([]);
+    expect(reduce(back, server({ type: 'answer', from: 'rec', hidden: true, answer })).commands).toEqual([]);
+    const step = reduce(back, server({ type: 'offer', from: 'rec', hidden: true, offer }));
+    expect(step.commands).toEqual([{ type: 'accept-offer', peerId: 'rec', hidden: true, offer }]);
+    expect(step.state.peers.rec?.iceRestarts).toBe(0);
+    expect(Object.keys(step.state.kept)).toEqual(['kept-1']);
+  });
+
+  it('closes the kept pairs once a new hidden pair connects, not before', () => {
+    let s = run(recorded(), drop, ...rejoin(true), server({ type: 'offer', from: 'g2', hidden: true, offer })).state;
+    expect(Object.keys(s.kept)).toEqual(['kept-1']);
+    const checking = reduce(s, { type: 'ice-state', peerId: 'g2', state: 'checking' });
+    expect(checking.commands).toEqual([]);
+    const up = reduce(checking.state, { type: 'ice-state', peerId: 'g2', state: 'connected' });
+    expect(up.commands).toEqual([{ type: 'close-kept', key: 'kept-1' }]);
+    expect(up.state.kept).toEqual({});
+    s = up.state;
+    // A later flap of the new pair closes nothing more.
+    expect(run(s, { type: 'ice-state', peerId: 'g2', state: 'completed' }).commands).toEqual([]);
+  });
+
+  it('a visible pair connecting does not replace the kept one', () => {
+    const s = run(recorded(), drop, ...rejoin(true, [{ id: 'b2', name: 'bob' }])).state;
+    const up = reduce(s, { type: 'ice-state', peerId: 'b2', state: 'connected' });
+    expect(up.commands).toEqual([]);
+    expect(Object.keys(up.state.kept)).toEqual(['kept-1']);
+  });
+
+  it('closes a kept pair when it fails or closes, not when it is only disconnected', () => {
+    const s = run(recorded(), drop, ...rejoin(true)).state;
+    expect(reduce(s, { type: 'kept-state', key: 'kept-1', state: 'disconnected' }).commands).toEqual([]);
+    for (const state of ['failed', 'closed'] as const) {
+      const step = reduce(s, { type: 'kept-state', key: 'kept-1', state });
+      expect(step.commands).toEqual([{ type: 'close-kept', key: 'kept-1' }]);
+      expect(step.state.kept).toEqual({});
+      expect(reduce(step.state, { type: 'kept-state', key: 'kept-1', state }).commands).toEqual([]);
+    }
+  });
+
+  it('closes kept pairs when recording stops: no hidden member is left', () => {
+    const s = run(recorded(), drop, ...rejoin(true)).state;
+    const step = reduce(s, server({ type: 'recording', active: false }));
+    expect(step.commands).toEqual([{ type: 'close-kept', key: 'kept-1' }]);
+    expect(step.state.kept).toEqual({});
+  });
+
+  it('closes kept pairs when the user leaves, joined or still reconnecting', () => {
+    const lost = reduce(recorded(), drop).state;
+    const left = reduce(lost, { type: 'hangup' });
+    expect(left.state.kept).toEqual({});
+    expect(left.commands).toContainEqual({ type: 'close-all-peers' });
+    const back = run(lost, ...rejoin(true)).state;
+    const left2 = reduce(back, { type: 'hangup' });
+    expect(left2.state.kept).toEqual({});
+    expect(left2.commands).toContainEqual({ type: 'close-all-peers' });
+  });
+
+  it('closes kept pairs on a fatal close', () => {
+    const lost = reduce(recorded(), drop).state;
+    const step = reduce(run(lost, { type: 'retry-due' }).state, { type: 'socket-closed', code: 4409, reason: '' });
+    expect(step.state.phase).toBe('left');
+    expect(step.state.kept).toEqual({});
+    expect(step.commands).toContainEqual({ type: 'close-all-peers' });
+  });
+
+  it('keeps pairs from two drops under distinct keys', () => {
+    const s = run(
+      recorded(),
+      drop,
+      ...rejoin(true),
+      server({ type: 'offer', from: 'g3', hidden: true, offer }),
+      { type: 'ice-state', peerId: 'g3', state: 'connected' }, // replaces kept-1
+    ).state;
+    const again = reduce(s, drop);
+    expect(again.state.kept).toEqual({ 'kept-2': { key: 'kept-2', formerId: 'g3' } });
   });
 });

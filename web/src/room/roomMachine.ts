@@ -39,6 +39,19 @@ export interface RemotePeer {
   problem: string | null;
 }
 
+/**
+ * A connection to a hidden member (the recorder) kept across a WebSocket drop.
+ * Peer ids belong to one signaling connection (the server may even give the
+ * old id to someone else), so it is keyed by a local key, never by a server
+ * id: nothing from the room reaches it again. Its media keeps flowing and
+ * the recorder re-attaches it to our new id by name.
+ */
+export interface KeptPeer {
+  key: string;
+  /** The hidden member's id when the connection was kept, for logs. */
+  formerId: string;
+}
+
 export type EndCode = 'hangup' | 'room-full' | 'unauthorized' | 'too-large';
 
 export interface EndReason {
@@ -52,6 +65,10 @@ export interface RoomState {
   name: string | null;
   selfId: string | null;
   peers: Readonly<Record<string, RemotePeer>>;
+  /** Connections to hidden members kept from before the last WebSocket drop(s), by key. */
+  kept: Readonly<Record<string, KeptPeer>>;
+  /** Keys handed out so far, so that a key is never reused within a visit. */
+  keptSerial: number;
   recording: boolean;
   /** Consecutive connection attempts that failed; 0 once welcomed. */
   failedAttempts: number;
@@ -75,7 +92,8 @@ export type RoomEvent =
   | { type: 'server'; message: ServerMessage }
   | { type: 'hangup' }
   | { type: 'media-arrived'; peerId: string }
-  | { type: 'ice-state'; peerId: string; state: IceState };
+  | { type: 'ice-state'; peerId: string; state: IceState }
+  | { type: 'kept-state'; key: string; state: IceState };
 
 export type Command =
   | { type: 'open-socket' }
@@ -88,6 +106,12 @@ export type Command =
   | { type: 'accept-answer'; peerId: string; answer: SessionDescription }
   | { type: 'add-candidate'; peerId: string; candidate: WireCandidate | null }
   | { type: 'close-peer'; peerId: string }
+  /** Move a live pair out of reach of server ids, under `key` (see KeptPeer). */
+  | { type: 'keep-peer'; peerId: string; key: string }
+  | { type: 'close-kept'; key: string }
+  /** Every pair keyed by a server id; kept ones stay. */
+  | { type: 'close-live-peers' }
+  /** Every pair, kept ones included. */
   | { type: 'close-all-peers' };
 
 export interface Step {
@@ -113,6 +137,8 @@ export const initialState: RoomState = {
   name: null,
   selfId: null,
   peers: {},
+  kept: {},
+  keptSerial: 0,
   recording: false,
   failedAttempts: 0,
   retryInMs: null,
@@ -147,7 +173,7 @@ function withoutPeers(state: RoomState, ids: string[]): RoomState {
 
 function endRoom(state: RoomState, end: EndReason, extra: Command[] = []): Step {
   return {
-    state: { ...state, phase: 'left', peers: {}, recording: false, retryInMs: null, end },
+    state: { ...state, phase: 'left', peers: {}, kept: {}, recording: false, retryInMs: null, end },
     commands: [...extra, { type: 'cancel-retry' }, { type: 'close-all-peers' }, { type: 'close-socket' }],
   };
 }
@@ -168,6 +194,8 @@ function onServer(state: RoomState, msg: ServerMessage): Step {
   switch (msg.type) {
     case 'welcome': {
       // The newcomer offers to every visible member already in the room.
+      // Kept pairs stay even when `recording` is false: after a server
+      // restart the recorder may rejoin after us.
       let next: RoomState = {
         ...state,
         phase: 'joined',
@@ -229,9 +257,11 @@ function onServer(state: RoomState, msg: ServerMessage): Step {
       const hiddenIds = Object.values(state.peers)
         .filter((p) => p.hidden)
         .map((p) => p.id);
+      // Kept connections went to a hidden member too, and none is left.
+      const closeKept = closeAllKept(state);
       return {
-        state: { ...withoutPeers(state, hiddenIds), recording: false },
-        commands: hiddenIds.map((peerId): Command => ({ type: 'close-peer', peerId })),
+        state: { ...withoutPeers(closeKept.state, hiddenIds), recording: false },
+        commands: [...hiddenIds.map((peerId): Command => ({ type: 'close-peer', peerId })), ...closeKept.commands],
       };
     }
     case 'error': {
@@ -245,15 +275,55 @@ function onServer(state: RoomState, msg: ServerMessage): Step {
   }
 }
 
+function closeAllKept(state: RoomState): Step {
+  const keys = Object.keys(state.kept);
+  if (keys.length === 0) return { state, commands: [] };
+  return { state: { ...state, kept: {} }, commands: keys.map((key): Command => ({ type: 'close-kept', key })) };
+}
+
+/**
+ * On a WebSocket drop: pairs to visible members die with our id (they see us
+ * leave and we offer or get offers anew), but a connected pair to a hidden
+ * member is kept, so that the recorder's file goes on across the drop.
+ */
+function keepHidden(state: RoomState): Step {
+  const kept = { ...state.kept };
+  let keptSerial = state.keptSerial;
+  const commands: Command[] = [];
+  for (const p of Object.values(state.peers)) {
+    if (!p.hidden || !p.connected) continue;
+    keptSerial += 1;
+    const key = `kept-${keptSerial}`;
+    kept[key] = { key, formerId: p.id };
+    commands.push({ type: 'keep-peer', peerId: p.id, key });
+  }
+  commands.push({ type: 'close-live-peers' });
+  return { state: { ...state, peers: {}, kept, keptSerial }, commands };
+}
+
+function onKeptState(state: RoomState, key: string, ice: IceState): Step {
+  // 'disconnected' may come back by itself (the recorder waits for it); failed or closed do not.
+  if (!state.kept[key] || (ice !== 'failed' && ice !== 'closed')) return { state, commands: [] };
+  const kept = { ...state.kept };
+  delete kept[key];
+  return { state: { ...state, kept }, commands: [{ type: 'close-kept', key }] };
+}
+
 function onIceState(state: RoomState, peerId: string, ice: IceState): Step {
   const peer = state.peers[peerId];
   if (!peer) return { state, commands: [] };
   if (ice === 'connected' || ice === 'completed') {
-    return { state: withPeer(state, { ...peer, connected: true, problem: null }), commands: [] };
+    const next = withPeer(state, { ...peer, connected: true, problem: null });
+    // A hidden member reached us on our current id: the recorder made a new
+    // connection rather than re-attaching a kept one, so the kept ones are
+    // replaced (kept, they would be recorded twice). Closed only once the new
+    // one is up, so that the recording has no hole.
+    if (peer.hidden && !peer.connected) return closeAllKept(next);
+    return { state: next, commands: [] };
   }
   if (ice !== 'failed') return { state, commands: [] };
   // A hidden member (the gateway) offers, so it restarts; no tile to mark.
-  if (peer.hidden) return { state, commands: [] };
+  if (peer.hidden) return { state: withPeer(state, { ...peer, connected: false }), commands: [] };
   if (peer.iceRestarts < MAX_ICE_RESTARTS) {
     if (peer.role === 'offerer') {
       return {
@@ -283,8 +353,10 @@ export function reduce(state: RoomState, event: RoomEvent): Step {
       if (state.phase === 'idle' || state.phase === 'left') return { state, commands: [] };
       const fatal = closeCodeToEnd(event.code);
       if (fatal) return endRoom(state, { code: fatal, message: FATAL_MESSAGES[fatal] });
-      // Lost or never reached: our pairs die with our id, since on rejoin
-      // the server gives us a fresh one and the others see us leave.
+      // Lost or never reached: our pairs to visible members die with our id,
+      // since on rejoin the server gives us a fresh one and the others see us
+      // leave; connected pairs to hidden members are kept (keepHidden).
+      const keep = keepHidden(state);
       const failedAttempts = state.failedAttempts + 1;
       const delayMs = retryDelayMs(failedAttempts);
       const connectionProblem =
@@ -293,16 +365,15 @@ export function reduce(state: RoomState, event: RoomEvent): Step {
           : 'Cannot reach the room server.';
       return {
         state: {
-          ...state,
+          ...keep.state,
           phase: 'reconnecting',
           selfId: null,
-          peers: {},
           recording: false,
           failedAttempts,
           retryInMs: delayMs,
           connectionProblem,
         },
-        commands: [{ type: 'close-all-peers' }, { type: 'schedule-retry', delayMs }],
+        commands: [...keep.commands, { type: 'schedule-retry', delayMs }],
       };
     }
     case 'retry-due':
@@ -326,6 +397,8 @@ export function reduce(state: RoomState, event: RoomEvent): Step {
     }
     case 'ice-state':
       return onIceState(state, event.peerId, event.state);
+    case 'kept-state':
+      return onKeptState(state, event.key, event.state);
   }
 }
 
