@@ -47,7 +47,7 @@ MembershipCommands Membership::welcome(
             kept.push_back(serial);
     }
     std::sort(orphans.begin(), orphans.end());
-    for (auto [serial, wait] : reattachAway(roster, orphans, awayNow, claimed, out)) {
+    for (auto [serial, wait] : reattachByName(roster, orphans, awayNow, claimed, kept, out)) {
         Receiver &r = receivers_[serial];
         const bool wasWaiting = std::exchange(r.waiting, wait);
         if (wait && wasWaiting)
@@ -92,9 +92,10 @@ MembershipCommands Membership::welcome(
     return out;
 }
 
-std::vector<std::pair<unsigned, bool>> Membership::reattachAway(
+std::vector<std::pair<unsigned, bool>> Membership::reattachByName(
     std::map<std::string, Member> &roster, const std::vector<unsigned> &orphans,
-    const std::vector<unsigned> &away, std::set<std::string> &claimed, MembershipCommands &out)
+    const std::vector<unsigned> &away, std::set<std::string> &claimed,
+    std::vector<unsigned> &recheck, MembershipCommands &out)
 {
     std::vector<std::pair<unsigned, bool>> rest;
     for (unsigned serial : orphans) {
@@ -102,23 +103,21 @@ std::vector<std::pair<unsigned, bool>> Membership::reattachAway(
         std::optional<std::string> to;
         const bool isAway = std::find(away.begin(), away.end(), serial) != away.end();
         unsigned named = 0;
-        if (isAway) {
-            // Names are all there is to go by (ids are the server's): only a name that picks
-            // exactly one listed, unclaimed newcomer and no other orphaned receiver.
-            for (const auto &[id, member] : roster) {
-                auto old = members_.find(id);
-                const bool newcomer = old == members_.end() || old->second.name != member.name;
-                if (member.name == r.name && newcomer && !claimed.count(id)) {
-                    ++named;
-                    to = id;
-                }
+        // Names are all there is to go by (ids are the server's): only a name that picks
+        // exactly one listed, unclaimed newcomer and no other orphaned receiver.
+        for (const auto &[id, member] : roster) {
+            auto old = members_.find(id);
+            const bool newcomer = old == members_.end() || old->second.name != member.name;
+            if (member.name == r.name && newcomer && !claimed.count(id)) {
+                ++named;
+                to = id;
             }
-            bool rivals = false;
-            for (unsigned other : orphans)
-                rivals = rivals || (other != serial && receivers_[other].name == r.name);
-            if (named != 1 || rivals)
-                to.reset();
         }
+        bool rivals = false;
+        for (unsigned other : orphans)
+            rivals = rivals || (other != serial && receivers_[other].name == r.name);
+        if (named != 1 || rivals)
+            to.reset();
         if (!to) {
             // Away and no newcomer of its name listed: its client may not be back yet.
             rest.emplace_back(serial, isAway && named == 0);
@@ -130,6 +129,8 @@ std::vector<std::pair<unsigned, bool>> Membership::reattachAway(
         r.waiting = false;
         claimed.insert(*to);
         out.push_back(Reattach { serial, from, *to });
+        if (!isAway)
+            recheck.push_back(serial);
     }
     return rest;
 }

@@ -200,12 +200,15 @@ public:
 private:
     void startReceiver(
         const std::string &peerId, const std::optional<std::string> &name, MembershipCommands &out);
-    // Re-attaches each away orphan (an attached receiver whose id is not listed with its name)
-    // that its name ties to exactly one listed newcomer; returns the orphans left, each with
-    // whether it should wait (away, and no newcomer of its name listed).
-    std::vector<std::pair<unsigned, bool>> reattachAway(std::map<std::string, Member> &roster,
+    // Re-attaches each orphan (an attached receiver whose id is not listed with its name) that
+    // its name ties to exactly one listed newcomer, away or not: a client that keeps its
+    // connection to us across its own rejoin stays in the same files. Those whose media still
+    // flowed go into recheck: if their client did close its connection after all, the recheck
+    // sees their media stop. Returns the orphans left, each with whether it should wait (away,
+    // and no newcomer of its name listed).
+    std::vector<std::pair<unsigned, bool>> reattachByName(std::map<std::string, Member> &roster,
         const std::vector<unsigned> &orphans, const std::vector<unsigned> &away,
-        std::set<std::string> &claimed, MembershipCommands &out);
+        std::set<std::string> &claimed, std::vector<unsigned> &recheck, MembershipCommands &out);
 
     std::map<std::string, Member> members_; // the visible members, as last told by the server
     std::map<unsigned, Receiver> receivers_; // by serial: ids can repeat across server restarts

@@ -95,30 +95,37 @@ TEST_CASE("The first welcome makes every listed peer a member and offers to each
     }
 }
 
-TEST_CASE(
-    "A rejoin keeps the receivers of unchanged members and detaches the others", "[membership]")
+TEST_CASE("A rejoin keeps the receivers of unchanged members, re-attaches a member under its new "
+          "id by name, and detaches the others",
+    "[membership]")
 {
     Membership m;
-    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    m.welcome({ peer("a", "alice"), peer("b", "bob"), peer("d", "dan") });
 
     // The room server restarted: ids are handed out anew. "a" is alice again, "b" now names
-    // carol, bob came back as "c".
+    // carol, bob came back as "c"; dan is not back.
     CHECK(text(m.welcome({ peer("a", "alice"), peer("b", "carol"), peer("c", "bob") }))
         == Lines {
-            "detach 2 b (not in the room's new peer list)",
-            "recheck 1 in 1000 ms",
+            // bob's client may have kept its connection to us: same receiver, same files;
+            // rechecked like alice's in case it closed it after all.
+            "reattach 2 b -> c",
+            "detach 3 d (not in the room's new peer list)",
+            "recheck 1 2 in 1000 ms",
             "left b",
+            "left d",
             "still a alice", // no second offer, no second presence
             "joined b carol",
-            "start 3 b carol",
+            "start 4 b carol",
             "joined c bob",
-            "start 4 c bob",
         });
     CHECK(m.attachedTo("a") == 1u);
-    CHECK(m.attachedTo("b") == 3u);
-    CHECK(m.attachedTo("c") == 4u);
-    CHECK(!m.receivers().at(2).attached);
+    CHECK(m.attachedTo("b") == 4u);
+    CHECK(m.attachedTo("c") == 2u);
+    CHECK(!m.receivers().at(3).attached);
     REQUIRE(m.receivers().size() == 4); // the detached one records while its media flows
+    // bob's client had closed its connection: the recheck finishes it and offers to his new id.
+    CHECK(text(m.recheckAfterRejoin({ 2 }))
+        == Lines { "finish 2 (its media stopped during the signaling outage)", "start 5 c bob" });
 
     SECTION("an unnamed member is the same member only while it stays unnamed")
     {
@@ -133,8 +140,8 @@ TEST_CASE(
     {
         CHECK(text(m.welcome({}))
             == Lines { "detach 1 a (not in the room's new peer list)",
-                "detach 3 b (not in the room's new peer list)",
-                "detach 4 c (not in the room's new peer list)", "left a", "left b", "left c" });
+                "detach 4 b (not in the room's new peer list)",
+                "detach 5 c (not in the room's new peer list)", "left a", "left b", "left c" });
         CHECK(m.members().empty());
     }
 
@@ -354,12 +361,12 @@ TEST_CASE(
         CHECK(text(m.welcome({ peer("p1", "chromium"), peer("p2", "dora") }, { 1 }))
             == Lines {
                 "reattach 1 p2 -> p1",
-                "detach 2 p3 (not in the room's new peer list)", // dora's media flows: not away
+                "reattach 2 p3 -> p2", // dora's media flows: re-attached too, and rechecked
+                "recheck 2 in 1000 ms",
                 "left p2", // ids are the server's: a presence per id
                 "left p3",
                 "joined p1 chromium",
                 "joined p2 dora",
-                "start 3 p2 dora",
             });
         CHECK(m.attachedTo("p1") == 1u);
         CHECK(m.receivers().at(1).peerId == "p1");
@@ -368,8 +375,8 @@ TEST_CASE(
         // Its connection never came back: finished, and offered to anew under its current id.
         CHECK(text(m.receiverFailed(1, "its connection did not come back"))
             == Lines { "finish 1 (its connection did not come back)", "retry p1 in 1000 ms" });
-        CHECK(text(m.retryDue("p1")) == Lines { "start 4 p1 chromium" });
-        CHECK(text(m.peerLeft("p1")) == Lines { "left p1", "finish 4 (left the room)" });
+        CHECK(text(m.retryDue("p1")) == Lines { "start 3 p1 chromium" });
+        CHECK(text(m.peerLeft("p1")) == Lines { "left p1", "finish 3 (left the room)" });
     }
     SECTION("its member's departure under the new id finishes it")
     {
@@ -385,12 +392,15 @@ TEST_CASE(
         CHECK(m.recheckAfterRejoin({}).empty());
         CHECK(m.attachedTo("p2") == 1u);
     }
-    SECTION("not away (its media stopped with the drop): detached, the newcomer offered to")
+    SECTION("not away (its media stopped with the drop or flows): re-attached and rechecked")
     {
         CHECK(text(m.welcome({ peer("p1", "chromium") }))
-            == Lines { "detach 1 p2 (not in the room's new peer list)",
-                "detach 2 p3 (not in the room's new peer list)", "left p2", "left p3",
-                "joined p1 chromium", "start 3 p1 chromium" });
+            == Lines { "reattach 1 p2 -> p1", "detach 2 p3 (not in the room's new peer list)",
+                "recheck 1 in 1000 ms", "left p2", "left p3", "joined p1 chromium" });
+        // Its client closed the connection with the drop: the recheck offers anew.
+        CHECK(text(m.recheckAfterRejoin({ 1 }))
+            == Lines { "finish 1 (its media stopped during the signaling outage)",
+                "start 3 p1 chromium" });
     }
     SECTION("a name that picks two newcomers picks none")
     {
