@@ -411,6 +411,9 @@ void RoomSession::reconnect(
         return;
     // Its new connection will be offered to: no longer stranded (nor failed again for that).
     it->second.stranded = false;
+    // A later Reconnect (a rejoin's recheck) replaces one still pending; the timer's own call
+    // has already taken it out.
+    it->second.reconnectTimer.reset();
     if (delay.count() > 0) {
         log_.info("a new peer connection to %s in %lld ms", it->second.sendTo.c_str(),
             static_cast<long long>(delay.count()));
