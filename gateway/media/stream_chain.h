@@ -38,6 +38,12 @@ public:
     GstPad *sink() const noexcept { return sink_.get(); }
     // Video whose first keyframe has not arrived yet.
     bool waitingForKeyframe() const noexcept { return gate_ && !gate_->open(); }
+    // A new sender feeds the chain (a new peer connection): video waits for its keyframe again.
+    void rearmKeyframeGate() noexcept
+    {
+        if (gate_)
+            gate_->rearm();
+    }
 
     // A new branch: a queue, not yet fed, whose src pad (returned, unlinked) the caller links
     // to its consumer, brings that consumer to the bin's state, then calls linkBranch. leaky:

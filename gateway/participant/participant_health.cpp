@@ -61,9 +61,36 @@ void ParticipantHealth::moveGap(Gap to, Time at, Verdict &verdict)
     gapSince_ = at;
 }
 
+std::vector<ParticipantHealth::GapChange> ParticipantHealth::newConnection(
+    Time now, std::optional<Time> lastMedia)
+{
+    Verdict verdict;
+    startedAt_ = now;
+    reconnectedAt_ = now;
+    ice_ = Ice::New;
+    if (up_) {
+        up_ = false;
+        downSince_ = now;
+    }
+    restarts_.reset();
+    nextRestart_.reset();
+    if (gap_ == Gap::SenderPaused)
+        moveGap(Gap::Network, now, verdict); // the connection itself is gone now
+    else if (gap_ == Gap::None && lastMedia)
+        moveGap(Gap::Network, *lastMedia, verdict);
+    return verdict.gaps;
+}
+
 ParticipantHealth::Verdict ParticipantHealth::check(Time now, Media media)
 {
     Verdict verdict;
+    if (reconnectedAt_ && media.last && *media.last >= *reconnectedAt_)
+        reconnectedAt_.reset(); // the new connection brought media
+    // A new connection without media yet: the gap goes on; only the setup timeout ends it.
+    const bool awaiting = reconnectedAt_.has_value();
+    if (awaiting && now - *reconnectedAt_ > Time(limits_.setupTimeout))
+        verdict.failure
+            = "no media " + seconds(limits_.setupTimeout) + " s after the new connection's offer";
     if (!media.last) {
         // No media yet: nothing to keep, and no timeline for a gap to be part of.
         if (now - startedAt_ > Time(limits_.setupTimeout))
@@ -71,7 +98,7 @@ ParticipantHealth::Verdict ParticipantHealth::check(Time now, Media media)
         return verdict;
     }
     const Time last = *media.last;
-    const bool absent = now - last > Time(limits_.mediaTimeout);
+    const bool absent = awaiting || now - last > Time(limits_.mediaTimeout);
     trackLink(now, media);
 
     if (!absent) {
@@ -88,11 +115,11 @@ ParticipantHealth::Verdict ParticipantHealth::check(Time now, Media media)
 
     const bool down
         = !up_ && (ice_ == Ice::Failed || now - downSince_ >= Time(limits_.restartAfter) || absent);
-    if (down && (!nextRestart_ || now >= *nextRestart_)) {
+    if (down && !awaiting && (!nextRestart_ || now >= *nextRestart_)) {
         verdict.restartIce = true;
         nextRestart_ = now + std::chrono::duration_cast<Time>(restarts_.next(steady(now)));
     }
-    if (absent && !up_ && now - std::max(last, downSince_) > Time(limits_.grace))
+    if (!awaiting && absent && !up_ && now - std::max(last, downSince_) > Time(limits_.grace))
         verdict.failure = "no media and no connection for " + seconds(limits_.grace) + " s";
     return verdict;
 }

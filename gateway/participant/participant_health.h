@@ -87,6 +87,11 @@ public:
 
     // The first offer is being made: the setup timeout counts from here.
     void started(Time now) noexcept { startedAt_ = now; }
+    // A new peer connection replaces the lost one (same participant, same outputs): ICE starts
+    // over, no ICE restart until it brings media, and until then the participant is in a
+    // network gap (opened now if none was, dated from its last media) that fails after the
+    // setup timeout instead of the grace. Returns the gap changes to report.
+    std::vector<GapChange> newConnection(Time now, std::optional<Time> lastMedia);
     // The ICE connection state changed. True when it is connected again after having been
     // connected and lost: it came back.
     bool iceState(Ice state, Time now) noexcept;
@@ -125,6 +130,7 @@ private:
     Time gapSince_ { 0 };
     Backoff restarts_;
     std::optional<Time> nextRestart_; // set while the connection is down and a restart was made
+    std::optional<Time> reconnectedAt_; // a new connection was made and brought no media yet
 };
 
 } // namespace rc::gateway

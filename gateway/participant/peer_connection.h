@@ -74,6 +74,8 @@ public:
     // NULL state, and connects its signals. False with error.
     bool create(GstBin *pipeline, std::string &error);
     bool created() const noexcept { return webrtc_ != nullptr; }
+    // The webrtcbin (borrowed; the pipeline owns it too), nullptr before create().
+    GstElement *element() const noexcept { return webrtc_.get(); }
     // Asks webrtcbin for the offer (the pipeline is PLAYING); it arrives through localOffer.
     void createOffer();
     // Whether an answer to our latest offer was already taken.

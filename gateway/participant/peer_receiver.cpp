@@ -108,12 +108,15 @@ PeerReceiver::PeerReceiver(GMainContext *context, std::string peerId, Settings s
     , activity_(std::make_shared<Activity>())
     , health_(healthLimits(settings_))
 {
-    const PeerConnection::Settings connection { { settings_.iceLocalAddresses, settings_.stunServer,
-                                                    settings_.turnServer, settings_.relayOnly,
-                                                    settings_.videoCodecs, settings_.audioCodecs },
+    connection_ = std::make_unique<PeerConnection>(
+        context_, peerId_, connectionSettings(), connectionCallbacks());
+}
+
+PeerConnection::Settings PeerReceiver::connectionSettings() const
+{
+    return { { settings_.iceLocalAddresses, settings_.stunServer, settings_.turnServer,
+                 settings_.relayOnly, settings_.videoCodecs, settings_.audioCodecs },
         settings_.bitrate };
-    connection_
-        = std::make_unique<PeerConnection>(context_, peerId_, connection, connectionCallbacks());
 }
 
 PeerReceiver::~PeerReceiver()
@@ -204,6 +207,13 @@ void PeerReceiver::handleAnswer(const std::string &sdp)
     const bool restart = connection_->negotiated();
     if (!connection_->setAnswer(sdp) || restart)
         return; // an ICE restart's answer: the streams are those of the first
+    if (reconnected_) {
+        // The outputs were told what comes at the first answer; the new pads say the rest.
+        for (MediaKind kind : { MediaKind::audio, MediaKind::video })
+            log_.info("%s sends %s %s on the new connection", peerId_.c_str(), mediaKindName(kind),
+                sendingCodec(sdp, kind).c_str());
+        return;
+    }
     // What will arrive: outputs whose template takes no stream of a kind end that entry now.
     for (MediaKind kind : { MediaKind::audio, MediaKind::video }) {
         const std::string codec = sendingCodec(sdp, kind);
@@ -248,6 +258,8 @@ void PeerReceiver::linkPad(GstPad *pad, GstCaps *caps)
         StreamLinker::linkToFakesink(bin, pad, error);
         return;
     }
+    if (reconnected_ && linkToExistingChain(pad, kind, codec))
+        return;
     // The chain is built even when no output takes the stream yet: outputs
     // started later (control API) attach to its tee.
     auto built = StreamChain::build(bin, kind, codec, error);
@@ -255,6 +267,7 @@ void PeerReceiver::linkPad(GstPad *pad, GstCaps *caps)
         std::string ignored;
         StreamLinker::linkToFakesink(bin, pad, ignored);
         peerLog_.error("cannot receive %s: %s", what.c_str(), error.c_str());
+        broken_ = true;
         reportFailure("cannot receive " + what + ": " + error);
         return;
     }
@@ -388,6 +401,13 @@ void PeerReceiver::watchLink()
     gst_iterator_free(it);
 }
 
+void PeerReceiver::forgetLink() noexcept
+{
+    // The old nicesrc is gone; the new one is watched once negotiated.
+    linkWatched_ = false;
+    activity_->lastPacketUs.store(0, std::memory_order_relaxed);
+}
+
 void PeerReceiver::reportGaps(const std::vector<ParticipantHealth::GapChange> &changes)
 {
     for (const auto &change : changes) {
@@ -509,8 +529,10 @@ bool PeerReceiver::onBusMessage(GstMessage *message)
         }
         if (finishing_)
             completeFinish(true); // an output broke while closing: close the rest now
-        else
+        else {
+            broken_ = true;
             reportFailure("pipeline error: " + text);
+        }
         break;
     }
     case GST_MESSAGE_ELEMENT: {

@@ -115,6 +115,16 @@ public:
     // more ICE restarts; everything else (gaps, the grace) goes on.
     void stopIceRestarts() noexcept { iceRestarts_ = false; }
 
+    // Replaces the peer connection by a new one in the same pipeline (a new webrtcbin and a new
+    // offer to the same peer id): the stream chains, outputs, files and gap fillers stay, the
+    // new connection's pads feed the existing chains of the same codec, and the media between
+    // the two is a network gap. For a peer whose client closed its connection to us or that
+    // stayed away too long. False (nothing done) when finishing or never started.
+    bool reconnect(const std::string &reason);
+    // Whether reconnect() makes sense after a failure: media came once, and nothing in the
+    // pipeline broke (an error or a codec that changed needs a new receiver).
+    bool canReconnect() const noexcept { return mediaSeen() && !broken_ && !finishing_; }
+
     const std::string &peerId() const noexcept { return peerId_; }
     bool finishing() const noexcept { return finishing_; }
     bool isFinished() const noexcept { return finished_; }
@@ -167,6 +177,8 @@ private:
     }
 
     PeerConnection::Callbacks connectionCallbacks();
+    PeerConnection::Settings connectionSettings() const;
+    bool linkToExistingChain(GstPad *pad, MediaKind kind, const std::string &codec);
     void onNewPad(GstPad *pad, GstCaps *caps);
     void linkPad(GstPad *pad, GstCaps *caps);
     void onIceState(GstWebRTCICEConnectionState state);
@@ -175,6 +187,7 @@ private:
     bool watchdog();
     void reportGaps(const std::vector<ParticipantHealth::GapChange> &changes);
     void watchLink();
+    void forgetLink() noexcept;
     std::optional<ParticipantHealth::Time> lastMedia() const noexcept;
     void reportFailure(const std::string &reason);
     void checkFinalized();
@@ -227,6 +240,8 @@ private:
     bool iceRestarts_ = true; // see stopIceRestarts()
     bool linkWatched_ = false; // a probe counts packets out of webrtcbin's nicesrc
     bool failureReported_ = false;
+    bool reconnected_ = false; // the connection is a replacement: its pads feed existing chains
+    bool broken_ = false; // a pipeline error or a changed codec: no reconnect() can fix it
     bool finishing_ = false;
     bool finished_ = false;
     rc::WeakSelf<PeerReceiver> self_ { this }; // last: cut first

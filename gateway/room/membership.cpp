@@ -135,7 +135,8 @@ std::vector<std::pair<unsigned, bool>> Membership::reattachByName(
     return rest;
 }
 
-MembershipCommands Membership::recheckAfterRejoin(const std::vector<unsigned> &mediaStopped)
+MembershipCommands Membership::recheckAfterRejoin(
+    const std::vector<unsigned> &mediaStopped, const std::vector<unsigned> &reconnectable)
 {
     MembershipCommands out;
     if (stopping_)
@@ -145,10 +146,16 @@ MembershipCommands Membership::recheckAfterRejoin(const std::vector<unsigned> &m
         if (it == receivers_.end() || !it->second.attached || it->second.finishing)
             continue;
         Receiver &r = it->second;
+        const std::string peerId = r.peerId;
+        const char *why = "its media stopped during the signaling outage";
+        if (std::find(reconnectable.begin(), reconnectable.end(), serial) != reconnectable.end()) {
+            // Its client closed its connection to us: a new one, same files.
+            out.push_back(Reconnect { serial, peerId, why, std::chrono::milliseconds(0) });
+            continue;
+        }
         r.attached = false;
         r.finishing = true;
-        const std::string peerId = r.peerId;
-        out.push_back(Finish { serial, "its media stopped during the signaling outage" });
+        out.push_back(Finish { serial, why });
         if (auto m = members_.find(peerId); m != members_.end() && !m->second.retryPending)
             startReceiver(peerId, m->second.name, out);
     }
@@ -207,7 +214,8 @@ MembershipCommands Membership::peerLeft(const std::string &peerId)
     return out;
 }
 
-MembershipCommands Membership::receiverFailed(unsigned serial, const std::string &reason)
+MembershipCommands Membership::receiverFailed(
+    unsigned serial, const std::string &reason, bool reconnectable)
 {
     MembershipCommands out;
     auto it = receivers_.find(serial);
@@ -216,6 +224,11 @@ MembershipCommands Membership::receiverFailed(unsigned serial, const std::string
     Receiver &r = it->second;
     auto member = members_.find(r.peerId);
     const bool retry = r.attached && !stopping_ && member != members_.end();
+    if (retry && reconnectable && !r.finishing) {
+        // Same receiver, a new peer connection after the backoff: its files go on.
+        out.push_back(Reconnect { serial, r.peerId, reason, member->second.retry.next() });
+        return out;
+    }
     r.attached = false;
     r.finishing = true;
     out.push_back(Finish { serial, reason });

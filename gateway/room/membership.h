@@ -31,6 +31,11 @@
 //    peer-joined, gets a new receiver.
 //  - An attached receiver that fails is finished and, while its peer is still in the room,
 //    replaced after a backoff of 1 s doubling to 30 s, reset once an output of the peer starts.
+//  - Except a receiver that can reconnect (it had media: its outputs run) whose member is still
+//    listed, at the recheck after a rejoin or when it fails: it makes a new peer connection
+//    inside the same receiver (Reconnect), so that its files and timeline go on (issue #11);
+//    a failure waits for the same backoff first. A receiver that never had media (its first
+//    negotiation failed) keeps the path above.
 //
 // Owned by RoomSession; a plain value, thread-bound to whoever owns it (the gateway's main
 // context).
@@ -87,6 +92,16 @@ struct Finish
     std::string reason;
     bool detach = true;
 };
+// After delay, replace the receiver's peer connection by a new one offered to peerId, inside
+// the same receiver: same outputs, same files, the media between the two a network gap. It
+// stays attached.
+struct Reconnect
+{
+    unsigned serial = 0;
+    std::string peerId;
+    std::string reason;
+    std::chrono::milliseconds delay { 0 };
+};
 // Call Membership::recheckAfterRejoin after delay with those of serials whose media stopped.
 // Replaces a recheck still pending.
 struct ScheduleRecheck
@@ -127,9 +142,9 @@ struct MemberLeft
 } // namespace membership
 
 using MembershipCommand = std::variant<membership::StartReceiver, membership::Reattach,
-    membership::Detach, membership::Finish, membership::ScheduleRecheck, membership::CancelRecheck,
-    membership::ScheduleRetry, membership::CancelRetry, membership::MemberJoined,
-    membership::MemberLeft>;
+    membership::Detach, membership::Finish, membership::Reconnect, membership::ScheduleRecheck,
+    membership::CancelRecheck, membership::ScheduleRetry, membership::CancelRetry,
+    membership::MemberJoined, membership::MemberLeft>;
 using MembershipCommands = std::vector<MembershipCommand>;
 
 class Membership
@@ -176,10 +191,14 @@ public:
     MembershipCommands peerJoined(const protocol::PeerInfo &peer);
     MembershipCommands peerLeft(const std::string &peerId);
     // The recheck scheduled after a rejoin is due; mediaStopped: the scheduled serials whose
-    // receivers got no media lately.
-    MembershipCommands recheckAfterRejoin(const std::vector<unsigned> &mediaStopped);
-    // A receiver reports failure (ICE failed, no media).
-    MembershipCommands receiverFailed(unsigned serial, const std::string &reason);
+    // receivers got no media lately; reconnectable: those of them that can make a new peer
+    // connection inside the same receiver (they had media).
+    MembershipCommands recheckAfterRejoin(
+        const std::vector<unsigned> &mediaStopped, const std::vector<unsigned> &reconnectable = {});
+    // A receiver reports failure (ICE failed, no media); reconnectable: it can make a new peer
+    // connection inside itself (it had media, nothing in its pipeline broke).
+    MembershipCommands receiverFailed(
+        unsigned serial, const std::string &reason, bool reconnectable = false);
     // The shell could not start the receiver and finished it itself.
     void receiverStartFailed(unsigned serial);
     // The receiver is finalized and gone.

@@ -140,6 +140,7 @@ void RoomSession::run(MembershipCommands commands)
                 it->second.attached = false;
             it->second.receiver->finish(c.reason);
         },
+        [this](Reconnect &c) { reconnect(c.serial, c.reason, c.delay); },
         [this](ScheduleRecheck &c) {
             rejoinCheck_ = addTimeout(
                 context_, c.delay, [ref = self_.ref(), serials = std::move(c.serials)] {
@@ -222,10 +223,10 @@ bool RoomSession::watchStranded()
             lost.push_back(serial);
     }
     for (unsigned serial : lost)
-        run(membership_.receiverFailed(serial,
+        onReceiverFailed(serial,
             "its connection did not come back within "
                 + std::to_string(kStrandedWindow.count() / 1000)
-                + " s, and no offer can reach it since the signaling dropped"));
+                + " s, and no offer can reach it since the signaling dropped");
     if (!any) // Released from a later dispatch: this is the timer's own.
         releaseLater(context_, std::move(strandedWatch_));
     return any;
@@ -235,12 +236,16 @@ void RoomSession::recheckAfterRejoin(const std::vector<unsigned> &serials)
 {
     // Released from a later dispatch: this is the timer's own.
     releaseLater(context_, std::move(rejoinCheck_));
-    std::vector<unsigned> mediaStopped;
-    for (unsigned serial : serials)
-        if (auto it = receivers_.find(serial);
-            it != receivers_.end() && it->second.receiver->mediaIdle() > kIdleAtRejoin)
-            mediaStopped.push_back(serial);
-    run(membership_.recheckAfterRejoin(mediaStopped));
+    std::vector<unsigned> mediaStopped, reconnectable;
+    for (unsigned serial : serials) {
+        auto it = receivers_.find(serial);
+        if (it == receivers_.end() || it->second.receiver->mediaIdle() <= kIdleAtRejoin)
+            continue;
+        mediaStopped.push_back(serial);
+        if (it->second.receiver->canReconnect())
+            reconnectable.push_back(serial);
+    }
+    run(membership_.recheckAfterRejoin(mediaStopped, reconnectable));
 }
 
 void RoomSession::onMessage(const protocol::ServerMessage &message)
@@ -345,10 +350,15 @@ void RoomSession::startReceiver(
         if (RoomSession *s = alive.lock())
             s->onReceiverFinished(serial);
     };
-    callbacks.gap = [this, peerId, serial](ParticipantHealth::Gap cause, bool started,
+    callbacks.gap = [this, peerId, serial, sendTo](ParticipantHealth::Gap cause, bool started,
                         std::chrono::system_clock::time_point at) {
-        if (auto it = receivers_.find(serial); it != receivers_.end())
+        if (auto it = receivers_.find(serial); it != receivers_.end()) {
             it->second.gap = started ? cause : ParticipantHealth::Gap::None;
+            // Media is back (not a receiver ending): a later failure starts the retry schedule
+            // over, as an output's start does.
+            if (!started && !it->second.receiver->finishing())
+                membership_.outputStarted(sendTo());
+        }
         const auto manifestCause = cause == ParticipantHealth::Gap::SenderPaused
             ? Manifest::GapCause::SenderPaused
             : Manifest::GapCause::Network;
@@ -388,7 +398,42 @@ void RoomSession::onReceiverFailed(unsigned serial, const std::string &reason)
     if (auto r = receivers_.find(serial); r != receivers_.end())
         if (auto m = members_.find(r->second.peerId); m != members_.end())
             m->second.lastFailure = reason;
-    run(membership_.receiverFailed(serial, reason));
+    auto it = receivers_.find(serial);
+    const bool reconnectable = it != receivers_.end() && it->second.receiver->canReconnect();
+    run(membership_.receiverFailed(serial, reason, reconnectable));
+}
+
+void RoomSession::reconnect(
+    unsigned serial, const std::string &reason, std::chrono::milliseconds delay)
+{
+    auto it = receivers_.find(serial);
+    if (it == receivers_.end())
+        return;
+    // Its new connection will be offered to: no longer stranded (nor failed again for that).
+    it->second.stranded = false;
+    // A later Reconnect (a rejoin's recheck) replaces one still pending; the timer's own call
+    // has already taken it out.
+    it->second.reconnectTimer.reset();
+    if (delay.count() > 0) {
+        log_.info("a new peer connection to %s in %lld ms", it->second.sendTo.c_str(),
+            static_cast<long long>(delay.count()));
+        it->second.reconnectTimer
+            = addTimeout(context_, delay, [ref = self_.ref(), serial, reason] {
+                  if (RoomSession *self = ref.lock()) {
+                      if (auto r = self->receivers_.find(serial); r != self->receivers_.end())
+                          // Released from a later dispatch: this is the timer's own.
+                          releaseLater(self->context_, std::move(r->second.reconnectTimer));
+                      self->reconnect(serial, reason, std::chrono::milliseconds(0));
+                  }
+                  return false;
+              });
+        return;
+    }
+    Receiver &r = it->second;
+    if (r.receiver->finishing())
+        return;
+    if (r.receiver->reconnect(reason))
+        log_.info("offering to %s on a new peer connection (same files)", r.sendTo.c_str());
 }
 
 void RoomSession::scheduleRetry(const std::string &peerId, std::chrono::milliseconds delay)

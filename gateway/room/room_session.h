@@ -184,6 +184,7 @@ private:
         // (PeerReceiver::stopIceRestarts), which may only come back by itself.
         bool stranded = false;
         ParticipantHealth::Gap gap = ParticipantHealth::Gap::None; // as last reported
+        GPtr<GSource> reconnectTimer; // a Reconnect with a delay, pending
     };
 
     // Feed one event into membership_ and carry out the commands it returns, in order.
@@ -197,6 +198,7 @@ private:
     void startReceiver(
         unsigned serial, const std::string &peerId, const std::optional<std::string> &name);
     void strandReceivers();
+    void reconnect(unsigned serial, const std::string &reason, std::chrono::milliseconds delay);
     std::vector<unsigned> awayAtRejoin() const;
     bool watchStranded();
     void onReceiverFailed(unsigned serial, const std::string &reason);

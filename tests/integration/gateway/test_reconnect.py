@@ -6,8 +6,11 @@ and room server drops it for a second). The gateway rejoins and sees the
 same member. If the participant kept its connection to the gateway, the
 gateway offers nothing again and the recording goes on with no gap; if it
 dropped it (the test peer closes its session with the recorder when told
-the room is no longer recorded), the gateway offers anew within seconds of
-rejoining and the old file is finalized.
+the room is no longer recorded), the gateway makes a new peer connection
+within seconds of rejoining, inside the same receiver: the same file goes
+on (one file for the whole presence), the media between the two connections
+is a network gap in the manifest, audio filled with silence, and video and
+audio continue after it.
 
 Phase 2: the room server itself restarts on the same port: the gateway
 rejoins and records the participant again, in a new file.
@@ -117,12 +120,16 @@ def main():
         dropped = 'closing session with' in h.log_text(peer)[peer_mark:]
         if dropped:
             h.say('the test peer dropped its session with the gateway during the outage')
-            h.wait_log(gateway, r'-2\.mkv started', 10, after=mark)
+            h.wait_log(gateway, r'receiving video VP8 again into the same outputs', 10, after=mark)
+            h.wait_log(gateway, r'receiving audio OPUS again into the same outputs', 5, after=mark)
             f.check(time.monotonic() - rejoined < 4.0,
                     f'phase 1: recording again {time.monotonic() - rejoined:.1f} s after the rejoin (< 4 s)')
-            time.sleep(1)
+            time.sleep(4)
             log = h.log_text(gateway)
-            f.check(re.search(r'p\d+\.mkv finished', log[mark:]) is not None, 'phase 1: the first file was finalized')
+            f.check('new peer connection into the same outputs' in log[mark:],
+                    'phase 1: a new peer connection inside the same receiver')
+            f.check(re.search(r'-2\.mkv started', log[mark:]) is None, 'phase 1: no second file')
+            f.check(log[mark:].count('finishing participant') == 0, 'phase 1: the participant was not finished')
         else:
             time.sleep(3)
             log = h.log_text(gateway)
@@ -152,12 +159,35 @@ def main():
         files = sorted(manifest['files'], key=lambda x: x['start'])
         f.check(len(files) == files_before_restart + 1,
                 f'one more file after the restart ({[x["path"] for x in files]})')
-        for entry in files:
+        if dropped:
+            f.check(files_before_restart == 1, f'phase 1: one file before the restart ({files_before_restart})')
+        for i, entry in enumerate(files):
             f.check(entry.get('finished') is True, f'{entry["path"]} finalized')
             path = os.path.join(h.session_dir(ROOM), entry['path'])
             info, vpk, apk = gwtest.check_recording(f, path, 'vp8')
-            f.check(gwtest.largest_gap(vpk) < 0.5, f'{entry["path"]}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+            ok, err = gwtest.decodes(path)
+            f.check(ok, f'{entry["path"]} decodes cleanly ({err})')
             f.check(gwtest.largest_gap(apk) < 0.5, f'{entry["path"]}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
+            gaps = [g for g in manifest.get('gaps', []) if g['participant'] == entry['participant']]
+            if i > 0 or not dropped:
+                f.check(gwtest.largest_gap(vpk) < 0.5,
+                        f'{entry["path"]}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+                continue
+            # Phase 1's file spans both peer connections: the gap between them is marked, and
+            # media continues after it in the same file.
+            h.say(f'phase 1 gaps: {gaps}; video gap {gwtest.largest_gap(vpk):.2f} s')
+            net = [g for g in gaps if g['cause'] == 'network' and g.get('end') is not None]
+            if f.check(len(net) >= 1, f'phase 1: a network gap in the manifest ({gaps})'):
+                end_in_file = net[0]['end'] - entry['start']
+                f.check(net[0]['end'] - net[0]['start'] < 8.0,
+                        f'phase 1: the gap lasts {net[0]["end"] - net[0]["start"]:.1f} s (< 8 s)')
+                vlate = [p for p in vpk if p['pts'] >= end_in_file + 0.5]
+                alate = [p for p in apk if p['pts'] >= end_in_file + 0.5]
+                f.check(len(vlate) >= 30, f'phase 1: {len(vlate)} video packets after the reconnection (>= 30)')
+                f.check(len(alate) >= 50, f'phase 1: {len(alate)} audio packets after the reconnection (>= 50)')
+                f.check(gwtest.largest_gap(vpk) < 8.0,
+                        f'{entry["path"]}: video only paused between the connections '
+                        f'({gwtest.largest_gap(vpk):.2f} s)')
         server2.send_signal(signal.SIGTERM)
 
 

@@ -221,3 +221,47 @@ TEST_CASE("a paused sender whose RTCP still arrives is a paused sender", "[healt
         == Lines { "sender-paused began 10.0" });
     CHECK_FALSE(health.check(at(40), { at(10), std::nullopt, at(39) }).restartIce);
 }
+
+TEST_CASE("a new peer connection: a network gap until its media, the setup timeout, no restarts",
+    "[health]")
+{
+    auto health = connectedHealth();
+    health.check(at(10), media(10));
+    // The client closed its connection 1 s ago (no gap yet): the gap opens at its last media.
+    health.iceState(Ice::Disconnected, at(10.5));
+    auto changes = health.newConnection(at(11), at(10));
+    REQUIRE(changes.size() == 1);
+    CHECK(describe(changes[0]) == "network began 10.0");
+    CHECK(health.gap() == Gap::Network);
+    // Old media is not the new connection's: the gap goes on, no ICE restart of a connection
+    // still being set up, and the grace does not apply.
+    auto v = health.check(at(12), media(10));
+    CHECK(v.gaps.empty());
+    CHECK_FALSE(v.restartIce);
+    CHECK_FALSE(v.failure);
+    health.iceState(Ice::Connected, at(12.5));
+    CHECK(health.check(at(13), media(10)).gaps.empty());
+    // Its first media ends the gap where it resumed.
+    CHECK(gaps(health.check(at(14), media(13.9, 13.4))) == Lines { "network ended 13.4" });
+    CHECK(health.gap() == Gap::None);
+
+    SECTION("a new connection that brings nothing fails after the setup timeout")
+    {
+        auto other = connectedHealth();
+        other.check(at(10), media(10));
+        other.newConnection(at(11), at(10));
+        CHECK_FALSE(other.check(at(31), media(10)).failure);
+        CHECK(other.check(at(31.5), media(10)).failure
+            == "no media 20 s after the new connection's offer");
+    }
+    SECTION("a network gap already open stays the same gap")
+    {
+        auto other = connectedHealth();
+        other.check(at(10), media(10));
+        other.iceState(Ice::Failed, at(11));
+        CHECK(gaps(other.check(at(16), media(10))) == Lines { "network began 10.0" });
+        CHECK(other.newConnection(at(40), at(10)).empty());
+        CHECK(other.gap() == Gap::Network);
+        CHECK(gaps(other.check(at(45), media(44.9, 44))) == Lines { "network ended 44.0" });
+    }
+}

@@ -47,6 +47,10 @@ std::vector<std::string> text(const MembershipCommands &commands)
                     return std::string(c.detach ? "finish " : "finish-attached ")
                         + std::to_string(c.serial) + " (" + c.reason + ")";
                 },
+                [](const Reconnect &c) {
+                    return "reconnect " + std::to_string(c.serial) + " " + c.peerId + " in "
+                        + std::to_string(c.delay.count()) + " ms (" + c.reason + ")";
+                },
                 [](const ScheduleRecheck &c) {
                     std::string s = "recheck";
                     for (unsigned serial : c.serials)
@@ -155,7 +159,8 @@ TEST_CASE("A rejoin keeps the receivers of unchanged members, re-attaches a memb
     }
 }
 
-TEST_CASE("The recheck after a rejoin finishes kept receivers without media and offers anew",
+TEST_CASE("The recheck after a rejoin finishes kept receivers without media that cannot "
+          "reconnect and offers anew",
     "[membership]")
 {
     Membership m;
@@ -189,6 +194,84 @@ TEST_CASE("The recheck after a rejoin finishes kept receivers without media and 
             == Lines {
                 "finish 1 (its media stopped during the signaling outage)", "start 3 a alice" });
         CHECK(n.members().at("b").retryPending);
+    }
+}
+
+TEST_CASE("The recheck after a rejoin reconnects a kept receiver that had media, in place",
+    "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    // a's client closed its connection to us when our signaling dropped; a had media.
+    CHECK(text(m.recheckAfterRejoin({ 1 }, { 1 }))
+        == Lines { "reconnect 1 a in 0 ms (its media stopped during the signaling outage)" });
+    CHECK(m.attachedTo("a") == 1u); // same receiver: same files
+    CHECK(m.receivers().size() == 2);
+
+    SECTION("only the receivers whose media stopped: a reconnectable one still flowing is kept")
+    {
+        Membership n;
+        n.welcome({ peer("a", "alice"), peer("b", "bob") });
+        n.welcome({ peer("a", "alice"), peer("b", "bob") });
+        CHECK(text(n.recheckAfterRejoin({ 1 }, { 1, 2 }))
+            == Lines { "reconnect 1 a in 0 ms (its media stopped during the signaling outage)" });
+        CHECK(n.attachedTo("b") == 2u);
+    }
+    SECTION("it fails later: the same receiver reconnects again after the backoff")
+    {
+        CHECK(text(m.receiverFailed(1, "no media", true))
+            == Lines { "reconnect 1 a in 1000 ms (no media)" });
+        CHECK(m.attachedTo("a") == 1u);
+    }
+}
+
+TEST_CASE("A failed receiver that had media reconnects in place while its member is listed",
+    "[membership]")
+{
+    Membership m;
+    m.welcome({ peer("a", "alice"), peer("b", "bob") });
+    std::vector<long long> delays;
+    for (int i = 0; i < 7; ++i) {
+        auto commands = text(m.receiverFailed(1, "ICE failed", true));
+        REQUIRE(commands.size() == 1);
+        CHECK(commands[0].rfind("reconnect 1 a in ", 0) == 0);
+        delays.push_back(std::stoll(commands[0].substr(17)));
+        CHECK(m.attachedTo("a") == 1u);
+        CHECK(!m.members().at("a").retryPending);
+    }
+    // The same backoff as a replaced receiver's, reset by media.
+    CHECK(delays == std::vector<long long> { 1000, 2000, 4000, 8000, 16000, 30000, 30000 });
+    m.outputStarted("a");
+    CHECK(text(m.receiverFailed(1, "no media", true))
+        == Lines { "reconnect 1 a in 1000 ms (no media)" });
+
+    SECTION("its member leaves before the reconnection: finished as any")
+    {
+        CHECK(text(m.peerLeft("a")) == Lines { "left a", "finish 1 (left the room)" });
+        CHECK(!m.attachedTo("a"));
+    }
+    SECTION("a receiver that cannot reconnect is replaced as before")
+    {
+        CHECK(text(m.receiverFailed(2, "pipeline error"))
+            == Lines { "finish 2 (pipeline error)", "retry b in 1000 ms" });
+    }
+    SECTION("a detached receiver is finished, never reconnected")
+    {
+        m.peerJoined(peer("a", "anna")); // a names someone else now: 1 detached
+        CHECK(text(m.receiverFailed(1, "detached and its media stopped", true))
+            == Lines { "finish 1 (detached and its media stopped)" });
+    }
+    SECTION("a member that is gone: finished")
+    {
+        m.welcome({ peer("b", "bob") });
+        CHECK(text(m.receiverFailed(1, "no media", true)) == Lines { "finish 1 (no media)" });
+    }
+    SECTION("the room stops: finished")
+    {
+        m.stop();
+        CHECK(text(m.receiverFailed(1, "no media", true)) == Lines { "finish 1 (no media)" });
+        CHECK(m.attachedTo("a") == std::nullopt);
     }
 }
 
