@@ -102,6 +102,7 @@ std::vector<std::pair<unsigned, bool>> Membership::reattachByName(
         Receiver &r = receivers_[serial];
         std::optional<std::string> to;
         const bool isAway = std::find(away.begin(), away.end(), serial) != away.end();
+        r.away = isAway;
         unsigned named = 0;
         // Names are all there is to go by (ids are the server's): only a name that picks
         // exactly one listed, unclaimed newcomer and no other orphaned receiver.
@@ -119,8 +120,8 @@ std::vector<std::pair<unsigned, bool>> Membership::reattachByName(
         if (named != 1 || rivals)
             to.reset();
         if (!to) {
-            // Away and no newcomer of its name listed: its client may not be back yet.
-            rest.emplace_back(serial, isAway && named == 0);
+            // No newcomer of its name listed: its client may not be back yet (we were quicker).
+            rest.emplace_back(serial, named == 0);
             continue;
         }
         const std::string from = r.peerId;
@@ -190,6 +191,9 @@ MembershipCommands Membership::peerJoined(const protocol::PeerInfo &peer)
         r.peerId = peer.id;
         r.attached = true;
         r.waiting = false;
+        // Not away: its client may have closed its connection with the drop; look again.
+        if (!r.away)
+            out.push_back(ScheduleRecheck { { *heir }, kRejoinCheckDelay });
         return out;
     }
     startReceiver(peer.id, peer.name, out);

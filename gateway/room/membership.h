@@ -181,7 +181,8 @@ public:
         std::optional<std::string> name;
         bool attached = true;
         bool finishing = false; // a Finish was issued, or it could not start
-        bool waiting = false; // detached while away, for a member of its name (Detach::waiting)
+        bool waiting = false; // detached at a rejoin, for a member of its name (Detach::waiting)
+        bool away = false; // its media had stopped before our signaling dropped (at the rejoin)
     };
 
     // We joined or rejoined the room; peers are the visible members listed; away: the attached

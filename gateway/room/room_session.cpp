@@ -127,8 +127,8 @@ void RoomSession::run(MembershipCommands commands)
                 return;
             it->second.sendTo = c.to;
             it->second.attached = true;
-            log_.info("receiver for %s continues as %s's (same name; its connection was away "
-                      "before the rejoin and may come back by itself)",
+            log_.info("receiver for %s continues as %s's (same name; its connection may have "
+                      "outlived the rejoin, or come back by itself)",
                 c.from.c_str(), c.to.c_str());
         },
         [this](Detach &c) { detach(c.serial, c.why, c.waiting); },
@@ -142,14 +142,16 @@ void RoomSession::run(MembershipCommands commands)
         },
         [this](Reconnect &c) { reconnect(c.serial, c.reason, c.delay); },
         [this](ScheduleRecheck &c) {
-            rejoinCheck_ = addTimeout(
-                context_, c.delay, [ref = self_.ref(), serials = std::move(c.serials)] {
+            // One timer per recheck: the welcome's and those of members re-attached later.
+            const unsigned key = ++rejoinChecksMade_;
+            rejoinChecks_[key] = addTimeout(
+                context_, c.delay, [ref = self_.ref(), key, serials = std::move(c.serials)] {
                     if (RoomSession *self = ref.lock())
-                        self->recheckAfterRejoin(serials);
+                        self->recheckAfterRejoin(key, serials);
                     return false;
                 });
         },
-        [this](CancelRecheck &) { rejoinCheck_.reset(); },
+        [this](CancelRecheck &) { rejoinChecks_.clear(); },
         [this](ScheduleRetry &c) { scheduleRetry(c.peerId, c.delay); },
         [this](CancelRetry &c) { retryTimers_.erase(c.peerId); },
         [this](MemberJoined &c) {
@@ -232,10 +234,13 @@ bool RoomSession::watchStranded()
     return any;
 }
 
-void RoomSession::recheckAfterRejoin(const std::vector<unsigned> &serials)
+void RoomSession::recheckAfterRejoin(unsigned key, const std::vector<unsigned> &serials)
 {
     // Released from a later dispatch: this is the timer's own.
-    releaseLater(context_, std::move(rejoinCheck_));
+    if (auto it = rejoinChecks_.find(key); it != rejoinChecks_.end()) {
+        releaseLater(context_, std::move(it->second));
+        rejoinChecks_.erase(it);
+    }
     std::vector<unsigned> mediaStopped, reconnectable;
     for (unsigned serial : serials) {
         auto it = receivers_.find(serial);

@@ -190,7 +190,7 @@ private:
     // Feed one event into membership_ and carry out the commands it returns, in order.
     void run(MembershipCommands commands);
     void onWelcome(const protocol::Welcome &welcome);
-    void recheckAfterRejoin(const std::vector<unsigned> &serials);
+    void recheckAfterRejoin(unsigned key, const std::vector<unsigned> &serials);
     void onMessage(const protocol::ServerMessage &message);
     void onPeerJoined(const protocol::PeerInfo &peer);
     void onPeerLeft(const std::string &id);
@@ -224,7 +224,8 @@ private:
     bool joined_ = false;
     bool stopping_ = false;
     std::function<void()> stopDone_;
-    GPtr<GSource> rejoinCheck_; // ScheduleRecheck
+    std::map<unsigned, GPtr<GSource>> rejoinChecks_; // ScheduleRecheck, by a key of their own
+    unsigned rejoinChecksMade_ = 0;
     // When our signaling last dropped (for Membership::awayAtRejoin); nullopt before any drop.
     std::optional<std::chrono::steady_clock::time_point> droppedAt_;
     GPtr<GSource> strandedWatch_; // watchStranded(), while a stranded receiver lives
