@@ -38,7 +38,7 @@ mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 
 # The unit suite unless told otherwise (e2e needs browsers). The integration suite is the goal
 # (issue #12) but still fails here: on 2026-12-04, 28 of its 39 tests had LeakSanitizer reports
-# at exit (roomcast and roomcast-signal after SIGTERM: 40 reports, mostly GLib slice
+# at exit (roomcast and roomcast-signal after SIGTERM: 38 leak reports, mostly GLib slice
 # allocations made inside GStreamer and libsoup, some OpenSSL RAND state) and so exited non-zero;
 # no AddressSanitizer or UBSan error was reported. `tests/sanitizers/run.sh --suite
 # integration` runs it (14 min on two busy cores).
