@@ -11,6 +11,8 @@
 #include "common/protocol/room_protocol.h"
 #include "signaling/deflate_extension.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -43,6 +45,27 @@ struct UpgradeSlot
         delete slot;
     }
 };
+
+// GLib listens with a backlog of 10: a burst of handshakes (a thousand clients reconnecting
+// after a restart) overflows it, and the kernel then drops or resets connections. Ours is the
+// kernel's maximum (net.core.somaxconn caps it).
+constexpr int kListenBacklog = 4096;
+
+GPtr<GSocket> listenSocket(GSocketAddress *address, GError **error)
+{
+    auto socket = adopt(g_socket_new(g_socket_address_get_family(address), G_SOCKET_TYPE_STREAM,
+        G_SOCKET_PROTOCOL_DEFAULT, error));
+    if (!socket)
+        return {};
+    g_socket_set_listen_backlog(socket.get(), kListenBacklog);
+    // As libsoup's own listener: an IPv6 address serves IPv6 only.
+    if (g_socket_address_get_family(address) == G_SOCKET_FAMILY_IPV6
+        && !g_socket_set_option(socket.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+        return {};
+    if (!g_socket_bind(socket.get(), address, TRUE, error) || !g_socket_listen(socket.get(), error))
+        return {};
+    return socket;
+}
 
 } // namespace
 
@@ -115,7 +138,9 @@ uint16_t RoomServer::start()
             config_.tlsCertificateFile.c_str(), ops::describeTlsCertificate(cert.get()).c_str());
     }
     GError *rawError = nullptr;
-    if (!soup_server_listen(server_.get(), sockAddr.get(),
+    auto listener = listenSocket(sockAddr.get(), &rawError);
+    if (!listener
+        || !soup_server_listen_socket(server_.get(), listener.get(),
             tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &rawError)) {
         auto error = adopt(rawError);
         throw StartupError(exitcode::osError,
