@@ -178,7 +178,7 @@ std::variant<LoadResult, std::string> LoadRun::run()
         sleepUntil(schedule.windowEndNs);
         end = cpuSnapshot();
         if (options_.callgrind && options_.serverPid > 0)
-            callgrindControl(options_.serverPid, "-d");
+            callgrindControl(options_.serverPid, "--dump");
         if (options_.serverPid > 0)
             serverMemory = memoryKiB(options_.serverPid);
     }
