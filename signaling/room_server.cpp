@@ -11,6 +11,8 @@
 #include "common/protocol/room_protocol.h"
 #include "signaling/deflate_extension.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -30,6 +32,8 @@ std::string formatAddress(GInetSocketAddress *addr)
 
 // Object data on an upgrade request admitted under the connection cap.
 constexpr const char *kUpgradeSlotKey = "roomcast-upgrade-slot";
+// Object data on an upgrade request: the extensions its handshake accepted (a GList).
+constexpr const char *kExtensionsKey = "roomcast-ws-extensions";
 
 struct UpgradeSlot
 {
@@ -42,34 +46,56 @@ struct UpgradeSlot
     }
 };
 
+// GLib listens with a backlog of 10: a burst of handshakes (a thousand clients reconnecting
+// after a restart) overflows it, and the kernel then drops or resets connections. Ours is the
+// kernel's maximum (net.core.somaxconn caps it).
+constexpr int kListenBacklog = 4096;
+
+GPtr<GSocket> listenSocket(GSocketAddress *address, GError **error)
+{
+    auto socket = adopt(g_socket_new(g_socket_address_get_family(address), G_SOCKET_TYPE_STREAM,
+        G_SOCKET_PROTOCOL_DEFAULT, error));
+    if (!socket)
+        return {};
+    g_socket_set_listen_backlog(socket.get(), kListenBacklog);
+    // As libsoup's own listener: an IPv6 address serves IPv6 only.
+    if (g_socket_address_get_family(address) == G_SOCKET_FAMILY_IPV6
+        && !g_socket_set_option(socket.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+        return {};
+    if (!g_socket_bind(socket.get(), address, TRUE, error) || !g_socket_listen(socket.get(), error))
+        return {};
+    return socket;
+}
+
 } // namespace
 
 RoomServer::RoomServer(RoomServerConfig config, GMainContext *ctx)
     : config_(std::move(config))
     , ctx_(ref(ctx ? ctx : g_main_context_default()))
     , dispatcher_(config_.rules)
-    , graveyard_(ctx_.get())
+    , poller_(ctx_.get())
 {
     if (!config_.staticDir.empty())
         static_.emplace(config_.staticDir);
+    extensionTypes_ = g_ptr_array_new_with_free_func(g_type_class_unref);
+    g_ptr_array_add(extensionTypes_, g_type_class_ref(deflateExtensionType()));
 }
 
 RoomServer::~RoomServer()
 {
+    *alive_ = nullptr;
     capHandler_.reset();
     deadlines_.reset();
     livenessTimer_.reset();
+    keepaliveTimer_.reset();
+    joinTimer_.reset();
     reaper_.reset();
-    for (auto &[raw, peer] : peers_) {
-        // Still open: its destructor closes the connection; the graveyard then holds it.
-        GPtr<SoupWebsocketConnection> conn = ref(peer->connection());
-        peer.reset();
-        graveyard_.bury(std::move(conn));
-    }
+    // Still open ones send 1001 from their destructors (if the socket takes it now).
     peers_.clear();
     reap();
     if (server_)
         soup_server_disconnect(server_.get());
+    g_ptr_array_unref(extensionTypes_);
 }
 
 uint16_t RoomServer::start()
@@ -81,13 +107,13 @@ uint16_t RoomServer::start()
 
     server_ = adopt(static_cast<SoupServer *>(g_object_new(
         SOUP_TYPE_SERVER, "server-header", "roomcast-signal/" ROOMCAST_VERSION " ", nullptr)));
-    // permessage-deflate, but ours: libsoup 3.2's inflates a whole frame with no bound before
-    // any size check (a frame of a few KiB could expand to gigabytes); ours stops one byte past
-    // the protocol's limit (deflate_extension.h).
-    soup_server_remove_websocket_extension(server_.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-    soup_server_add_websocket_extension(server_.get(), deflateExtensionType());
-    soup_server_add_websocket_handler(
-        server_.get(), protocol::kPath, nullptr, nullptr, &RoomServer::onWebSocket, this, nullptr);
+    // The upgrade is a plain handler: libsoup writes the 101, then WsConnection takes the
+    // stream (ws_connection.h says why not libsoup's SoupWebsocketConnection). The extensions
+    // offered are permessage-deflate, but ours: libsoup 3.2's inflates a whole frame with no
+    // bound before any size check; ours stops one byte past the protocol's limit
+    // (deflate_extension.h).
+    soup_server_add_handler(
+        server_.get(), protocol::kPath, &RoomServer::onWebSocketRequest, this, nullptr);
     soup_server_add_handler(server_.get(), nullptr, &RoomServer::onHttp, this, nullptr);
     deadlines_.emplace(server_.get(), ctx_.get(), config_.joinTimeout);
     capHandler_ = SignalConnection(server_.get(),
@@ -112,7 +138,9 @@ uint16_t RoomServer::start()
             config_.tlsCertificateFile.c_str(), ops::describeTlsCertificate(cert.get()).c_str());
     }
     GError *rawError = nullptr;
-    if (!soup_server_listen(server_.get(), sockAddr.get(),
+    auto listener = listenSocket(sockAddr.get(), &rawError);
+    if (!listener
+        || !soup_server_listen_socket(server_.get(), listener.get(),
             tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &rawError)) {
         auto error = adopt(rawError);
         throw StartupError(exitcode::osError,
@@ -151,6 +179,11 @@ uint16_t RoomServer::start()
         checkLiveness();
         return true;
     });
+    keepaliveTimer_ = addTimeout(ctx_.get(),
+        std::chrono::seconds(std::max<int64_t>(1, config_.pingInterval.count())), [this] {
+            pingAll();
+            return true;
+        });
     RC_LOG_INFO("listening on %s%s", address_.c_str(), tls ? " (TLS)" : "");
     return port;
 }
@@ -173,18 +206,125 @@ bool RoomServer::reloadTls()
     return true;
 }
 
-void RoomServer::onWebSocket(SoupServer *, SoupServerMessage *msg, const char *,
-    SoupWebsocketConnection *conn, gpointer data) noexcept
+void RoomServer::onWebSocketRequest(
+    SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer data) noexcept
 {
     auto *self = static_cast<RoomServer *>(data);
     try {
-        self->accept(msg, conn);
+        self->handshake(msg);
+    } catch (const std::exception &e) {
+        RC_LOG_ERROR("cannot answer a WebSocket upgrade: %s", e.what());
+        soup_server_message_set_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, nullptr);
+    } catch (...) {
+        soup_server_message_set_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, nullptr);
+    }
+}
+
+void RoomServer::handshake(SoupServerMessage *msg)
+{
+    if (shuttingDown_) {
+        soup_server_message_set_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, nullptr);
+        return;
+    }
+    GList *accepted = nullptr;
+    // Sets 101 and the response headers, or an error status (400 for a request that is not a
+    // valid upgrade) that libsoup then answers.
+    if (!soup_websocket_server_process_handshake(msg, nullptr, nullptr, extensionTypes_, &accepted))
+        return;
+    g_object_set_data_full(G_OBJECT(msg), kExtensionsKey, accepted, [](gpointer list) noexcept {
+        g_list_free_full(static_cast<GList *>(list), g_object_unref);
+    });
+    // The stream can be taken only once the 101 is written, as libsoup's own handler does.
+    g_signal_connect_data(
+        msg, "wrote-informational", G_CALLBACK(&RoomServer::onUpgraded),
+        new std::shared_ptr<RoomServer *>(alive_),
+        [](gpointer alive, GClosure *) noexcept {
+            delete static_cast<std::shared_ptr<RoomServer *> *>(alive);
+        },
+        GConnectFlags(0));
+}
+
+void RoomServer::onUpgraded(SoupServerMessage *msg, gpointer alive) noexcept
+{
+    RoomServer *self = *static_cast<std::shared_ptr<RoomServer *> *>(alive)->get();
+    if (!self)
+        return;
+    try {
+        self->accept(msg);
     } catch (const std::exception &e) {
         RC_LOG_ERROR("cannot accept a WebSocket connection: %s", e.what());
-        soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, nullptr);
     } catch (...) {
-        soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, nullptr);
+        RC_LOG_ERROR("cannot accept a WebSocket connection");
     }
+}
+
+void RoomServer::accept(SoupServerMessage *msg)
+{
+    // The WebSocket now counts itself: release the slot its upgrade held.
+    g_object_set_data(G_OBJECT(msg), kUpgradeSlotKey, nullptr);
+    WsConnection::Parts parts;
+    parts.tls = !config_.tlsCertificateFile.empty();
+    parts.socket = ref(soup_server_message_get_socket(msg));
+    const char *remote = soup_server_message_get_remote_host(msg);
+    std::string label = "c" + std::to_string(nextConnection_++) + " " + (remote ? remote : "?");
+    auto *accepted = static_cast<GList *>(g_object_steal_data(G_OBJECT(msg), kExtensionsKey));
+    for (GList *l = accepted; l; l = l->next)
+        parts.extensions.push_back(adopt(static_cast<SoupWebsocketExtension *>(l->data)));
+    g_list_free(accepted);
+    parts.stream = adopt(soup_server_message_steal_connection(msg));
+    if (!parts.stream || !parts.socket)
+        return;
+    if (shuttingDown_) {
+        g_socket_shutdown(parts.socket.get(), TRUE, TRUE, nullptr);
+        g_io_stream_close(parts.stream.get(), nullptr, nullptr);
+        return;
+    }
+    const PeerLimits limits { config_.maxQueuedBytes, config_.transportPayloadLimit };
+    auto peer = std::make_unique<WebSocketPeer>(std::move(parts), std::move(label), dispatcher_,
+        poller_, ctx_.get(), limits, [this](WebSocketPeer *p) { retire(p); });
+    RC_LOG_DEBUG("connection %s opened", peer->label().c_str());
+    WebSocketPeer *raw = peer.get();
+    const uint64_t serial = nextConnection_;
+    peers_.emplace(raw, PeerEntry { std::move(peer), serial });
+    joinDeadlines_.push_back(
+        JoinDeadline { g_get_monotonic_time() + config_.joinTimeout.count() * 1000, raw, serial });
+    armJoinTimer();
+    raw->start();
+}
+
+void RoomServer::armJoinTimer()
+{
+    if (joinTimer_ || joinDeadlines_.empty())
+        return;
+    const gint64 waitUs = std::max<gint64>(0, joinDeadlines_.front().atUs - g_get_monotonic_time());
+    joinTimer_ = addTimeout(ctx_.get(), std::chrono::milliseconds((waitUs + 999) / 1000), [this] {
+        // The source ends by returning false: drop our reference without destroying it.
+        g_source_unref(joinTimer_.release());
+        checkJoinDeadlines();
+        armJoinTimer();
+        return false;
+    });
+}
+
+void RoomServer::checkJoinDeadlines()
+{
+    const gint64 now = g_get_monotonic_time();
+    const std::string detail = "no valid 'join' within "
+        + std::to_string(config_.joinTimeout.count()) + " ms of the WebSocket handshake";
+    while (!joinDeadlines_.empty() && joinDeadlines_.front().atUs <= now) {
+        const JoinDeadline d = joinDeadlines_.front();
+        joinDeadlines_.pop_front();
+        auto it = peers_.find(d.peer);
+        // The dispatcher ignores a connection that has joined or is closing.
+        if (it != peers_.end() && it->second.serial == d.serial && !d.peer->closed())
+            dispatcher_.joinDeadline(d.peer, detail);
+    }
+}
+
+void RoomServer::pingAll()
+{
+    for (const auto &[raw, entry] : peers_)
+        raw->ping();
 }
 
 void RoomServer::onRequestRead(SoupServer *, SoupServerMessage *msg, gpointer data) noexcept
@@ -227,28 +367,6 @@ bool RoomServer::admitUpgrade(SoupServerMessage *msg)
     return true;
 }
 
-void RoomServer::accept(SoupServerMessage *msg, SoupWebsocketConnection *conn)
-{
-    // The WebSocket now counts itself: release the slot its upgrade held.
-    g_object_set_data(G_OBJECT(msg), kUpgradeSlotKey, nullptr);
-    if (shuttingDown_) {
-        soup_websocket_connection_close(conn, protocol::kCloseGoingAway, "server shutting down");
-        return;
-    }
-    soup_websocket_connection_set_max_incoming_payload_size(conn, config_.transportPayloadLimit);
-    soup_websocket_connection_set_keepalive_interval(
-        conn, static_cast<guint>(std::max<int64_t>(1, config_.pingInterval.count())));
-
-    const char *remote = soup_server_message_get_remote_host(msg);
-    std::string label = "c" + std::to_string(nextConnection_++) + " " + (remote ? remote : "?");
-    const PeerLimits limits { config_.joinTimeout, config_.maxQueuedBytes };
-    auto peer = std::make_unique<WebSocketPeer>(conn, soup_server_message_get_socket(msg),
-        std::move(label), dispatcher_, ctx_.get(), limits, [this](WebSocketPeer *p) { retire(p); });
-    RC_LOG_DEBUG("connection %s opened", peer->label().c_str());
-    WebSocketPeer *raw = peer.get();
-    peers_.emplace(raw, std::move(peer));
-}
-
 void RoomServer::onHttp(
     SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer data) noexcept
 {
@@ -271,13 +389,6 @@ void RoomServer::onHttp(
 
 void RoomServer::reap() noexcept
 {
-    // Each peer goes first (its handlers point at the connection), then its connection goes
-    // to the graveyard, which finalizes it only once libsoup has no source left for it.
-    for (auto &peer : retired_) {
-        GPtr<SoupWebsocketConnection> conn = peer->takeConnection();
-        peer.reset();
-        graveyard_.bury(std::move(conn));
-    }
     retired_.clear();
 }
 
@@ -289,7 +400,7 @@ void RoomServer::retire(WebSocketPeer *peer)
     if (it == peers_.end())
         return;
     RC_LOG_DEBUG("connection %s closed", peer->label().c_str());
-    retired_.push_back(std::move(it->second));
+    retired_.push_back(std::move(it->second.peer));
     peers_.erase(it);
     if (!reaper_) {
         GSource *idle = g_idle_source_new();
@@ -311,12 +422,9 @@ void RoomServer::retire(WebSocketPeer *peer)
 
 void RoomServer::checkLiveness()
 {
-    // Twice libsoup's own close timeout: only connections libsoup failed without one get here.
-    constexpr gint64 kClosingGraceUs = 10 * G_USEC_PER_SEC;
-    const gint64 now = g_get_monotonic_time();
     std::vector<WebSocketPeer *> silent;
-    for (const auto &[raw, peer] : peers_) {
-        peer->enforceClosingDeadline(now, kClosingGraceUs);
+    for (const auto &[raw, entry] : peers_) {
+        const auto &peer = entry.peer;
         if (peer->closed())
             continue;
         auto quiet = peer->silence();

@@ -9,13 +9,14 @@
 #pragma once
 
 #include "common/base/soup_ptr.h"
-#include "signaling/connection_graveyard.h"
+#include "signaling/fd_poller.h"
 #include "signaling/request_deadlines.h"
 #include "signaling/room_server_config.h"
 #include "signaling/signal_dispatcher.h"
 #include "signaling/static_files.h"
 #include "signaling/websocket_peer.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,14 +57,19 @@ public:
     const SignalDispatcher &dispatcher() const noexcept { return dispatcher_; }
 
 private:
-    static void onWebSocket(SoupServer *server, SoupServerMessage *msg, const char *path,
-        SoupWebsocketConnection *conn, gpointer self) noexcept;
+    static void onWebSocketRequest(SoupServer *server, SoupServerMessage *msg, const char *path,
+        GHashTable *query, gpointer self) noexcept;
+    static void onUpgraded(SoupServerMessage *msg, gpointer alive) noexcept;
     static void onHttp(SoupServer *server, SoupServerMessage *msg, const char *path,
         GHashTable *query, gpointer self) noexcept;
     static void onRequestRead(SoupServer *server, SoupServerMessage *msg, gpointer self) noexcept;
-    void accept(SoupServerMessage *msg, SoupWebsocketConnection *conn);
+    void handshake(SoupServerMessage *msg);
+    void accept(SoupServerMessage *msg);
     bool admitUpgrade(SoupServerMessage *msg);
     void checkLiveness();
+    void checkJoinDeadlines();
+    void armJoinTimer();
+    void pingAll();
     void retire(WebSocketPeer *peer);
 
     RoomServerConfig config_;
@@ -71,6 +77,10 @@ private:
     SignalDispatcher dispatcher_; // declared before the peers, which report to it when destroyed
     std::optional<StaticFiles> static_;
     GPtr<SoupServer> server_;
+    // What soup_websocket_server_process_handshake negotiates from: our permessage-deflate.
+    GPtrArray *extensionTypes_ = nullptr;
+    // Cleared by the destructor: a 101 written after we are gone must not reach us.
+    std::shared_ptr<RoomServer *> alive_ = std::make_shared<RoomServer *>(this);
     std::optional<RequestDeadlines> deadlines_;
     SignalConnection capHandler_;
     // Upgrades admitted under the cap whose WebSocket does not exist yet; each admitted
@@ -81,13 +91,29 @@ private:
     gint64 lastRefusalLogUs_ = 0;
     uint64_t refusedSinceLog_ = 0;
     std::string address_;
-    std::map<WebSocketPeer *, std::unique_ptr<WebSocketPeer>> peers_;
+    // Every client socket is watched here; declared before the peers, which it outlives.
+    FdPoller poller_;
+    struct PeerEntry
+    {
+        std::unique_ptr<WebSocketPeer> peer;
+        uint64_t serial = 0;
+    };
+    std::map<WebSocketPeer *, PeerEntry> peers_;
     std::vector<std::unique_ptr<WebSocketPeer>> retired_;
-    // Declared after the peers' containers' users: takes each retired peer's connection.
-    ConnectionGraveyard graveyard_;
     void reap() noexcept;
     GPtr<GSource> reaper_;
     GPtr<GSource> livenessTimer_;
+    GPtr<GSource> keepaliveTimer_;
+    // Join deadlines in opening order (every connection gets the same timeout, so the queue
+    // stays sorted): one timer for the whole server instead of one source per connection.
+    struct JoinDeadline
+    {
+        gint64 atUs;
+        WebSocketPeer *peer;
+        uint64_t serial; // tells a new peer at a reused address from the one queued
+    };
+    std::deque<JoinDeadline> joinDeadlines_;
+    GPtr<GSource> joinTimer_;
     uint64_t nextConnection_ = 1;
     bool shuttingDown_ = false;
 };

@@ -74,6 +74,8 @@ BenchMember::~BenchMember()
 
 bool BenchMember::isOpen() const noexcept
 {
+    if (raw_)
+        return raw_->open();
     return conn_ && soup_websocket_connection_get_state(conn_.get()) == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
@@ -90,6 +92,45 @@ void BenchMember::connect(SoupSession *session, const std::string &url)
     g_signal_connect(msg.get(), "network-event", G_CALLBACK(onNetworkEvent), nullptr);
     soup_session_websocket_connect_async(session, msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT,
         cancellable_.get(), onConnectDone, this);
+}
+
+void BenchMember::connectRaw(signaling::FdPoller &poller, uint16_t port, const std::string &path)
+{
+    raw_ = std::make_unique<RawWsClient>(poller, static_cast<RawWsClient::Listener &>(*this));
+    raw_->connect(port, path);
+}
+
+void BenchMember::rawOpen()
+{
+    rawOpened_ = true;
+    sendJoin();
+    listener_.onConnected(*this, {});
+}
+
+void BenchMember::rawText(std::string_view text)
+{
+    handleText(text);
+}
+
+void BenchMember::rawClosed(const std::string &error)
+{
+    closed_ = true;
+    if (!rawOpened_)
+        listener_.onConnected(*this, error.empty() ? "closed during the upgrade" : error);
+    else
+        listener_.onClosed(*this);
+}
+
+void BenchMember::sendJoin()
+{
+    protocol::Join join;
+    join.room = room_;
+    join.name = "bench-" + std::to_string(index_);
+    const std::string text = protocol::encodeJoin(join);
+    if (raw_)
+        raw_->sendText(text);
+    else
+        soup_websocket_connection_send_text(conn_.get(), text.c_str());
 }
 
 void BenchMember::onConnectDone(GObject *source, GAsyncResult *result, gpointer self) noexcept
@@ -113,10 +154,7 @@ void BenchMember::onConnectDone(GObject *source, GAsyncResult *result, gpointer 
     member->closedHandler_
         = SignalConnection(c, g_signal_connect(c, "closed", G_CALLBACK(onClosedSignal), member));
 
-    protocol::Join join;
-    join.room = member->room_;
-    join.name = "bench-" + std::to_string(member->index_);
-    soup_websocket_connection_send_text(c, protocol::encodeJoin(join).c_str());
+    member->sendJoin();
     member->listener_.onConnected(*member, {});
 }
 
@@ -134,18 +172,25 @@ void BenchMember::setTarget(std::string_view targetId)
 
 void BenchMember::sendStamped(uint64_t nowNs)
 {
-    if (!conn_ || prefix_.empty())
+    if ((!conn_ && !raw_) || prefix_.empty())
         return;
     buffer_.assign(prefix_);
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, nowNs);
     buffer_.append(digits, end);
     buffer_.push_back('}');
-    soup_websocket_connection_send_text(conn_.get(), buffer_.c_str());
+    if (raw_)
+        raw_->sendText(buffer_);
+    else
+        soup_websocket_connection_send_text(conn_.get(), buffer_.c_str());
 }
 
 void BenchMember::close()
 {
+    if (raw_) {
+        raw_->close(protocol::kCloseNormal);
+        return;
+    }
     if (isOpen())
         soup_websocket_connection_close(conn_.get(), protocol::kCloseNormal, nullptr);
 }

@@ -6,8 +6,10 @@
 #pragma once
 
 #include "common/base/soup_ptr.h"
+#include "raw_ws_client.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,7 +35,7 @@ protected:
     ~MemberListener() = default;
 };
 
-class BenchMember
+class BenchMember final : private RawWsClient::Listener
 {
 public:
     BenchMember(uint32_t index, std::string room, MemberListener &listener);
@@ -44,6 +46,8 @@ public:
     // Opens the WebSocket and, once open, sends join. session is borrowed for
     // the call only (libsoup keeps its own reference while connecting).
     void connect(SoupSession *session, const std::string &url);
+    // The same over RawWsClient (the default transport): 127.0.0.1:port, path.
+    void connectRaw(signaling::FdPoller &poller, uint16_t port, const std::string &path);
 
     // Addresses every later sendStamped() to targetId; needs the welcome first.
     void setTarget(std::string_view targetId);
@@ -59,7 +63,7 @@ public:
     const std::string &id() const noexcept { return id_; } // empty before welcome
     bool isOpen() const noexcept;
     bool isClosed() const noexcept { return closed_; }
-    bool hasConnection() const noexcept { return conn_ != nullptr; }
+    bool hasConnection() const noexcept { return conn_ != nullptr || raw_ != nullptr; }
 
 private:
     static void onConnectDone(GObject *source, GAsyncResult *result, gpointer self) noexcept;
@@ -68,6 +72,10 @@ private:
     static void onClosedSignal(SoupWebsocketConnection *conn, gpointer self) noexcept;
 
     void handleText(std::string_view text);
+    void sendJoin();
+    void rawOpen() override;
+    void rawText(std::string_view text) override;
+    void rawClosed(const std::string &error) override;
 
     const uint32_t index_;
     const std::string room_;
@@ -80,6 +88,8 @@ private:
     GPtr<SoupWebsocketConnection> conn_;
     SignalConnection messageHandler_;
     SignalConnection closedHandler_;
+    std::unique_ptr<RawWsClient> raw_; // instead of conn_ with the raw transport
+    bool rawOpened_ = false;
 
     // The addressed message up to its timestamp; buffer_ is reused per send.
     std::string prefix_;

@@ -34,6 +34,8 @@ struct LoadOptions
     unsigned threads = 1; // shards, each with its own GMainContext
     int serverPid = 0; // > 0: report the server's CPU use over the window
     bool deflate = false;
+    bool soupClient = false; // libsoup's WebSocket client instead of RawWsClient
+    bool callgrind = false; // the server runs under callgrind: zero/dump around the window
     std::string roomPrefix = "bench";
 };
 

@@ -67,6 +67,31 @@ double processCpuSeconds(int pid)
 // Seconds the threads of process pid have spent runnable but waiting for a
 // CPU, summed from /proc/PID/task/*/schedstat; -1 when unreadable. On a shared
 // machine this tells a slow process from a starved one.
+// VmRSS and VmHWM of a process in KiB (-1 if unknown).
+std::pair<long, long> memoryKiB(int pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    long rss = -1, hwm = -1;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            rss = std::strtol(line.c_str() + 6, nullptr, 10);
+        else if (line.rfind("VmHWM:", 0) == 0)
+            hwm = std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    return { rss, hwm };
+}
+
+// Callgrind's client requests, for --callgrind: zero the counters at the window's start and
+// dump them at its end, so that the dump holds the window only.
+void callgrindControl(int pid, const char *option)
+{
+    const std::string cmd = std::string("callgrind_control ") + option + " " + std::to_string(pid)
+        + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+        RC_LOG_WARN("%s failed", cmd.c_str());
+}
+
 double runQueueWaitSeconds(const std::string &pid)
 {
     std::error_code ec;
@@ -144,11 +169,18 @@ std::variant<LoadResult, std::string> LoadRun::run()
     sync.arrive_and_wait();
 
     CpuSnapshot start, end;
+    std::pair<long, long> serverMemory { -1, -1 };
     if (!schedule.abort) {
         sleepUntil(schedule.windowStartNs);
+        if (options_.callgrind && options_.serverPid > 0)
+            callgrindControl(options_.serverPid, "-z");
         start = cpuSnapshot();
         sleepUntil(schedule.windowEndNs);
         end = cpuSnapshot();
+        if (options_.callgrind && options_.serverPid > 0)
+            callgrindControl(options_.serverPid, "--dump");
+        if (options_.serverPid > 0)
+            serverMemory = memoryKiB(options_.serverPid);
     }
     sync.arrive_and_wait();
     for (auto &t : threads)
@@ -170,6 +202,8 @@ std::variant<LoadResult, std::string> LoadRun::run()
     r.sendRate = double(c.sentInWindow) / r.windowS;
     r.forwardRate = double(c.receivedInWindow) / r.windowS;
     r.latency = latency.summarize();
+    r.serverRssKiB = serverMemory.first;
+    r.serverPeakRssKiB = serverMemory.second;
     const double wallS = double(end.wallNs - start.wallNs) / 1e9;
     if (wallS > 0) {
         r.clientCpu = (end.clientS - start.clientS) / wallS;

@@ -30,6 +30,8 @@ struct LoadResult
     // Fraction of the window spent runnable but waiting for a CPU (other load).
     double clientRunQueueWait = -1;
     double serverRunQueueWait = -1;
+    long serverRssKiB = -1; // VmRSS at the window's end
+    long serverPeakRssKiB = -1; // VmHWM at the window's end
 };
 
 class LoadRun

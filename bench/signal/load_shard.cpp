@@ -64,6 +64,15 @@ bool LoadShard::setUp()
 
     // libsoup counts a WebSocket against the session's connection limits until
     // the upgrade completes; the defaults (10, 2 per host) would serialise set-up.
+    if (!options_.soupClient) {
+        poller_ = std::make_unique<signaling::FdPoller>(ctx_.get());
+        // main() accepted only ws://127.0.0.1:PORT/PATH.
+        GUri *uri = g_uri_parse(options_.url.c_str(), G_URI_FLAGS_NONE, nullptr);
+        port_ = uri ? static_cast<uint16_t>(g_uri_get_port(uri)) : 0;
+        path_ = uri && *g_uri_get_path(uri) ? g_uri_get_path(uri) : "/";
+        if (uri)
+            g_uri_unref(uri);
+    }
     session_ = adopt(
         soup_session_new_with_options("max-conns", 8192, "max-conns-per-host", 8192, nullptr));
     if (!options_.deflate)
@@ -93,7 +102,11 @@ void LoadShard::startConnects()
     const unsigned budget = std::max(1u, options_.connectConcurrency / layout_.shards);
     while (connecting_ < budget && nextToConnect_ < members_.size()) {
         ++connecting_;
-        members_[nextToConnect_++]->connect(session_.get(), options_.url);
+        auto &member = members_[nextToConnect_++];
+        if (poller_)
+            member->connectRaw(*poller_, port_, path_);
+        else
+            member->connect(session_.get(), options_.url);
     }
 }
 
@@ -238,6 +251,7 @@ void LoadShard::tearDown()
         },
         std::chrono::milliseconds(3000));
     members_.clear();
+    poller_.reset();
     session_.reset();
     // Let libsoup finish what the close started before the context goes.
     while (g_main_context_iteration(ctx_.get(), FALSE)) { }

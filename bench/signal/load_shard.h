@@ -70,6 +70,9 @@ private:
 
     GPtr<GMainContext> ctx_;
     GPtr<SoupSession> session_;
+    std::unique_ptr<signaling::FdPoller> poller_; // the raw transport's sockets
+    uint16_t port_ = 0;
+    std::string path_;
     std::vector<std::unique_ptr<BenchMember>> members_;
     std::vector<BenchMember *> byIndex_; // global member index -> ours, or nullptr
     std::vector<uint32_t> senders_; // global indices of our sending members

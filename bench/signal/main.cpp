@@ -9,6 +9,8 @@
 #include "common/base/startup_error.h"
 #include "load_run.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -58,6 +60,12 @@ Command parseOptions(int argc, char **argv, po::options_description &desc)
         ("server-pid", po::value(&o.serverPid)->default_value(0),
             "report this process's CPU use over the window")
         ("deflate", po::bool_switch(&o.deflate), "offer permessage-deflate (as browsers do)")
+        ("soup-client", po::bool_switch(&o.soupClient),
+            "connect with libsoup's WebSocket client (the first version's; it costs about as much "
+            "per message as the server) instead of the raw one")
+        ("callgrind", po::bool_switch(&o.callgrind),
+            "the server runs under valgrind --tool=callgrind: zero its counters at the window's "
+            "start and dump them at its end (callgrind_control)")
         ("room-prefix", po::value(&o.roomPrefix)->default_value(o.roomPrefix), "room name prefix")
         ("log-level", po::value(&logLevel)->default_value(logLevel), "debug, info, warning, error");
     // clang-format on
@@ -139,11 +147,27 @@ std::string toJson(const LoadResult &r)
         .set("server_cpu", r.serverCpu)
         .set("client_runq_wait", r.clientRunQueueWait)
         .set("server_runq_wait", r.serverRunQueueWait)
+        .set("server_rss_kib", static_cast<int64_t>(r.serverRssKiB))
+        .set("server_peak_rss_kib", static_cast<int64_t>(r.serverPeakRssKiB))
         .toString();
+}
+
+// Every member is a socket: raise the soft open-file limit to the hard one (10,000 idle
+// members need more than the usual 1024; the server raises its own for --max-connections).
+void raiseOpenFileLimit()
+{
+    struct rlimit lim
+    {
+    };
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
 }
 
 int runBench(const LoadOptions &options)
 {
+    raiseOpenFileLimit();
     rc::bench::LoadRun run(options);
     auto outcome = run.run();
     if (auto *error = std::get_if<std::string>(&outcome)) {
@@ -154,13 +178,14 @@ int runBench(const LoadOptions &options)
     RC_LOG_INFO(
         "n=%u %s: forwarded %.0f msg/s (sent %.0f/s), p50 %.1f us, p99 %.1f us, "
         "p99.9 %.1f us, max %.1f us, lost %llu, skipped %llu, rate-limited %llu, "
-        "client cpu %.0f%% (run-queue wait %.0f%%), server cpu %.0f%% (run-queue wait %.0f%%)",
+        "client cpu %.0f%% (run-queue wait %.0f%%), server cpu %.0f%% (run-queue wait %.0f%%), "
+        "server rss %ld KiB",
         r.options.connections, rc::bench::loadModeName(r.options.mode), r.forwardRate, r.sendRate,
         r.latency.p50Us, r.latency.p99Us, r.latency.p999Us, r.latency.maxUs,
         static_cast<unsigned long long>(r.lost),
         static_cast<unsigned long long>(r.counters.pacerSkipped),
         static_cast<unsigned long long>(r.counters.rateLimited), r.clientCpu * 100,
-        r.clientRunQueueWait * 100, r.serverCpu * 100, r.serverRunQueueWait * 100);
+        r.clientRunQueueWait * 100, r.serverCpu * 100, r.serverRunQueueWait * 100, r.serverRssKiB);
     std::cout << toJson(r) << std::endl;
     return rc::exitcode::ok;
 }

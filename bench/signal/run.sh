@@ -14,6 +14,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SERVER=${SERVER:-$ROOT/build-signal/signaling/roomcast-signal}
 CLIENT=${CLIENT:-$ROOT/build-bench/bench/signal/roomcast-bench-signal}
+BASELINE=""
+CLIENT_ARGS=()
 LEVELS="1 100 1000"
 MODES="closed open"
 RUNS=3
@@ -42,6 +44,8 @@ usage() {
     cat <<EOF
 Usage: $0 [options]
   --server PATH        roomcast-signal binary (default: $SERVER)
+  --baseline PATH      a second roomcast-signal (e.g. before a change), measured in every run
+                       right before --server, so that both see the same machine
   --client PATH        load client binary (default: $CLIENT)
   --levels "N ..."     connection counts (default: "$LEVELS")
   --modes "M ..."      closed and/or open (default: "$MODES")
@@ -54,6 +58,8 @@ Usage: $0 [options]
   --client-threads T   load client threads, each with its own GMainContext (default: $CLIENT_THREADS)
   --rate-limit N       server --rate-limit-burst and --rate-limit-per-second (default: $RATE_LIMIT; 0: server defaults)
   --server-arg ARG     extra argument for the server (repeatable)
+  --client-arg ARG     extra argument for the load client (repeatable; --soup-client is the
+                       first version's libsoup client)
   --server-log-level L (default: $SERVER_LOG_LEVEL)
   --quiet-wait S       before each measurement, wait up to S seconds for the machine
                        to be under --quiet-busy percent busy (default: $QUIET_WAIT; 0: no wait)
@@ -69,6 +75,8 @@ EOF
 while (($#)); do
     case "$1" in
         --server) SERVER=$2; shift 2 ;;
+        --baseline) BASELINE=$2; shift 2 ;;
+        --client-arg) CLIENT_ARGS+=("$2"); shift 2 ;;
         --client) CLIENT=$2; shift 2 ;;
         --levels) LEVELS=$2; shift 2 ;;
         --modes) MODES=$2; shift 2 ;;
@@ -93,11 +101,14 @@ while (($#)); do
     esac
 done
 
+# The bench's own levels go up to 1000 connections plus the ones still closing from the
+# level before: the connection cap (default 1000) is not what is measured either.
+SERVER_ARGS=(--max-connections 20000 "${SERVER_ARGS[@]}")
 if ((RATE_LIMIT > 0)); then
     SERVER_ARGS=(--rate-limit-burst "$RATE_LIMIT" --rate-limit-per-second "$RATE_LIMIT" "${SERVER_ARGS[@]}")
 fi
 
-for bin in "$SERVER" "$CLIENT"; do
+for bin in "$SERVER" "$CLIENT" ${BASELINE:+"$BASELINE"}; do
     [[ -x $bin ]] || { echo "missing binary: $bin" >&2; exit 69; }
 done
 command -v taskset >/dev/null || { echo "taskset is required" >&2; exit 69; }
@@ -153,7 +164,8 @@ machine() {
     echo "json-glib: $(pkg-config --modversion json-glib-1.0 2>/dev/null || echo '?')"
     echo "gstreamer: $(pkg-config --modversion gstreamer-1.0 2>/dev/null || echo '?')"
     echo "server: $SERVER ${SERVER_ARGS[*]:-} (core $SERVER_CORE)"
-    echo "client: $CLIENT (core $CLIENT_CORE)"
+    [[ -n $BASELINE ]] && echo "baseline: $BASELINE (same arguments; measured first in every run)"
+    echo "client: $CLIENT ${CLIENT_ARGS[*]:-} (core $CLIENT_CORE)"
     echo "levels: $LEVELS; modes: $MODES; runs: $RUNS; window: ${DURATION}s after ${WARMUP}s warm-up;" \
         "open rates: $RATES msg/s; closed window: $WINDOW; room size: $ROOM_SIZE;" \
         "client threads: $CLIENT_THREADS"
@@ -184,9 +196,9 @@ wait_quiet() {
     done
 }
 
-start_server() { # log file; sets SERVER_PID and PORT
-    local log=$1
-    taskset -c "$SERVER_CORE" "$SERVER" --listen 127.0.0.1:0 --log-level "$SERVER_LOG_LEVEL" \
+start_server() { # log file, binary; sets SERVER_PID and PORT
+    local log=$1 bin=$2
+    taskset -c "$SERVER_CORE" "$bin" --listen 127.0.0.1:0 --log-level "$SERVER_LOG_LEVEL" \
         "${SERVER_ARGS[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
     PORT=""
@@ -214,6 +226,7 @@ measure() {
         --mode "$mode" --rate "$((rate > 0 ? rate : 20000))" --window "$WINDOW" \
         --threads "$CLIENT_THREADS" --warmup "$WARMUP" --duration "$DURATION" \
         --server-pid "$SERVER_PID" --room-prefix "r$run-n$n-$mode$rate-a$attempt" \
+        "${CLIENT_ARGS[@]}" \
         >"$OUT/client.out" 2>>"$log" &
     CLIENT_PID=$!
     wait "$CLIENT_PID" || status=$?
@@ -235,9 +248,14 @@ print(max(r["server_runq_wait"], r["client_runq_wait"]))' "$1"
 
 CLIENT_TIMEOUT=$(python3 -c "print(int($WARMUP + $DURATION + 90))")
 failed=0
+SERVERS=(server)
+[[ -n $BASELINE ]] && SERVERS=(baseline server)
 for run in $(seq "$RUNS"); do
-    start_server "$OUT/server-run$run.log" || exit 69
-    echo "run $run: server pid $SERVER_PID on 127.0.0.1:$PORT" >&2
+  for which in "${SERVERS[@]}"; do
+    bin=$SERVER
+    [[ $which == baseline ]] && bin=$BASELINE
+    start_server "$OUT/$which-run$run.log" "$bin" || exit 69
+    echo "run $run: $which pid $SERVER_PID on 127.0.0.1:$PORT" >&2
     for n in $LEVELS; do
         for mode in $MODES; do
             rates=$RATES
@@ -249,7 +267,7 @@ for run in $(seq "$RUNS"); do
                 best_score="" attempts=0
                 for attempt in $(seq "$ATTEMPTS"); do
                     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-                        echo "server exited during run $run; log: $OUT/server-run$run.log" >&2
+                        echo "$which exited during run $run; log: $OUT/$which-run$run.log" >&2
                         exit 70
                     fi
                     wait_quiet
@@ -275,16 +293,17 @@ for run in $(seq "$RUNS"); do
                     continue
                 fi
                 python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
-r.update(run=int(sys.argv[2]), loadavg_before=float(sys.argv[3]), busy_before=float(sys.argv[4]),
+r.update(server=sys.argv[7], run=int(sys.argv[2]), loadavg_before=float(sys.argv[3]), busy_before=float(sys.argv[4]),
          attempts=int(sys.argv[5]), disturbed=r["server_runq_wait"] > float(sys.argv[6]) or
          r["client_runq_wait"] > float(sys.argv[6]))
 print(json.dumps(r))' "$OUT/best.out" "$run" "$best_loadavg" "$best_busy" "$attempts" "$DISTURBED" \
-                    >>"$RESULTS"
+                    "$which" >>"$RESULTS"
             done
         done
     done
     stop_pid "$SERVER_PID"
     SERVER_PID=""
+  done
 done
 rm -f "$OUT/client.out" "$OUT/best.out"
 
@@ -294,10 +313,12 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 machine = open(sys.argv[2]).read().strip()
 
 def key(r):
-    return (0 if r["mode"] == "closed" else 1, r["offered_rate"], r["connections"])
+    return (0 if r["mode"] == "closed" else 1, r["offered_rate"], r["connections"],
+            0 if r.get("server", "server") == "baseline" else 1)
 
 def label(r):
-    return "closed" if r["mode"] == "closed" else f"open {r['offered_rate'] / 1000:g}k/s"
+    load = "closed" if r["mode"] == "closed" else f"open {r['offered_rate'] / 1000:g}k/s"
+    return f"{r.get('server', 'server')} {load}"
 
 def us_per_msg(r):  # server CPU time per forwarded message
     return r["server_cpu"] * 1e6 / r["forward_rate"] if r["forward_rate"] > 0 else float("nan")
@@ -308,8 +329,8 @@ print("disturbed), each column's median on its own. closed = fixed number of")
 print("messages in flight (saturation); open = fixed offered rate. Server µs/msg =")
 print("server CPU time per forwarded message. Disturbed: the server or client")
 print("spent more than 10% of the window waiting for its core (other load).\n")
-print("| load | connections | forwarded msg/s | p50 ms | p99 ms | p99.9 ms | lost | rate-limited | server CPU | server µs/msg | server run-queue wait | client CPU | runs (disturbed) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| server, load | connections | forwarded msg/s | p50 ms | p99 ms | p99.9 ms | lost | rate-limited | server CPU | server µs/msg | server run-queue wait | client CPU | server RSS MB | runs (disturbed) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 groups = {}
 for r in rows:
     groups.setdefault(key(r), []).append(r)
@@ -323,11 +344,12 @@ for k in sorted(groups):
           f"{med(lambda r: r['rate_limited']):,.0f} | {med(lambda r: r['server_cpu']) * 100:.0f}% | "
           f"{med(us_per_msg):.1f} | {med(lambda r: r['server_runq_wait']) * 100:.0f}% | "
           f"{med(lambda r: r['client_cpu']) * 100:.0f}% | "
+          f"{med(lambda r: r.get('server_rss_kib', -1)) / 1024:.1f} | "
           f"{len(every)} ({sum(1 for r in every if r.get('disturbed'))}) |")
 print("\nEvery run. Run-queue wait: share of the window the process spent runnable but")
 print("waiting for its core (other processes on the machine); busy: whole-machine CPU")
 print("use in the second before the level started; * = disturbed.\n")
-print("| run | load | connections | forwarded msg/s | p50 ms | p99 ms | max ms | lost | server CPU | server run-queue wait | client CPU | client run-queue wait | busy before | attempts |")
+print("| run | server, load | connections | forwarded msg/s | p50 ms | p99 ms | max ms | lost | server CPU | server run-queue wait | client CPU | client run-queue wait | busy before | attempts |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in sorted(rows, key=lambda r: (r["run"],) + key(r)):
     mark = "*" if r.get("disturbed") else ""
