@@ -13,7 +13,7 @@ if ! command -v clang++ >/dev/null; then
 fi
 
 targets=(fuzz_room_protocol fuzz_token_verifier fuzz_pipeline_template fuzz_sdp_tuning
-  fuzz_control_api fuzz_config_loader fuzz_message_inflater)
+  fuzz_control_api fuzz_config_loader fuzz_message_inflater fuzz_ws_frame)
 
 # Only the fuzz targets are built here (they compile the sources they need),
 # so the rest of the project never has to build under clang.
