@@ -433,37 +433,6 @@ void PeerReceiver::reportFailure(const std::string &why)
         callbacks_.failed(reason);
 }
 
-std::string PeerReceiver::connectionState() const
-{
-    if (finishing_)
-        return "ending";
-    if (!health_.connectedOnce())
-        return "connecting";
-    switch (health_.gap()) {
-    case ParticipantHealth::Gap::Network:
-        return "reconnecting";
-    case ParticipantHealth::Gap::SenderPaused:
-        return "paused";
-    case ParticipantHealth::Gap::None:
-        break;
-    }
-    return "connected";
-}
-
-std::string PeerReceiver::connectionReason() const
-{
-    std::string reason;
-    if (health_.gap() == ParticipantHealth::Gap::Network)
-        reason = "no media and no connection: ICE restart "
-            + std::to_string(health_.restartsSinceConnected());
-    else if (health_.gap() == ParticipantHealth::Gap::SenderPaused)
-        reason = "connected, but the sender sends no media";
-    const std::string &turn = connection_->turnProblem();
-    if (!turn.empty())
-        reason += (reason.empty() ? "" : "; ") + turn;
-    return reason;
-}
-
 gboolean PeerReceiver::busMessage(GstBus *, GstMessage *message, gpointer data) noexcept
 {
     // The watch is destroyed with the receiver, on this same context.
