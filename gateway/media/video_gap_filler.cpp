@@ -2,6 +2,7 @@
 #include "gateway/media/video_gap_filler.h"
 
 #include "common/gst/gst_helpers.h"
+#include "gateway/media/gap_branch.h"
 #include "gateway/media/video_gap_keyframe.h"
 #include "gateway/media/video_gap_plan.h"
 
@@ -272,31 +273,12 @@ void unrefPad(gpointer pad) noexcept
 
 std::unique_ptr<VideoGapFiller> VideoGapFiller::build(GstBin *bin, std::string &error)
 {
-    GstElement *sink = rc::makeElement("appsink", nullptr, error);
-    if (!sink)
-        return nullptr;
-    GstElement *src = rc::makeElement("appsrc", nullptr, error);
-    if (!src) {
-        gst_object_unref(gst_object_ref_sink(sink));
-        return nullptr;
-    }
     std::unique_ptr<VideoGapFiller> filler(new VideoGapFiller());
-    filler->sink_ = refSink(sink);
-    filler->src_ = refSink(src);
-    // Not a real sink: no clock sync, no preroll (the stream is live).
-    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "max-buffers",
-        0u, "emit-signals", FALSE, nullptr);
-    g_object_set(src, "is-live", TRUE, "do-timestamp", FALSE, "block", FALSE, "min-latency",
-        static_cast<gint64>(0), "max-latency", static_cast<gint64>(-1), nullptr);
-    gst_util_set_object_arg(G_OBJECT(src), "format", "time");
-    // Not blocking means appsrc would queue without limit behind a stalled output: bounded, the
-    // oldest data goes first (that output has lost it anyway) and memory stays flat.
-    g_object_set(src, "max-bytes", static_cast<guint64>(32) << 20, nullptr);
-    gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "downstream");
-    if (!gst_bin_add(bin, sink) || !gst_bin_add(bin, src)) {
-        error = "cannot add the video gap filler";
+    if (!buildGapBranch(
+            bin, static_cast<guint64>(32) << 20, "video", filler->sink_, filler->src_, error))
         return nullptr;
-    }
+    GstElement *sink = filler->sink_.get();
+    GstElement *src = filler->src_.get();
 
     GPtr<GstPad> srcPad = adopt(gst_element_get_static_pad(src, "src"));
     GPtr<GstPad> sinkPad = adopt(gst_element_get_static_pad(sink, "sink"));
