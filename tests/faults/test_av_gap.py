@@ -23,10 +23,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
+import gap_peer
 import gwtest
-import netfault
 
 ROOM = 'avgap'
 GAP = float(os.environ.get('ROOMCAST_AV_GAP_SECONDS', '3'))
@@ -172,26 +171,8 @@ def main():
         f = h.failures
         server, port = h.start_signal()
         gateway = h.start_gateway(port, ROOM, pipelines=TEMPLATES[codec])
-        total = GAP_AT + GAP + AFTER
-        argv = [h.bin('testpeer/roomcast-testpeer'), '--signaling-url', f'ws://127.0.0.1:{port}/ws',
-                '--room', ROOM, '--name', 'flashbeep', '--codec', codec, '--pattern', 'flash-beep',
-                '--duration', f'{total:.0f}', '--ice-local-address', '127.0.0.1']
-        if mode == 'pause':
-            argv += ['--pause-at', str(GAP_AT), '--pause-for', str(GAP)]
-        peer = h.start('peer-flashbeep', argv)
-        if mode == 'outage':
-            h.wait_log(gateway, r'receiving video', 20)
-            time.sleep(max(0.0, GAP_AT - (time.monotonic() - h.t0) + 1))
-            h.say(f'outage: every UDP packet dropped for {GAP:.1f} s')
-            netfault.outage()
-            time.sleep(GAP)
-            netfault.clear()
-            h.say('outage over')
-        f.check(h.wait_exit(peer, total + 30) == 0, 'the peer exited 0')
-        h.wait_log(gateway, r'finishing participant', 15)
-        time.sleep(0.5)
-        h.kill_group(gateway, signal.SIGTERM)
-        f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
+        gap_peer.run_through_gap(h, gateway, port, ROOM, 'flashbeep', codec, 'flash-beep', mode, GAP_AT, GAP,
+                                 AFTER)
         log = h.log_text(gateway)
         f.check('writing Opus silence' in log, 'the gateway wrote silence for the gap')
         for line in log.splitlines():

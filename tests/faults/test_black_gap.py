@@ -19,10 +19,9 @@ decoded frame by frame (mean luma) and checked:
 import os
 import signal
 import sys
-import time
 
+import gap_peer
 import gwtest
-import netfault
 from test_av_gap import luma_per_frame
 
 ROOM = 'blackgap'
@@ -114,26 +113,8 @@ def main():
         folder, black = black_templates(h, codec)
         templates = ['record-mkv'] + black
         gateway = h.start_gateway(port, ROOM, pipelines=templates, extra=('--pipelines-dir', folder))
-        total = GAP_AT + GAP + AFTER
-        argv = [h.bin('testpeer/roomcast-testpeer'), '--signaling-url', f'ws://127.0.0.1:{port}/ws',
-                '--room', ROOM, '--name', 'bars', '--codec', codec, '--pattern', 'smpte',
-                '--duration', f'{total:.0f}', '--ice-local-address', '127.0.0.1']
-        if mode == 'pause':
-            argv += ['--pause-at', str(GAP_AT), '--pause-for', str(GAP)]
-        peer = h.start('peer-bars', argv)
-        if mode == 'outage':
-            h.wait_log(gateway, r'receiving video', 20)
-            time.sleep(max(0.0, GAP_AT - (time.monotonic() - h.t0) + 1))
-            h.say(f'outage: every UDP packet dropped for {GAP:.1f} s')
-            netfault.outage()
-            time.sleep(GAP)
-            netfault.clear()
-            h.say('outage over')
-        f.check(h.wait_exit(peer, total + 30) == 0, 'the peer exited 0')
-        h.wait_log(gateway, r'finishing participant', 15)
-        time.sleep(0.5)
-        h.kill_group(gateway, signal.SIGTERM)
-        f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
+        gap_peer.run_through_gap(h, gateway, port, ROOM, 'bars', codec, 'smpte', mode, GAP_AT, GAP,
+                                 AFTER)
         log = h.log_text(gateway)
         for line in log.splitlines():
             if 'black keyframe' in line or 'video resumed at' in line:
