@@ -420,19 +420,6 @@ void PeerReceiver::reportGaps(const std::vector<ParticipantHealth::GapChange> &c
     }
 }
 
-void PeerReceiver::reportFailure(const std::string &why)
-{
-    if (failureReported_ || finishing_)
-        return;
-    failureReported_ = true;
-    // A TURN server that gave nothing is most often the reason a connection never came up.
-    const std::string &turn = connection_->turnProblem();
-    const std::string reason = turn.empty() ? why : why + ": " + turn;
-    participantLog_.warn("%s", reason.c_str());
-    if (callbacks_.failed)
-        callbacks_.failed(reason);
-}
-
 gboolean PeerReceiver::busMessage(GstBus *, GstMessage *message, gpointer data) noexcept
 {
     // The watch is destroyed with the receiver, on this same context.

@@ -1,8 +1,21 @@
-// A participant's connection as the control API shows it (state and why); see
-// PeerReceiver::connectionState in peer_receiver.h.
+// A participant's connection as the log and the control API tell it: a failure with its reason,
+// the state and why; see PeerReceiver::connectionState in peer_receiver.h.
 #include "gateway/participant/peer_receiver.h"
 
 namespace rc::gateway {
+
+void PeerReceiver::reportFailure(const std::string &why)
+{
+    if (failureReported_ || finishing_)
+        return;
+    failureReported_ = true;
+    // A TURN server that gave nothing is most often the reason a connection never came up.
+    const std::string &turn = connection_->turnProblem();
+    const std::string reason = turn.empty() ? why : why + ": " + turn;
+    participantLog_.warn("%s", reason.c_str());
+    if (callbacks_.failed)
+        callbacks_.failed(reason);
+}
 
 std::string PeerReceiver::connectionState() const
 {
