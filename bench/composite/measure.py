@@ -165,7 +165,7 @@ def run_scenario(h, sc, port, nginx, args, gateway_cpu, other_cpus, attempt=1):
            'busy_before_pct': round(idle_busy * 100),
            'cpu_pct': round(cpu, 2), 'cpu_pct_per_participant': round(cpu / n, 2) if n else '-',
            'rss_mb': round(rss, 1), 'peers_cpu_pct': round((peer1 - peer0) / (t1 - t0) * 100, 1) if n else 0,
-           'machine_busy_pct': round(busy * 100),
+           'machine_busy_pct': round(busy * 100), 'loadavg_1min': round(os.getloadavg()[0], 1),
            # Threads of the gateway runnable but not running (other load on its CPU), % of the window.
            'gateway_wait_pct': round((w1 - w0) / (t1 - t0) * 100, 1)}
     # What nginx got: frames per second of the composite over the stream (a composite that
@@ -290,15 +290,16 @@ def print_summary(result):
             rows[name] = dict(min(ok, key=lambda r: abs(r['cpu_pct'] - m)), cpu_pct=round(m, 2))
     print()
     print('| scenario | run | templates | N | gateway CPU % of a core | per participant | RSS MB | peers CPU % | '
-          'machine busy % | gateway run-queue wait % | output |')
-    print('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|')
+          'machine busy % | load average | gateway run-queue wait % | output |')
+    print('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     for r in result['rows']:
         if 'failed' in r:
-            print(f'| {r["scenario"]} | {r.get("attempt")} | failed: {r["failed"]} | | | | | | | | |')
+            print(f'| {r["scenario"]} | {r.get("attempt")} | failed: {r["failed"]} | | | | | | | | | |')
             continue
         out = f'{r.get("output", "")} {r["output_fps"]} fps' if 'output_fps' in r else ''
         print(f'| {r["scenario"]} | {r["attempt"]} | {r["pipelines"]} | {r["n"]} | {r["cpu_pct"]} | {r["cpu_pct_per_participant"]} | '
-              f'{r["rss_mb"]} | {r["peers_cpu_pct"]} | {r["machine_busy_pct"]} | {r["gateway_wait_pct"]} | {out} |')
+              f'{r["rss_mb"]} | {r["peers_cpu_pct"]} | {r["machine_busy_pct"]} | {r.get("loadavg_1min", "")} | '
+              f'{r["gateway_wait_pct"]} | {out} |')
     ratios = []
     for num, den in (('composite-4', 'baseline-4'), ('composite-4-service', 'baseline-4'),
                      ('composite-9', 'baseline-9'), ('composite-9-service', 'baseline-9'),

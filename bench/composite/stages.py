@@ -10,7 +10,7 @@ median is printed.
 
   stages.py [--tiles 9] [--seconds 10] [--repeat 3] [--orc default,backup,emulate]
 
-The clips are made once in --dir (default /tmp/roomcast-stages): 640x360@30
+The clips are made once in --dir (default /tmp/roomcast-stages): 640x360@30 (--clip-size)
 test patterns, VP8 'ball' (a moving ball) and H264 'snow' (noise, the hard
 case for any encoder) at about 600 kbit/s, as roomcast-testpeer sends.
 Tiles alternate between the two.
@@ -32,18 +32,21 @@ def run(cmd, env):
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def make_clips(d, seconds):
+def make_clips(d, seconds, size='640x360'):
     os.makedirs(d, exist_ok=True)
     n = seconds * 30
-    clips = {'vp8': os.path.join(d, f'ball-vp8-{seconds}.webm'), 'h264': os.path.join(d, f'snow-h264-{seconds}.mkv')}
+    width, height = size.split('x')
+    suffix = '' if size == '640x360' else f'-{size}'
+    clips = {'vp8': os.path.join(d, f'ball-vp8-{seconds}{suffix}.webm'),
+             'h264': os.path.join(d, f'snow-h264-{seconds}{suffix}.mkv')}
     if not os.path.exists(clips['vp8']):
         subprocess.run(['gst-launch-1.0', '-q', 'videotestsrc', 'pattern=ball', f'num-buffers={n}', '!',
-                        'video/x-raw,width=640,height=360,framerate=30/1', '!', 'vp8enc', 'deadline=1',
+                        f'video/x-raw,width={width},height={height},framerate=30/1', '!', 'vp8enc', 'deadline=1',
                         'end-usage=cbr', 'target-bitrate=600000', 'cpu-used=8', '!', 'webmmux', '!',
                         'filesink', f'location={clips["vp8"]}'], check=True)
     if not os.path.exists(clips['h264']):
         subprocess.run(['gst-launch-1.0', '-q', 'videotestsrc', 'pattern=snow', f'num-buffers={n}', '!',
-                        'video/x-raw,width=640,height=360,framerate=30/1', '!', 'x264enc', 'tune=zerolatency',
+                        f'video/x-raw,width={width},height={height},framerate=30/1', '!', 'x264enc', 'tune=zerolatency',
                         'speed-preset=veryfast', 'bitrate=600', 'key-int-max=60', '!',
                         'video/x-h264,profile=constrained-baseline', '!', 'h264parse', '!', 'matroskamux', '!',
                         'filesink', f'location={clips["h264"]}'], check=True)
@@ -109,11 +112,12 @@ def main():
     ap.add_argument('--rows', default='', help='comma-separated row names (default: all)')
     ap.add_argument('--encoder-args', default='threads=1', help='extra x264enc properties')
     ap.add_argument('--dir', default='/tmp/roomcast-stages')
+    ap.add_argument('--clip-size', default='640x360', help='the participants\' pictures, WxH')
     args = ap.parse_args()
-    clips = make_clips(args.dir, args.seconds)
+    clips = make_clips(args.dir, args.seconds, args.clip_size)
     rows = pipelines(args.tiles, clips, args.encoder_args)
     wanted = [r for r in args.rows.split(',') if r] or list(rows)
-    print(f'tiles={args.tiles} media={args.seconds}s repeat={args.repeat} x264: {args.encoder_args}; '
+    print(f'tiles={args.tiles} of {args.clip_size} media={args.seconds}s repeat={args.repeat} x264: {args.encoder_args}; '
           f'load average {os.getloadavg()[0]:.1f}')
     print('| stage | ORC | CPU s per media s (runs) | median, % of a core |')
     print('|---|---|---|---:|')
