@@ -82,10 +82,11 @@ def machine_busy(seconds=1.0):
 
 
 class Scenario:
-    def __init__(self, name, pipelines, peers, extra_fn=None, key=None, env=None, empty=False):
+    def __init__(self, name, pipelines, peers, extra_fn=None, key=None, env=None, empty=False, peer_size=None):
         self.name, self.pipelines, self.peers, self.extra_fn, self.key = name, pipelines, peers, extra_fn, key
         self.env = env or {}
         self.empty = empty  # the peers leave before the window: the room is measured empty
+        self.peer_size = peer_size  # (width, height) instead of --peer-width/--peer-height
 
 
 def wait_quiet(h, limit, timeout):
@@ -115,12 +116,13 @@ def run_scenario(h, sc, port, nginx, args, gateway_cpu, other_cpus, attempt=1):
     h.wait_log(gw, r'joined as hidden member', 15)
     publishes0 = nginx.publishes()
     peers = []
+    width, height = sc.peer_size or (args.peer_width, args.peer_height)
     for i, (codec, pattern) in enumerate(sc.peers):
         peers.append(h.start_testpeer(port, room, f'{sc.name}-{attempt}-{i}', codec, pattern=pattern,
-                                      width=args.peer_width, height=args.peer_height))
+                                      width=width, height=height))
     n = len(sc.peers)
     # Every peer's video reached the gateway: one keyframe gate per participant.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 + 4 * n
     while len(re.findall(r'keyframe gate open', h.log_text(gw))) < n:
         if time.monotonic() > deadline or gw.poll() is not None:
             raise RuntimeError(f'{sc.name}: not all {n} peers reached the gateway')
@@ -163,7 +165,7 @@ def run_scenario(h, sc, port, nginx, args, gateway_cpu, other_cpus, attempt=1):
            'busy_before_pct': round(idle_busy * 100),
            'cpu_pct': round(cpu, 2), 'cpu_pct_per_participant': round(cpu / n, 2) if n else '-',
            'rss_mb': round(rss, 1), 'peers_cpu_pct': round((peer1 - peer0) / (t1 - t0) * 100, 1) if n else 0,
-           'machine_busy_pct': round(busy * 100),
+           'machine_busy_pct': round(busy * 100), 'loadavg_1min': round(os.getloadavg()[0], 1),
            # Threads of the gateway runnable but not running (other load on its CPU), % of the window.
            'gateway_wait_pct': round((w1 - w0) / (t1 - t0) * 100, 1)}
     # What nginx got: frames per second of the composite over the stream (a composite that
@@ -190,6 +192,10 @@ def main():
     ap.add_argument('--passthrough-n', type=int, default=4)
     ap.add_argument('--peer-width', type=int, default=640)
     ap.add_argument('--peer-height', type=int, default=360)
+    ap.add_argument('--grid-pattern', default='ball,snow',
+                    help='test patterns of the 3x3 and 5x5 grids\' VP8 and H264 peers (they alternate)')
+    ap.add_argument('--grid25-peer-size', default='320x180',
+                    help='the 5x5 grid\'s peers (25 encoders share one core with the rest of the bench)')
     ap.add_argument('--scenarios', default='baseline-4,composite-4,composite-4-service,baseline-h264,passthrough')
     ap.add_argument('--out', default=None, help='results JSON file')
     ap.add_argument('--repeat', type=int, default=1, help='runs of each scenario (the median CPU is reported)')
@@ -204,8 +210,29 @@ def main():
     os.sched_setaffinity(0, other)   # the room server, nginx and peers inherit it
     four = [('vp8', 'ball'), ('h264', 'smpte'), ('vp8', 'smpte'), ('h264', 'ball')]
     h264s = [('h264', 'ball' if i % 2 else 'smpte') for i in range(args.passthrough_n)]
+    vp8_pattern, h264_pattern = (args.grid_pattern.split(',') * 2)[:2]
+
+    def grid(n):
+        return [('vp8', vp8_pattern) if i % 2 == 0 else ('h264', h264_pattern) for i in range(n)]
+    size25 = tuple(int(v) for v in args.grid25_peer_size.split('x'))
     scenarios = {
         'baseline-4': Scenario('baseline-4', ['record-mkv'], four),
+        # The big grids (#13 item 3): a moving ball over VP8 and noise over H264 (patterns in
+        # turn), hard for the composite's x264, as camera video is.
+        'baseline-9': Scenario('baseline-9', ['record-mkv'], grid(9)),
+        'composite-9': Scenario('composite-9', ['rtmp'], grid(9),
+                                lambda ng: ['--rtmp-url', ng.url('composite-9')], key='composite-9'),
+        'composite-9-service': Scenario('composite-9-service', ['rtmp'], grid(9),
+                                        lambda ng: ['--rtmp-url', ng.url('composite-9-service')],
+                                        key='composite-9-service', env={'ORC_CODE': 'backup,emulate'}),
+        'baseline-25': Scenario('baseline-25', ['record-mkv'], grid(25), peer_size=size25),
+        'composite-25': Scenario('composite-25', ['rtmp'], grid(25),
+                                 lambda ng: ['--rtmp-url', ng.url('composite-25')], key='composite-25',
+                                 peer_size=size25),
+        'composite-25-service': Scenario('composite-25-service', ['rtmp'], grid(25),
+                                         lambda ng: ['--rtmp-url', ng.url('composite-25-service')],
+                                         key='composite-25-service', env={'ORC_CODE': 'backup,emulate'},
+                                         peer_size=size25),
         # The composite's fixed cost: once started (by a first participant) an empty room
         # still gets black and silence, encoded and sent.
         'composite-empty': Scenario('composite-empty', ['rtmp'], four[:1],
@@ -263,17 +290,22 @@ def print_summary(result):
             rows[name] = dict(min(ok, key=lambda r: abs(r['cpu_pct'] - m)), cpu_pct=round(m, 2))
     print()
     print('| scenario | run | templates | N | gateway CPU % of a core | per participant | RSS MB | peers CPU % | '
-          'machine busy % | gateway run-queue wait % | output |')
-    print('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|')
+          'machine busy % | load average | gateway run-queue wait % | output |')
+    print('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     for r in result['rows']:
         if 'failed' in r:
-            print(f'| {r["scenario"]} | {r.get("attempt")} | failed: {r["failed"]} | | | | | | | | |')
+            print(f'| {r["scenario"]} | {r.get("attempt")} | failed: {r["failed"]} | | | | | | | | | |')
             continue
         out = f'{r.get("output", "")} {r["output_fps"]} fps' if 'output_fps' in r else ''
         print(f'| {r["scenario"]} | {r["attempt"]} | {r["pipelines"]} | {r["n"]} | {r["cpu_pct"]} | {r["cpu_pct_per_participant"]} | '
-              f'{r["rss_mb"]} | {r["peers_cpu_pct"]} | {r["machine_busy_pct"]} | {r["gateway_wait_pct"]} | {out} |')
+              f'{r["rss_mb"]} | {r["peers_cpu_pct"]} | {r["machine_busy_pct"]} | {r.get("loadavg_1min", "")} | '
+              f'{r["gateway_wait_pct"]} | {out} |')
     ratios = []
     for num, den in (('composite-4', 'baseline-4'), ('composite-4-service', 'baseline-4'),
+                     ('composite-9', 'baseline-9'), ('composite-9-service', 'baseline-9'),
+                     ('composite-9-service', 'composite-9'),
+                     ('composite-25', 'baseline-25'), ('composite-25-service', 'baseline-25'),
+                     ('composite-25-service', 'composite-25'),
                      ('passthrough', 'baseline-h264')):
         if num in rows and den in rows and 'cpu_pct' in rows[num] and 'cpu_pct' in rows[den]:
             a, b = rows[num], rows[den]

@@ -51,6 +51,18 @@ void deleteSinkJob(gpointer data) noexcept
     delete static_cast<SinkJob *>(data);
 }
 
+// The decoder's output caps, before the branch scales: the picture's own size.
+GstPadProbeReturn decodedCapsProbe(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
+{
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (event && GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+        GstCaps *caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        static_cast<SinkJob *>(data)->lane->decodedCaps(caps);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
 } // namespace
 
 void MixLane::push(GstSample *sample) noexcept
@@ -65,18 +77,8 @@ void MixLane::push(GstSample *sample) noexcept
     if (!caps_ || !gst_caps_is_equal(caps, caps_.get())) {
         caps_ = GPtr<GstCaps>(gst_caps_ref(caps));
         gst_app_src_set_caps(GST_APP_SRC(appsrc_.get()), caps);
-        if (kind == MediaKind::video) {
-            GstVideoInfo info;
-            if (gst_video_info_from_caps(&info, caps) && info.width > 0 && info.height > 0) {
-                // The tile keeps the display aspect: apply the pixel aspect ratio.
-                int width = info.width;
-                if (info.par_n > 0 && info.par_d > 0 && info.par_n != info.par_d)
-                    width = static_cast<int>(
-                        gst_util_uint64_scale_int(info.width, info.par_n, info.par_d));
-                if (onVideoSize_)
-                    onVideoSize_(width, info.height);
-            }
-        } else {
+        // Video: these are the scaled caps; the tile's size comes from decodedCaps.
+        if (kind == MediaKind::audio) {
             GstAudioInfo info;
             if (gst_audio_info_from_caps(&info, caps)) {
                 rate_ = GST_AUDIO_INFO_RATE(&info);
@@ -121,6 +123,53 @@ void MixLane::push(GstSample *sample) noexcept
     gst_app_src_push_buffer(GST_APP_SRC(appsrc_.get()), owned.release());
 }
 
+void MixLane::decodedCaps(GstCaps *caps) noexcept
+{
+    GstVideoInfo info;
+    if (!caps || !gst_video_info_from_caps(&info, caps) || info.width <= 0 || info.height <= 0)
+        return;
+    // The tile keeps the display aspect: apply the pixel aspect ratio.
+    int width = info.width;
+    if (info.par_n > 0 && info.par_d > 0 && info.par_n != info.par_d)
+        width = static_cast<int>(gst_util_uint64_scale_int(info.width, info.par_n, info.par_d));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (width == sourceWidth_ && info.height == sourceHeight_)
+        return;
+    sourceWidth_ = width;
+    sourceHeight_ = info.height;
+    if (appsrc_ && onVideoSize_)
+        onVideoSize_(sourceWidth_, sourceHeight_);
+}
+
+void MixLane::setScaleFilter(GstElement *capsfilter)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    scaleFilter_ = ref(capsfilter);
+}
+
+void MixLane::scaleTo(int width, int height)
+{
+    if (width <= 0 || height <= 0)
+        width = height = 0;
+    GPtr<GstElement> filter;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!scaleFilter_ || (width == scaleWidth_ && height == scaleHeight_))
+            return;
+        scaleWidth_ = width;
+        scaleHeight_ = height;
+        filter = ref(scaleFilter_.get());
+    }
+    GPtr<GstCaps> caps
+        = adopt(gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", nullptr));
+    if (width > 0)
+        gst_caps_set_simple(caps.get(), "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
+            "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr);
+    // Outside our mutex: the capsfilter takes its own lock and asks upstream
+    // to renegotiate, while the streaming thread may be in push().
+    g_object_set(filter.get(), "caps", caps.get(), nullptr);
+}
+
 void MixLane::end() noexcept
 {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -140,6 +189,9 @@ void MixLane::attach(
     next_ = GST_CLOCK_TIME_NONE;
     onVideoSize_ = std::move(onVideoSize);
     onEnded_ = std::move(onEnded);
+    // Decoded before the mixer was there: it still needs the size.
+    if (sourceWidth_ > 0 && onVideoSize_)
+        onVideoSize_(sourceWidth_, sourceHeight_);
     if (ended_ && onEnded_)
         onEnded_();
 }
@@ -161,8 +213,8 @@ MixFeed::MixFeed(std::string participant, WeakSelf<RoomMixer>::Ref mixer)
 RequiredElements MixFeed::requiredElements()
 {
     const char *package = "gst-plugins-base/good (room composite)";
-    return { { "videoconvert", package }, { "audioconvert", package }, { "audioresample", package },
-        { "capsfilter", package }, { "appsink", package },
+    return { { "videoscale", package }, { "videoconvert", package }, { "audioconvert", package },
+        { "audioresample", package }, { "capsfilter", package }, { "appsink", package },
         { decoderFor(MediaKind::audio, "OPUS"), package } };
 }
 
@@ -205,7 +257,7 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     };
     std::vector<const char *> factories;
     if (kind == MediaKind::video)
-        factories = { decoder.c_str(), "videoconvert", "capsfilter", "appsink" };
+        factories = { decoder.c_str(), "videoscale", "videoconvert", "capsfilter", "appsink" };
     else
         factories = { decoder.c_str(), "audioconvert", "audioresample", "capsfilter", "appsink" };
     for (const char *f : factories) {
@@ -250,6 +302,15 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     }
 
     auto lane = std::make_shared<MixLane>(kind);
+    if (kind == MediaKind::video) {
+        GstElement *scale = elements[1];
+        // The layout's picture is aspect-kept already; a border of a rounding pixel is not wanted.
+        g_object_set(scale, "add-borders", FALSE, nullptr);
+        lane->setScaleFilter(filter);
+        GPtr<GstPad> scaleSink = adopt(gst_element_get_static_pad(scale, "sink"));
+        gst_pad_add_probe(scaleSink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, decodedCapsProbe,
+            new SinkJob { lane }, deleteSinkJob);
+    }
     GstAppSinkCallbacks callbacks {};
     callbacks.eos = sinkEos;
     callbacks.new_sample = newSample;

@@ -42,15 +42,34 @@ struct MixLane
     // pipeline is finishing).
     void end() noexcept;
 
+    // Streaming thread: the decoder's output caps (before any scaling), whose
+    // display size onVideoSize reports.
+    void decodedCaps(GstCaps *caps) noexcept;
+
     // Main context, by the mixer. onVideoSize and onEnded are called on the
     // streaming thread with the lane's mutex held: they may only post().
     void attach(GstElement *appsrc, std::function<void(int, int)> onVideoSize,
         std::function<void()> onEnded);
     void detach() noexcept;
 
+    // Video, main context, by the mixer: the size of the tile's picture, to
+    // which the decode branch scales each frame before handing it over (0x0:
+    // unscaled). Scaling once per tile, to the tile, in the participant's
+    // decode thread costs a fraction of the compositor scaling every frame on
+    // its one aggregation thread (bench/RESULTS.md, "Room composites"); the
+    // compositor then only places the picture. Until the new caps are
+    // negotiated the compositor scales what arrives, so a layout change never
+    // shows a wrong size.
+    void scaleTo(int width, int height);
+    // Set once by MixFeed when it builds the branch, before the lane is shared.
+    void setScaleFilter(GstElement *capsfilter);
+
 private:
     std::mutex mutex_;
     GPtr<GstElement> appsrc_; // the mixer's; nullptr while detached
+    GPtr<GstElement> scaleFilter_; // video: the decode branch's size capsfilter
+    int scaleWidth_ = -1, scaleHeight_ = -1; // what scaleFilter_ asks for (0x0: unscaled)
+    int sourceWidth_ = 0, sourceHeight_ = 0; // video: display size of the last decoded caps
     GPtr<GstCaps> caps_; // last caps given to appsrc_
     int rate_ = 0, bytesPerFrame_ = 0; // audio: from caps_
     GstClockTime next_ = GST_CLOCK_TIME_NONE; // audio: where the next buffer continues
@@ -71,8 +90,9 @@ public:
     // Main context. A bin with one ghost sink pad "sink" that takes the
     // participant's stream as its chain carries it (VP8/VP9 after the
     // depayloader, H264 after h264parse, OPUS after the depayloader/opusparse),
-    // decodes it (vp8dec, vp9dec, avdec_h264, opusdec), converts it (I420;
-    // S16LE 48 kHz stereo) and hands it to the mixer. Put it on a branch of
+    // decodes it (vp8dec, vp9dec, avdec_h264, opusdec), scales video to its
+    // tile's picture (MixLane::scaleTo), converts it (I420; S16LE 48 kHz
+    // stereo) and hands it to the mixer. Put it on a branch of
     // its own after a leaky queue (leaky=downstream, about 1 s): decoding
     // then has its own thread, and a slow decoder drops compressed data
     // instead of holding up the recordings on the other branches. It never

@@ -478,6 +478,8 @@ void RoomMixer::relayout()
             g_object_set(p.tilePad.get(), "xpos", t.cell.x, "ypos", t.cell.y, "width", t.cell.width,
                 "height", t.cell.height, "alpha", picture ? 0.0 : 1.0, nullptr);
         if (p.video && p.video->aggregatorPad) {
+            // The decode branch scales to the picture; the compositor then only places it.
+            p.video->lane->scaleTo(picture ? t.video.width : 0, picture ? t.video.height : 0);
             if (picture)
                 g_object_set(p.video->aggregatorPad.get(), "xpos", t.video.x, "ypos", t.video.y,
                     "width", t.video.width, "height", t.video.height, "alpha", 1.0, nullptr);

@@ -349,6 +349,73 @@ TEST_CASE(
     CHECK(f.errors.empty());
 }
 
+// The size of the frames a participant's video decode branch hands to the mixer: the caps
+// negotiated at its appsink ("0x0" before any).
+std::string handedOverSize(const FakeParticipant &p)
+{
+    std::string size = "0x0";
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(p.pipeline.get()));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory *factory = gst_element_get_factory(e);
+        GstObject *parent = GST_OBJECT_PARENT(e);
+        if (factory && std::string(GST_OBJECT_NAME(factory)) == "appsink" && parent
+            && std::string(GST_OBJECT_NAME(parent)).rfind("mixfeed-video", 0) == 0) {
+            GPtr<GstPad> pad = adopt(gst_element_get_static_pad(e, "sink"));
+            GPtr<GstCaps> caps = adopt(gst_pad_get_current_caps(pad.get()));
+            GstVideoInfo info;
+            if (caps && gst_video_info_from_caps(&info, caps.get()))
+                size = std::to_string(info.width) + "x" + std::to_string(info.height);
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return size;
+}
+
+TEST_CASE("each participant's picture is scaled to its tile in its decode branch", "[mixer]")
+{
+    Fixture f;
+    ProbeOutput out("probe");
+    std::string error;
+    REQUIRE(f.mixer->addOutput(out.bin.get(), error));
+    auto redFeed = f.mixer->addParticipant("red");
+    auto greenFeed = f.mixer->addParticipant("green");
+    auto blueFeed = f.mixer->addParticipant("blue");
+    FakeParticipant red(*redFeed, 0xffff0000, "VP8", false);
+    FakeParticipant green(*greenFeed, 0xff00ff00, "H264", false);
+    FakeParticipant blue(*blueFeed, 0xff0000ff, "VP8", false);
+
+    // 640x480 pictures in 160x120 cells: decoded at 640x480, handed over at 160x120.
+    f.requireColours(out, { { 80, 60, kRed }, { 240, 60, kGreen }, { 80, 180, kBlue } });
+    std::string sizes;
+    auto all = [&](const std::string &want) {
+        return f.waitFor([&] {
+            sizes = handedOverSize(red) + " " + handedOverSize(green) + " " + handedOverSize(blue);
+            return sizes == want + " " + want + " " + want;
+        });
+    };
+    const bool quarter = all("160x120");
+    INFO(sizes);
+    REQUIRE(quarter);
+    for (const TileLayout &t : f.mixer->layout())
+        CHECK((t.video.width == 160 && t.video.height == 120));
+
+    // Two leave: the one left fills the frame, and its branch now scales to 320x240.
+    f.mixer->removeParticipant("green");
+    f.mixer->removeParticipant("blue");
+    f.requireColours(out, { { 20, 20, kRed }, { 300, 220, kRed } });
+    const bool whole = f.waitFor([&] {
+        sizes = handedOverSize(red);
+        return sizes == "320x240";
+    });
+    INFO(sizes);
+    REQUIRE(whole);
+    CHECK(f.errors.empty());
+}
+
 TEST_CASE(
     "finishOutput ends outputs with EOS at their sinks; shipped room templates finish their files",
     "[mixer]")
