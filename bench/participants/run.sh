@@ -9,7 +9,11 @@
 # measures the receiver process alone:
 #   CPU:  utime+stime from /proc/PID/stat over a fixed window, % of one core;
 #   RSS:  VmRSS before the senders joined and at the end of the window;
-#   keyframe: ICE connected -> first video keyframe (keyframe_delays.py).
+#   keyframe: ICE connected -> first video keyframe (keyframe_delays.py);
+#   threads:  the receiver's thread count at the end of the window;
+#   load:     the 1-minute load average at the end of the window (the machine may be shared).
+# With --runs R the whole series runs R times (bare and gateway alternate at each N), and the
+# summary quotes medians over the runs and the median of each run's gateway/bare ratio.
 # The receiver is pinned to one core and the server and senders to the other,
 # so the load generator does not eat the receiver's CPU time.
 set -euo pipefail
@@ -29,7 +33,9 @@ SIGNAL=${SIGNAL:-$(find_bin signaling/roomcast-signal)}
 SENDERS=${SENDERS:-$(find_bin bench/participants/roomcast-bench-senders)}
 BARE=${BARE:-$(find_bin bench/participants/roomcast-bench-receiver)}
 GATEWAY=${GATEWAY:-$(find_bin gateway/roomcast)}
+PIPELINES=${PIPELINES:-$ROOT/pipelines}
 LEVELS="1 5 10 20"
+RUNS=1
 RECEIVERS="bare gateway"
 WINDOW=10
 SETTLE=3
@@ -42,6 +48,7 @@ Usage: $0 [options]
   --levels "N ..."      participant counts (default: "$LEVELS")
   --receivers "R ..."   bare and/or gateway (default: "$RECEIVERS")
   --window S            CPU measurement window (default: $WINDOW)
+  --runs R              repeat the series R times; the summary quotes medians (default: $RUNS)
   --settle S            wait after all are connected (default: $SETTLE)
   --no-pin              do not pin the receiver and the load to separate cores
   --out DIR             results folder (default: <build>/bench-results/participants-<date>)
@@ -49,6 +56,7 @@ Binaries (environment): SIGNAL=$SIGNAL
   SENDERS=$SENDERS
   BARE=$BARE
   GATEWAY=$GATEWAY
+  PIPELINES=$PIPELINES (the gateway's --pipelines-dir)
 EOF
 }
 
@@ -57,6 +65,7 @@ while (($#)); do
     --levels) LEVELS=$2; shift 2 ;;
     --receivers) RECEIVERS=$2; shift 2 ;;
     --window) WINDOW=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
     --no-pin) PIN=0; shift ;;
     --out) OUT=$2; shift 2 ;;
@@ -72,11 +81,11 @@ done
 # Only loopback, ever: a private network namespace with lo up and nothing else.
 if [ -z "${ROOMCAST_BENCH_NETNS:-}" ]; then
     [ "$(id -u)" -eq 0 ] || { echo "needs root for unshare -n" >&2; exit 77; }
-    ARGS=(--levels "$LEVELS" --receivers "$RECEIVERS" --window "$WINDOW" --settle "$SETTLE")
+    ARGS=(--levels "$LEVELS" --receivers "$RECEIVERS" --window "$WINDOW" --settle "$SETTLE" --runs "$RUNS")
     [ "$PIN" = 1 ] || ARGS+=(--no-pin)
     [ -z "$OUT" ] || ARGS+=(--out "$OUT")
     exec env ROOMCAST_BENCH_NETNS=1 SIGNAL="$SIGNAL" SENDERS="$SENDERS" BARE="$BARE" \
-        GATEWAY="$GATEWAY" unshare -n -- "$0" "${ARGS[@]}"
+        GATEWAY="$GATEWAY" PIPELINES="$PIPELINES" unshare -n -- "$0" "${ARGS[@]}"
 fi
 ip link set lo up
 
@@ -128,7 +137,9 @@ stop() { # stop PID TIMEOUT_S
     echo "kernel: $(uname -r)"
     echo "gstreamer: $(gst-inspect-1.0 --version | sed -n 's/^GStreamer //p')"
     echo "pinning: $([ "$PIN" = 1 ] && [ "$NCPU" -gt 1 ] && echo "receiver on CPU $RECV_CPU, server and senders on CPU $LOAD_CPU" || echo none)"
-    echo "window: ${WINDOW}s after all connected + ${SETTLE}s"
+    echo "window: ${WINDOW}s after all connected + ${SETTLE}s; runs: $RUNS"
+    echo "gateway: $GATEWAY (pipelines: $PIPELINES)"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"
 
 "${PIN_LOAD[@]}" "$SIGNAL" --listen 127.0.0.1:0 >"$OUT/signal.log" 2>&1 &
@@ -139,10 +150,10 @@ PORT=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$OUT/signal.log" | head -1 |
 URL="ws://127.0.0.1:$PORT/ws"
 
 RESULTS="$OUT/results.tsv"
-printf 'receiver\tN\tcpu_pct\tcpu_pct_per_participant\trss_idle_mb\trss_mb\trss_per_participant_mb\tkeyframes\tkeyframe_median_ms\tkeyframe_max_ms\tsenders_cpu_pct\n' >"$RESULTS"
+printf 'receiver\tN\tcpu_pct\tcpu_pct_per_participant\trss_idle_mb\trss_mb\trss_per_participant_mb\tkeyframes\tkeyframe_median_ms\tkeyframe_max_ms\tsenders_cpu_pct\trun\tthreads\tload1\n' >"$RESULTS"
 
-run_one() { # run_one KIND N
-    local kind=$1 n=$2 room="bench-$1-$2-$RANDOM" tag="$1-$2"
+run_one() { # run_one KIND N RUN
+    local kind=$1 n=$2 run=$3 room="bench-$1-$2-$RANDOM" tag="$1-$2-r$3"
     local rlog="$OUT/$tag.receiver.log" slog="$OUT/$tag.senders.log" rpid spid
     case "$kind" in
     bare)
@@ -153,7 +164,8 @@ run_one() { # run_one KIND N
     gateway)
         mkdir -p "$OUT/recordings-$tag"
         "${PIN_RECV[@]}" "$GATEWAY" --signaling-url "$URL" --room "$room" --recordings-dir "$OUT/recordings-$tag" \
-            --ice-local-address 127.0.0.1 --pipeline record-mkv --log-level debug >"$rlog" 2>&1 &
+            --pipelines-dir "$PIPELINES" --ice-local-address 127.0.0.1 --pipeline record-mkv \
+            --log-level info >"$rlog" 2>&1 &
         rpid=$!; PIDS+=("$rpid")
         wait_log "$rlog" 'joined as hidden member' 10 "$rpid" || { echo "$tag: gateway did not join" >&2; return 1; } ;;
     esac
@@ -171,54 +183,37 @@ run_one() { # run_one KIND N
     t0=$(cpu_ticks "$rpid"); s0=$(cpu_ticks "$spid")
     sleep "$WINDOW"
     t1=$(cpu_ticks "$rpid"); s1=$(cpu_ticks "$spid"); rss1=$(rss_kb "$rpid")
+    local threads load1
+    threads=$(awk '/^Threads:/ {print $2}' "/proc/$rpid/status")
+    load1=$(cut -d' ' -f1 /proc/loadavg)
     stop "$spid" 15
     stop "$rpid" 20
     read -r kcount kmed kmax < <(python3 "$HERE/keyframe_delays.py" "$kind" "$rlog")
     awk -v kind="$kind" -v n="$n" -v t="$((t1 - t0))" -v s="$((s1 - s0))" -v hz="$CLK_TCK" \
-        -v w="$WINDOW" -v r0="$rss0" -v r1="$rss1" -v kc="$kcount" -v km="$kmed" -v kx="$kmax" 'BEGIN {
+        -v w="$WINDOW" -v r0="$rss0" -v r1="$rss1" -v kc="$kcount" -v km="$kmed" -v kx="$kmax" \
+        -v run="$run" -v th="$threads" -v la="$load1" 'BEGIN {
         cpu = t / hz / w * 100; scpu = s / hz / w * 100
-        printf "%s\t%d\t%.2f\t%.3f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%.1f\n", kind, n, cpu, cpu / n,
-            r0 / 1024, r1 / 1024, (r1 - r0) / 1024 / n, kc, km, kx, scpu }' | tee -a "$RESULTS"
+        printf "%s\t%d\t%.2f\t%.3f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%.1f\t%d\t%d\t%s\n", kind, n, cpu,
+            cpu / n, r0 / 1024, r1 / 1024, (r1 - r0) / 1024 / n, kc, km, kx, scpu, run, th, la }' |
+        tee -a "$RESULTS"
 }
 
-for n in $LEVELS; do
-    for kind in $RECEIVERS; do
-        if [ "$kind" = gateway ] && [ ! -x "$GATEWAY" ]; then
-            echo "gateway-$n: no roomcast binary at '$GATEWAY'; skipped" >&2
-            continue
-        fi
-        run_one "$kind" "$n" || echo "$kind-$n: failed (logs in $OUT)" >&2
+for ((run = 1; run <= RUNS; run++)); do
+    for n in $LEVELS; do
+        for kind in $RECEIVERS; do
+            if [ "$kind" = gateway ] && [ ! -x "$GATEWAY" ]; then
+                echo "gateway-$n: no roomcast binary at '$GATEWAY'; skipped" >&2
+                continue
+            fi
+            run_one "$kind" "$n" "$run" || echo "$kind-$n-r$run: failed (logs in $OUT)" >&2
+        done
     done
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 
 stop "$SIGNAL_PID" 5
 
-# Markdown summary with the gateway/bare ratios.
-python3 - "$RESULTS" "$OUT/machine.txt" >"$OUT/summary.md" <<'EOF'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-by = {(r["receiver"], r["N"]): r for r in rows}
-print("```")
-print(open(sys.argv[2]).read().rstrip())
-print("```")
-print()
-print("| receiver | N | CPU % of a core | CPU %/participant | RSS idle MB | RSS MB | RSS MB/participant | ICE->keyframe median ms | max ms | senders CPU % |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for r in rows:
-    print(f"| {r['receiver']} | {r['N']} | {r['cpu_pct']} | {r['cpu_pct_per_participant']} | {r['rss_idle_mb']} | "
-          f"{r['rss_mb']} | {r['rss_per_participant_mb']} | {r['keyframe_median_ms']} | {r['keyframe_max_ms']} | {r['senders_cpu_pct']} |")
-ratios = []
-for (kind, n), r in by.items():
-    if kind == "gateway" and ("bare", n) in by:
-        b = by[("bare", n)]
-        cpu = float(r["cpu_pct"]) / max(float(b["cpu_pct"]), 1e-9)
-        rss = float(r["rss_per_participant_mb"]) / max(float(b["rss_per_participant_mb"]), 1e-9)
-        ratios.append(f"| {n} | {cpu:.2f} | {rss:.2f} |")
-if ratios:
-    print()
-    print("| N | gateway/bare CPU | gateway/bare RSS per participant |")
-    print("|---|---|---|")
-    print("\n".join(ratios))
-EOF
+# Markdown summary: medians over the runs, and the median of each run's gateway/bare ratio.
+python3 "$HERE/summary.py" "$RESULTS" "$OUT/machine.txt" >"$OUT/summary.md"
 cat "$OUT/summary.md"
 echo "results: $OUT"

@@ -3,6 +3,7 @@
 #include "gateway/app/config_check.h"
 
 #include "common/base/exit_codes.h"
+#include "common/base/log.h"
 #include "common/base/startup_error.h"
 #include "common/gst/gst_ptr.h"
 #include "gateway/composite/room_mixer.h"
@@ -11,11 +12,55 @@
 #include "gateway/templates/template_instance.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <sstream>
 
 namespace rc::gateway {
 namespace {
+
+std::string &templateCheckHelper()
+{
+    static std::string helper;
+    return helper;
+}
+
+// One line per path from the helper, in order: "ok" or "skip REASON". nullopt if the helper
+// could not run or answered something else (then the caller checks in process).
+std::optional<std::vector<std::string>> checkInChild(const std::vector<std::string> &paths)
+{
+    std::vector<char *> argv;
+    std::string exe = templateCheckHelper();
+    std::string flag = kCheckTemplatesArg;
+    argv.push_back(exe.data());
+    argv.push_back(flag.data());
+    std::vector<std::string> copies(paths);
+    for (auto &p : copies)
+        argv.push_back(p.data());
+    argv.push_back(nullptr);
+    gchar *out = nullptr;
+    gint status = 0;
+    GError *raw = nullptr;
+    // Its stderr is ours: GStreamer's warnings about a broken template show up as before.
+    const gboolean ran = g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_CHILD_INHERITS_STDIN,
+        nullptr, nullptr, &out, nullptr, &status, &raw);
+    GPtr<GError> error = adopt(raw);
+    GPtr<gchar> text = adopt(out);
+    if (!ran || !g_spawn_check_wait_status(status, nullptr) || !text)
+        return std::nullopt;
+    std::vector<std::string> lines;
+    std::istringstream in(text.get());
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    if (lines.size() != paths.size())
+        return std::nullopt;
+    for (const auto &line : lines)
+        if (line != "ok" && line.rfind("skip ", 0) != 0)
+            return std::nullopt;
+    return lines;
+}
 
 const char *mediaTypeOf(const std::string &codec)
 {
@@ -162,17 +207,61 @@ std::vector<PipelineTemplate> loadAvailableTemplates(
                 files.emplace(name, path.string());
         }
     }
+    // The active templates are instantiated anyway (their plugins are needed); the others go
+    // to the helper, if there is one.
+    std::vector<std::string> elsewhere;
+    if (!templateCheckHelper().empty()) {
+        for (const auto &[name, path] : files)
+            if (std::find(options.pipelines.begin(), options.pipelines.end(), name)
+                == options.pipelines.end())
+                elsewhere.push_back(path);
+    }
+    std::map<std::string, std::string> verdicts; // path -> "ok" / "skip REASON"
+    if (!elsewhere.empty()) {
+        if (auto lines = checkInChild(elsewhere)) {
+            for (size_t i = 0; i < elsewhere.size(); ++i)
+                verdicts[elsewhere[i]] = (*lines)[i];
+        } else {
+            rc::log::Logger("gateway").warn(
+                "the template check helper failed; checking the templates in this process");
+        }
+    }
     std::vector<PipelineTemplate> out;
     for (const auto &[name, path] : files) {
         try {
             PipelineTemplate tpl = loadTemplate(path);
-            checkTemplate(tpl);
+            auto verdict = verdicts.find(path);
+            if (verdict == verdicts.end())
+                checkTemplate(tpl);
+            else if (verdict->second != "ok")
+                throw StartupError(exitcode::config, verdict->second.substr(5));
             out.push_back(std::move(tpl));
         } catch (const StartupError &e) {
             skipped.push_back(e.what());
         }
     }
     return out;
+}
+
+void setTemplateCheckHelper(std::string executable)
+{
+    templateCheckHelper() = std::move(executable);
+}
+
+int runTemplateCheckChild(int argc, char *argv[])
+{
+    for (int i = 2; i < argc; ++i) {
+        try {
+            checkTemplate(loadTemplate(argv[i]));
+            std::printf("ok\n");
+        } catch (const std::exception &e) {
+            // One line per template: the reason's own line breaks become spaces.
+            std::string why = e.what();
+            std::replace(why.begin(), why.end(), '\n', ' ');
+            std::printf("skip %s\n", why.c_str());
+        }
+    }
+    return std::fflush(stdout) == 0 ? exitcode::ok : exitcode::software;
 }
 
 } // namespace rc::gateway

@@ -30,6 +30,20 @@ std::vector<PipelineTemplate> loadAvailableTemplates(
 // The same checks for one template (used by loadActiveTemplates and tests).
 void checkTemplate(const PipelineTemplate &tpl);
 
+// Where loadAvailableTemplates proves the templates that are not active: checkTemplate
+// instantiates a template, which loads every plugin it names (x264, libav with libavcodec and
+// libavfilter, hls, rtmp2...) into the process for good: about 35 MB of RSS in an idle gateway
+// for templates that may never run. With a helper set (the gateway's own binary, see
+// kCheckTemplatesArg), one child process checks them all and only its verdicts come back; the
+// plugins load in the gateway when the API actually starts such a template. Without one (unit
+// tests), they are checked in this process.
+void setTemplateCheckHelper(std::string executable);
+// argv[1] that makes roomcast the helper: "roomcast --check-templates-child PATH...", one line
+// on stdout per PATH: "ok" or "skip REASON" (exit 0), see runTemplateCheckChild.
+inline constexpr const char *kCheckTemplatesArg = "--check-templates-child";
+// The helper's side (gst_init done): checks each path; returns the exit code.
+int runTemplateCheckChild(int argc, char *argv[]);
+
 // The one list of elements the gateway makes in code for these templates, beyond what the
 // templates themselves name (checkTemplate proves those): every participant's (PeerReceiver,
 // StreamLinker), and the room composite's (RoomMixer) when a template is room-scope.

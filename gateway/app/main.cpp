@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 namespace {
@@ -60,6 +61,13 @@ int main(int argc, char *argv[])
     for (int signum : { SIGINT, SIGTERM, SIGHUP })
         sigaddset(&deferred, signum);
     pthread_sigmask(SIG_BLOCK, &deferred, nullptr);
+    if (argc >= 2 && std::strcmp(argv[1], rc::gateway::kCheckTemplatesArg) == 0) {
+        gst_init(nullptr, nullptr);
+        return rc::gateway::runTemplateCheckChild(argc, argv);
+    }
+    // The control API's other templates are proven in a child: their plugins stay out of the
+    // gateway until one is started (see setTemplateCheckHelper).
+    rc::gateway::setTemplateCheckHelper("/proc/self/exe");
     try {
         auto options = rc::gateway::parseGatewayOptions(argc, argv);
         if (!options)

@@ -26,6 +26,10 @@ bool KeyframeGate::admit(GstBuffer *buffer) noexcept
                "pts %" GST_TIME_FORMAT,
         dropped(), gst_buffer_get_size(buffer), GST_BUFFER_FLAGS(buffer),
         GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
+    const gint64 connected = connectedUs_.load(std::memory_order_acquire);
+    if (!label_.empty() && connected > 0 && !reported_.exchange(true))
+        log_.info("first keyframe from %s %.1f ms after ICE connected", label_.c_str(),
+            static_cast<double>(g_get_monotonic_time() - connected) / 1000.0);
     return true;
 }
 

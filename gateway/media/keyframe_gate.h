@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 namespace rc::gateway {
 
@@ -23,6 +24,15 @@ public:
     bool admit(GstBuffer *buffer) noexcept;
     // Closes the gate again: deltas are dropped until the next keyframe.
     void rearm() noexcept;
+    // The first opening is logged at info as "first keyframe from LABEL X ms after ICE
+    // connected" (the bench pairs nothing: the line names its participant), measured from
+    // connectedUs (g_get_monotonic_time). Call before data flows (the label is plain state);
+    // connectedUs may be set again later, from any thread (0: not connected yet, no line).
+    void reportFirstOpen(std::string label) { label_ = std::move(label); }
+    void setConnectedAt(gint64 connectedUs) noexcept
+    {
+        connectedUs_.store(connectedUs, std::memory_order_release);
+    }
 
     bool open() const noexcept { return open_.load(std::memory_order_acquire); }
     // Buffers dropped while the gate was closed (since it was made; rearm() does not reset it).
@@ -37,6 +47,9 @@ public:
 private:
     std::atomic<bool> open_ { false };
     std::atomic<unsigned> dropped_ { 0 };
+    std::atomic<gint64> connectedUs_ { 0 };
+    std::atomic<bool> reported_ { false };
+    std::string label_;
     rc::log::Logger log_ { "gateway" };
 };
 

@@ -133,8 +133,15 @@ GstPad *StreamChain::addBranch(bool leaky, std::string &error, bool blackVideoGa
     GstElement *queue = makeElement("queue", error);
     if (!queue)
         return nullptr;
-    if (leaky)
+    if (leaky) {
         gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    } else {
+        // The consumer's only decoupling (record-mkv's entries are identity, not a second
+        // queue): two seconds of slack for a muxer that waits for the other stream, whatever
+        // the buffer count or bitrate.
+        g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+            static_cast<guint64>(2 * GST_SECOND), nullptr);
+    }
     if (!gst_bin_add(bin_, queue)) {
         error = "cannot add a tee branch";
         return nullptr;

@@ -38,6 +38,21 @@ public:
     GstPad *sink() const noexcept { return sink_.get(); }
     // Video whose first keyframe has not arrived yet.
     bool waitingForKeyframe() const noexcept { return gate_ && !gate_->open(); }
+    // The keyframe gate's first opening is logged with peer's name, timed from connectedUs
+    // (see KeyframeGate::reportFirstOpen: before data flows); nothing for audio.
+    void reportFirstKeyframe(const std::string &peer, gint64 connectedUs)
+    {
+        if (!gate_)
+            return;
+        gate_->reportFirstOpen(peer);
+        gate_->setConnectedAt(connectedUs);
+    }
+    // ICE connected after the chain was built (any time).
+    void connectedAt(gint64 connectedUs) noexcept
+    {
+        if (gate_)
+            gate_->setConnectedAt(connectedUs);
+    }
     // A new sender feeds the chain (a new peer connection): video waits for its keyframe again.
     void rearmKeyframeGate() noexcept
     {

@@ -273,6 +273,7 @@ void PeerReceiver::linkPad(GstPad *pad, GstCaps *caps)
     }
     chains_.push_back(std::move(built));
     StreamChain &chain = *chains_.back();
+    chain.reportFirstKeyframe(peerId_, iceConnectedUs_);
     // Branches first: the pad is still blocked, so the first keyframe reaches them.
     size_t attached = 0;
     for (auto &output : outputs_) {
@@ -311,6 +312,11 @@ void PeerReceiver::onIceState(GstWebRTCICEConnectionState state)
     peerLog_.debug("ICE state %d", static_cast<int>(state));
     const auto ice = iceOf(state);
     const bool everConnected = health_.connectedOnce();
+    if (ice == ParticipantHealth::Ice::Connected && !iceConnectedUs_) {
+        iceConnectedUs_ = g_get_monotonic_time();
+        for (auto &chain : chains_)
+            chain->connectedAt(iceConnectedUs_);
+    }
     if (health_.iceState(ice, monotonicNow()))
         peerLog_.info("ICE connected again");
     if (ice == ParticipantHealth::Ice::Failed && !everConnected && !lastMedia()) {

@@ -202,6 +202,7 @@ private:
 
     GMainContext *context_; // borrowed: the gateway's, outlives every receiver
     std::string peerId_;
+    gint64 iceConnectedUs_ = 0; // first ICE connected (g_get_monotonic_time), for the log
     Settings settings_;
     Callbacks callbacks_;
     // "gateway: ", "gateway: ID: " and "gateway: participant ID: " lines.
