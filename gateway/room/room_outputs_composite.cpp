@@ -3,6 +3,7 @@
 #include "gateway/room/room_outputs.h"
 
 #include "common/base/main_context.h"
+#include "gateway/output/snapshot_writer.h"
 #include "gateway/templates/template_instance.h"
 
 #include <sys/stat.h>
@@ -221,6 +222,15 @@ bool RoomOutputs::buildRoomInstance(Output &o, std::string &error)
         r.hlsDir = instance->hlsDir;
         r.path = instance->hlsDir + "/playlist.m3u8";
     }
+    // A snapshot template: <session>/<output id>/latest.jpg.
+    SnapshotTarget snap {
+        (std::filesystem::path(layout_.sessionDir()) / sanitizeFileComponent(o.id)).string(),
+        snapshotKeep(o.params), {}
+    };
+    if (!attachSnapshotWriter(instance->bin.get(), snap, error))
+        return false;
+    if (!snap.latest.empty())
+        r.snapshotLatest = snap.latest;
     auto tap = std::make_shared<RoomTap>();
     tap->context = context_;
     tap->owner = self_.ref();
@@ -421,6 +431,8 @@ void RoomOutputs::roomFileInfo(const Output &o, OutputInfo &info) const
 {
     const RoomScope &r = *o.room();
     info.files = r.parts;
+    if (!r.snapshotLatest.empty())
+        info.snapshots.push_back({ "", r.snapshotLatest });
     if (r.path.empty() && !r.tap)
         return;
     OutputFile f;
