@@ -89,6 +89,11 @@ struct RoomOutputs::RoomTap
         if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
             tap->bytes.fetch_add(
                 gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)), std::memory_order_relaxed);
+        // mpegtsmux alignment=7 (srt) pushes lists of 7 packets.
+        if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+            tap->bytes.fetch_add(
+                gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info)),
+                std::memory_order_relaxed);
         return GST_PAD_PROBE_OK;
     }
     static void release(gpointer data) noexcept
@@ -247,8 +252,10 @@ bool RoomOutputs::buildRoomInstance(Output &o, std::string &error)
         GPtr<GstElement> sink = adopt(gst_bin_get_by_name(GST_BIN(bin), p.setElement.c_str()));
         GPtr<GstPad> pad = sink ? adopt(gst_element_get_static_pad(sink.get(), "sink")) : nullptr;
         if (pad)
-            gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, RoomTap::bytesProbe,
-                new std::shared_ptr<RoomTap>(tap), RoomTap::release);
+            gst_pad_add_probe(pad.get(),
+                static_cast<GstPadProbeType>(
+                    GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                RoomTap::bytesProbe, new std::shared_ptr<RoomTap>(tap), RoomTap::release);
     }
     if (!mixerIt->second->addOutput(bin, error))
         return false;

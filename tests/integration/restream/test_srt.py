@@ -7,8 +7,9 @@ listen on loopback, both with a passphrase:
   URL shown (no secret in an srt URL); the output runs and its bytes move;
   the TS the receiver writes has H.264 (640x360) + AAC and keeps growing;
   the receiver is stopped for 3 s and started again on the same port: the
-  output retries (restarts >= 1) and the new TS receives media again, H.264 +
-  AAC.
+  new TS receives media again (within 12 s), H.264 + AAC, the output running
+  (srtsink's auto-reconnect reconnects the same instance; a failed instance
+  would be retried by the gateway).
 - `locked`: an output started with a wrong passphrase. Checks: it never
   runs; the API shows it retrying (or failed) with a reason naming SRT; the
   gateway logs the failure with the output's id; the receiver logged the
@@ -145,8 +146,11 @@ def main():
             f.check(t_back - t_up <= RESUME_LIMIT,
                     f'media again {t_back - t_up:.2f} s after the receiver came back (<= {RESUME_LIMIT} s)')
         o3 = output(gid)
-        f.check(o3 and o3['restarts'] >= 1, f'restarts counted: {o3 and o3["restarts"]}')
+        # srtsink's own auto-reconnect usually carries the same instance over a receiver
+        # restart (restarts stays 0); otherwise the gateway's retry does (restarts >= 1).
+        h.say(f'after the receiver restart: state {o3 and o3["state"]}, restarts {o3 and o3["restarts"]}')
         f.check(o3 and o3['state'] == 'running', f'running again: {o3 and o3["state"]}')
+        f.check(o3 and o3['bytes'] > o2['bytes'], f'bytes move again ({o2["bytes"]} -> {o3 and o3["bytes"]})')
         time.sleep(3)
         h.say(f'outage: receiver down {t_up - t_down:.1f} s, media again {t_back - t_up:.2f} s after it listened')
 

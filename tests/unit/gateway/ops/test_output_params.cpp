@@ -174,8 +174,8 @@ TEST_CASE("secrets: bounded printable text, never quoted back", "[params][secret
         auto bad = check(specs, body);
         REQUIRE_FALSE(bad.ok());
         CHECK(bad.error->param == "passphrase");
-        CHECK(bad.error->message.find("short") == std::string::npos);
-        CHECK(bad.error->message.find("tab") == std::string::npos);
+        for (const char *value : { "short", "here-and-more", "0123456789" })
+            CHECK(bad.error->message.find(value) == std::string::npos);
     }
     std::string why;
     CHECK(isAcceptableSecret("0123456789", 10, 79, why));

@@ -383,7 +383,7 @@ TEST_CASE(
                                "param: latency int min=20 max=8000 default=200 set=sink.latency\n"
                                "param: passphrase secret min=10 max=79 set=sink.passphrase\n"
                                "param: pbkeylen int min=16 max=32 default=16 set=sink.pbkeylen\n";
-    PipelineTemplate t = tpl("mpegtsmux name=video ! srtsink name=sink\n", header);
+    PipelineTemplate t = tpl("queue name=video ! mpegtsmux ! srtsink name=sink\n", header);
     REQUIRE(t.params.size() == 4);
     CHECK(t.params[2].kind == TemplateParamKind::secret);
     CHECK(t.params[2].minValue == 10);
@@ -392,6 +392,7 @@ TEST_CASE(
     std::map<std::string, std::string> params { { "url", "srt://127.0.0.1:9000" },
         { "latency", "350" }, { "passphrase", "correct-horse-77" }, { "pbkeylen", "32" } };
     auto inst = instantiateTemplate(t, goodVars(), params, "", "", error);
+    INFO(error);
     REQUIRE(inst);
     GPtr<GstElement> sink = rc::adopt(gst_bin_get_by_name(GST_BIN(inst->bin.get()), "sink"));
     REQUIRE(sink);
