@@ -5,6 +5,7 @@ free UDP port; stop() and start() again on the same port simulate a receiver
 going away and coming back. Each start() writes a new file (recv-N.ts).
 """
 
+import atexit
 import os
 import shutil
 import signal
@@ -40,6 +41,8 @@ class SrtReceiver:
         self.proc = None
         self.files = []
         self.logs = []
+        # A test that fails with an exception must not leave a receiver behind.
+        atexit.register(self.stop)
 
     def url(self):
         return f'srt://127.0.0.1:{self.port}'
