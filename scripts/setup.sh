@@ -22,6 +22,8 @@ packages=(
   ffmpeg nginx libnginx-mod-rtmp chromium iproute2 util-linux procps
   # fault tests (tests/faults): outages and loss inside the test's own namespace, a syscall trace
   nftables strace
+  # SRT output test (tests/integration/restream/test_srt.py): srt-live-transmit as the receiver
+  srt-tools
   # TURN test (tests/e2e/gateway/test_turn.py): coturn, started by the test on loopback only
   coturn
   python3 systemd

@@ -67,6 +67,20 @@ GPtr<JsonNode> outputJson(const std::string &room, const OutputInfo &o)
     b.set("files", arrayNode(std::move(files)));
     if (!o.manifestPath.empty())
         b.set("manifest", o.manifestPath);
+    if (!o.snapshots.empty()) {
+        // A snapshot template: where each latest.jpg is (the room's, or one per participant).
+        std::vector<GPtr<JsonNode>> snapshots;
+        for (const auto &s : o.snapshots) {
+            json::ObjectBuilder sb;
+            if (!s.participant.empty())
+                sb.set("participant", s.participant);
+            sb.set("latest", s.latest);
+            snapshots.push_back(sb.build());
+        }
+        if (o.scope == TemplateScope::room)
+            b.set("latest", o.snapshots.front().latest);
+        b.set("snapshots", arrayNode(std::move(snapshots)));
+    }
     return b.build();
 }
 

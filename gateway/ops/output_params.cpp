@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kDefaultUrlLength = 2048;
 constexpr size_t kDefaultStringLength = 64;
+constexpr size_t kDefaultSecretLength = 256;
 
 std::string lower(std::string s)
 {
@@ -49,6 +50,22 @@ std::string percentDecode(const std::string &s, bool &hadControl)
 
 } // namespace
 
+bool isAcceptableSecret(
+    const std::string &value, size_t minLength, size_t maxLength, std::string &why)
+{
+    if (minLength == 0)
+        minLength = 1;
+    if (maxLength == 0)
+        maxLength = kDefaultSecretLength;
+    if (value.size() < minLength || value.size() > maxLength
+        || !std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+        why = "must be " + std::to_string(minLength) + ".." + std::to_string(maxLength)
+            + " printable ASCII characters";
+        return false;
+    }
+    return true;
+}
+
 const char *paramKindName(ParamKind kind) noexcept
 {
     switch (kind) {
@@ -58,6 +75,8 @@ const char *paramKindName(ParamKind kind) noexcept
         return "string";
     case ParamKind::integer:
         return "int";
+    case ParamKind::secret:
+        return "secret";
     }
     return "?";
 }
@@ -70,6 +89,8 @@ std::optional<ParamKind> parseParamKind(const std::string &text) noexcept
         return ParamKind::string;
     if (text == "int" || text == "integer")
         return ParamKind::integer;
+    if (text == "secret")
+        return ParamKind::secret;
     return std::nullopt;
 }
 
@@ -113,6 +134,18 @@ bool isAllowedUrl(const std::string &url, const std::vector<std::string> &allowe
     if (port == 0 || port > 65535) {
         why = "has an invalid port";
         return false;
+    }
+    if (scheme == "srt") {
+        // srtsink takes mode=, passphrase=, latency=, streamid=... from the query: only the
+        // address may come in the URL, the rest are the template's checked parameters.
+        const char *srtPath = g_uri_get_path(uri.get());
+        if (port < 0 || g_uri_get_userinfo(uri.get()) || g_uri_get_query(uri.get())
+            || g_uri_get_fragment(uri.get()) || (srtPath && *srtPath && std::strcmp(srtPath, "/"))
+            || url.find_first_of("?#") != std::string::npos) {
+            why = "must be srt://host:port (no path, query or user info: latency and passphrase "
+                  "are parameters of their own)";
+            return false;
+        }
     }
     bool control = false;
     (void)percentDecode(host, control);
@@ -204,6 +237,16 @@ ParamResult validateParams(const std::vector<ParamSpec> &specs, JsonObject *para
                     return fail(name,
                         "must be 1.." + std::to_string(max)
                             + " characters of [A-Za-z0-9._-], not starting with '.'");
+                result.values[name] = v;
+                break;
+            }
+            case ParamKind::secret: {
+                if (type != G_TYPE_STRING)
+                    return fail(name, "must be a string");
+                std::string v = json_node_get_string(node);
+                std::string bad;
+                if (!isAcceptableSecret(v, spec->minLength, spec->maxLength, bad))
+                    return fail(name, bad);
                 result.values[name] = v;
                 break;
             }

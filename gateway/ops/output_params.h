@@ -19,7 +19,7 @@
 
 namespace rc::ops {
 
-enum class ParamKind { url, string, integer };
+enum class ParamKind { url, string, integer, secret };
 
 // One parameter a template declares.
 struct ParamSpec
@@ -28,9 +28,10 @@ struct ParamSpec
     ParamKind kind = ParamKind::string;
     std::vector<std::string> allowedSchemes; // url: lower-case schemes, e.g. {"rtmp", "rtmps"}
     bool required = false;
-    size_t maxLength = 0; // 0 = the kind's default (url 2048, string 64)
+    size_t maxLength = 0; // 0 = the kind's default (url 2048, string 64, secret 256)
     int64_t minValue = std::numeric_limits<int64_t>::min(); // integer
     int64_t maxValue = std::numeric_limits<int64_t>::max(); // integer
+    size_t minLength = 0; // secret: fewest characters (0 = 1)
 };
 
 // Validated values as text (integers in decimal), by parameter name.
@@ -52,13 +53,16 @@ struct ParamResult
 // Checks params (a JSON object, or nullptr for "no params") against specs:
 // an undeclared name, a missing required one, a value of the wrong JSON type
 // or an invalid value is an error. Strings must be 1..maxLength characters of
-// [A-Za-z0-9._-] not starting with '.'; integers JSON integers in range.
+// [A-Za-z0-9._-] not starting with '.'; integers JSON integers in range; secrets
+// minLength..maxLength characters of printable ASCII (messages never quote them).
 ParamResult validateParams(const std::vector<ParamSpec> &specs, JsonObject *params);
 
 // A URL an output may send to: RFC 3986 syntax, a scheme from allowedSchemes
 // (compared case-insensitively), a host, a port in 1..65535 if given, no
 // "." or ".." path segments (even percent-encoded), no encoded control
-// characters, and only the characters [A-Za-z0-9-._~:/?#[]@&+,;=%].
+// characters, and only the characters [A-Za-z0-9-._~:/?#[]@&+,;=%]. An srt:// URL must
+// be exactly srt://host:port (srtsink reads mode, passphrase, latency... from the query:
+// those are the template's own parameters, never smuggled in a URL).
 bool isAllowedUrl(const std::string &url, const std::vector<std::string> &allowedSchemes,
     size_t maxLength, std::string &why);
 
@@ -66,8 +70,13 @@ bool isAllowedUrl(const std::string &url, const std::vector<std::string> &allowe
 // callers that show an output's URL.
 using ::rc::redactUrl;
 
+// A secret's value (a passphrase): minLength..maxLength (0 = 1 / 256) printable ASCII
+// characters. why never quotes the value.
+bool isAcceptableSecret(
+    const std::string &value, size_t minLength, size_t maxLength, std::string &why);
+
 const char *paramKindName(ParamKind kind) noexcept;
-// "url", "string", "int"/"integer"; nullopt otherwise.
+// "url", "string", "int"/"integer", "secret"; nullopt otherwise.
 std::optional<ParamKind> parseParamKind(const std::string &text) noexcept;
 
 } // namespace rc::ops

@@ -56,6 +56,12 @@ std::string describeOutputFault(
     case OutputFault::other:
         break;
     }
+    // srtsink (1.22) says the same for a receiver that is not there, went away or rejected us
+    // (a wrong passphrase): the reason is only in the receiver's log, so say where to look.
+    if (message.find("SRT socket") != std::string::npos)
+        return message
+            + " (the SRT receiver is not listening, went away or refused the connection: check "
+              "the URL and that the passphrase matches the receiver's)";
     return message;
 }
 

@@ -31,7 +31,8 @@ OutputFault classifyOutputError(GQuark domain, int code, const std::string &debu
 OutputFault classifyOutputError(const BusProblem &problem);
 
 // What the log, the control API and the webhook say: "no space left on device: <path>" or
-// "write error on <path>: <message>"; message itself for any other fault.
+// "write error on <path>: <message>"; message itself for any other fault (an SRT sink's
+// connection error gets a hint: srtsink cannot say whether the receiver refused or is gone).
 std::string describeOutputFault(
     OutputFault fault, const std::string &path, const std::string &message);
 

@@ -5,11 +5,13 @@
 #include "common/base/main_context.h"
 #include "gateway/ops/output_params.h"
 #include "gateway/output/fragment_trim.h"
+#include "gateway/output/snapshot_writer.h"
 #include "gateway/templates/template_instance.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 
 namespace rc::gateway {
@@ -339,6 +341,8 @@ OutputInfo RoomOutputs::infoOf(const Output &o) const
         roomFileInfo(o, info);
     } else {
         info.files = o.participant()->files;
+        for (const auto &[peer, latest] : o.participant()->snapshots)
+            info.snapshots.push_back({ peer, latest });
         for (const ReceiverRef &rr : room_.receivers())
             for (const auto &out : rr.receiver->outputs())
                 if (out->outputId() == o.id && out->started())
@@ -369,7 +373,7 @@ std::optional<OutputInfo> RoomOutputs::info(const std::string &id) const
 // ----- participant scope -----
 
 std::unique_ptr<ParticipantOutput> RoomOutputs::makeParticipantInstance(
-    const Output &o, const std::string &peerId, std::string &error)
+    Output &o, const std::string &peerId, std::string &error)
 {
     TemplateVariables vars { settings_.room, peerId, sessionStamp(settings_.sessionStart),
         settings_.recordingsDir, {} };
@@ -377,8 +381,19 @@ std::unique_ptr<ParticipantOutput> RoomOutputs::makeParticipantInstance(
     if (!o.tpl.extension.empty())
         path = layout_.participantFile(peerId, o.tpl.extension);
     auto output = ParticipantOutput::create(context_, o.tpl, vars, o.params, path, error);
-    if (output)
-        output->setOutputId(o.id);
+    if (!output)
+        return output;
+    output->setOutputId(o.id);
+    // A snapshot template: <session>/<output id>/<participant>/latest.jpg (ids made safe for a
+    // path; the same participant coming back keeps its folder, so latest.jpg stays current).
+    SnapshotTarget snap { (std::filesystem::path(layout_.sessionDir()) / sanitizeFileComponent(o.id)
+                              / sanitizeFileComponent(peerId))
+                              .string(),
+        snapshotKeep(o.params), {} };
+    if (!attachSnapshotWriter(output->bin(), snap, error))
+        return nullptr;
+    if (!snap.latest.empty())
+        o.participant()->snapshots[peerId] = snap.latest;
     return output;
 }
 

@@ -57,6 +57,13 @@ struct OutputFile
     uint64_t bytes = 0;
 };
 
+// Where a snapshot output keeps its latest picture (latest.jpg, replaced atomically).
+struct OutputSnapshot
+{
+    std::string participant; // "" for a room-scope output
+    std::string latest; // absolute path of latest.jpg
+};
+
 struct OutputInfo
 {
     std::string id; // unique within the room, e.g. "record-mkv-1"
@@ -70,6 +77,7 @@ struct OutputInfo
     std::string failure; // why, when state == failed; the last error while retrying
     unsigned restarts = 0; // reconnects of a network output
     std::string manifestPath; // the room session's manifest.json
+    std::vector<OutputSnapshot> snapshots; // a snapshot template's pictures (one per participant)
 };
 
 class RoomOutputs
@@ -170,6 +178,7 @@ private:
         std::vector<OutputFile> files; // closed instances
         unsigned pending = 0; // receivers still closing it (stop)
         std::map<unsigned, Retry> retries; // by receiver serial
+        std::map<std::string, std::string> snapshots; // peer id -> its latest.jpg
     };
     struct RoomScope
     {
@@ -179,6 +188,7 @@ private:
         GPtr<GstElement> bin; // in the mixer; nullptr while retrying or after the end
         std::string path; // the file (or HLS playlist) it writes, "" for a stream
         std::string hlsDir; // an HLS output's folder (its size is the output's)
+        std::string snapshotLatest; // a snapshot output's latest.jpg
         std::string manifestPath; // path as listed in the manifest ("" until started)
         std::vector<OutputFile> parts; // earlier parts, each closed by a disk fault
         std::shared_ptr<RoomTap> tap;
@@ -243,7 +253,7 @@ private:
     void completeOutput(Output &o, const std::string &failure = {});
     // Participant scope (room_outputs.cpp).
     std::unique_ptr<ParticipantOutput> makeParticipantInstance(
-        const Output &o, const std::string &peerId, std::string &error);
+        Output &o, const std::string &peerId, std::string &error);
     void rebuildParticipantInstance(const std::string &id, unsigned serial);
     // A failed instance's file: kept and finished in the manifest as a part, or removed when
     // nothing reached the disk.

@@ -3,6 +3,7 @@
 #include "gateway/room/room_outputs.h"
 
 #include "common/base/main_context.h"
+#include "gateway/output/snapshot_writer.h"
 #include "gateway/templates/template_instance.h"
 
 #include <sys/stat.h>
@@ -88,6 +89,11 @@ struct RoomOutputs::RoomTap
         if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
             tap->bytes.fetch_add(
                 gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)), std::memory_order_relaxed);
+        // mpegtsmux alignment=7 (srt) pushes lists of 7 packets.
+        if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+            tap->bytes.fetch_add(
+                gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info)),
+                std::memory_order_relaxed);
         return GST_PAD_PROBE_OK;
     }
     static void release(gpointer data) noexcept
@@ -221,6 +227,15 @@ bool RoomOutputs::buildRoomInstance(Output &o, std::string &error)
         r.hlsDir = instance->hlsDir;
         r.path = instance->hlsDir + "/playlist.m3u8";
     }
+    // A snapshot template: <session>/<output id>/latest.jpg.
+    SnapshotTarget snap {
+        (std::filesystem::path(layout_.sessionDir()) / sanitizeFileComponent(o.id)).string(),
+        snapshotKeep(o.params), {}
+    };
+    if (!attachSnapshotWriter(instance->bin.get(), snap, error))
+        return false;
+    if (!snap.latest.empty())
+        r.snapshotLatest = snap.latest;
     auto tap = std::make_shared<RoomTap>();
     tap->context = context_;
     tap->owner = self_.ref();
@@ -237,8 +252,10 @@ bool RoomOutputs::buildRoomInstance(Output &o, std::string &error)
         GPtr<GstElement> sink = adopt(gst_bin_get_by_name(GST_BIN(bin), p.setElement.c_str()));
         GPtr<GstPad> pad = sink ? adopt(gst_element_get_static_pad(sink.get(), "sink")) : nullptr;
         if (pad)
-            gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, RoomTap::bytesProbe,
-                new std::shared_ptr<RoomTap>(tap), RoomTap::release);
+            gst_pad_add_probe(pad.get(),
+                static_cast<GstPadProbeType>(
+                    GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                RoomTap::bytesProbe, new std::shared_ptr<RoomTap>(tap), RoomTap::release);
     }
     if (!mixerIt->second->addOutput(bin, error))
         return false;
@@ -421,6 +438,8 @@ void RoomOutputs::roomFileInfo(const Output &o, OutputInfo &info) const
 {
     const RoomScope &r = *o.room();
     info.files = r.parts;
+    if (!r.snapshotLatest.empty())
+        info.snapshots.push_back({ "", r.snapshotLatest });
     if (r.path.empty() && !r.tap)
         return;
     OutputFile f;

@@ -56,6 +56,9 @@ bool checkParamValue(const TemplateParam &param, const std::string &value, std::
     }
     case TemplateParamKind::url:
         return ops::isAllowedUrl(value, param.schemes, kMaxUrl, why);
+    case TemplateParamKind::secret:
+        return ops::isAcceptableSecret(
+            value, static_cast<size_t>(param.minValue), static_cast<size_t>(param.maxValue), why);
     }
     why = "unknown kind";
     return false;
@@ -136,6 +139,11 @@ ops::ParamSpec paramSpecFor(const TemplateParam &param)
     case TemplateParamKind::url:
         spec.kind = ops::ParamKind::url;
         spec.allowedSchemes = param.schemes;
+        break;
+    case TemplateParamKind::secret:
+        spec.kind = ops::ParamKind::secret;
+        spec.minLength = static_cast<size_t>(param.minValue);
+        spec.maxLength = static_cast<size_t>(param.maxValue);
         break;
     }
     // A default makes the parameter optional for API clients.

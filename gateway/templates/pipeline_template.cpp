@@ -136,6 +136,7 @@ const TemplateParam *findParam(const PipelineTemplate &tpl, const std::string &n
 
 // "NAME = DEFAULT" (old form: a string) or
 // "NAME KIND [required] [default=V] [min=N] [max=N] [schemes=a,b] [set=ELEMENT.PROPERTY]".
+// KIND: string, int, url or secret (min/max: an int's range, a secret's length).
 TemplateParam parseParam(const std::string &path, int lineNo, const std::string &value)
 {
     TemplateParam param;
@@ -170,9 +171,12 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
         param.kind = TemplateParamKind::integer;
     else if (kind == "url")
         param.kind = TemplateParamKind::url;
+    else if (kind == "secret")
+        param.kind = TemplateParamKind::secret;
     else
         fail(path, lineNo,
-            "parameter '" + param.name + "': kind must be string, int or url, got '" + kind + "'");
+            "parameter '" + param.name + "': kind must be string, int, url or secret, got '" + kind
+                + "'");
     bool hasMin = false, hasMax = false, hasDefault = false, hasSchemes = false;
     std::set<std::string> given;
     for (size_t i = 1; i < words.size(); ++i) {
@@ -195,8 +199,8 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             param.defaultValue = val;
             hasDefault = true;
         } else if (key == "min" || key == "max") {
-            if (param.kind != TemplateParamKind::integer)
-                fail(path, lineNo, what + key + "= applies to int parameters only");
+            if (param.kind != TemplateParamKind::integer && param.kind != TemplateParamKind::secret)
+                fail(path, lineNo, what + key + "= applies to int and secret parameters only");
             long long n = 0;
             if (!parseInteger(val, n))
                 fail(path, lineNo, what + key + "= must be an integer, got '" + val + "'");
@@ -220,9 +224,11 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             if (!hasSchemes)
                 fail(path, lineNo, what + "empty schemes=");
         } else if (key == "set") {
-            if (param.kind != TemplateParamKind::url)
+            // A string is only ever ${NAME} text; url and secret values are only ever set by
+            // code; an int may be either (a property that takes a number, or an enum's value).
+            if (param.kind == TemplateParamKind::string)
                 fail(path, lineNo,
-                    what + "set= applies to url parameters only (string and int ones are ${"
+                    what + "set= applies to url, secret and int parameters only (string ones are ${"
                         + param.name + "} in the body)");
             const size_t dot = val.find('.');
             if (dot == std::string::npos || !isElementName(val.substr(0, dot))
@@ -244,6 +250,29 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             param.minValue = 0;
         if (param.minValue > param.maxValue)
             fail(path, lineNo, "parameter '" + param.name + "': min= is larger than max=");
+    }
+    if (param.kind == TemplateParamKind::secret) {
+        // A secret's length: SRT passphrases, for instance, are 10..79 characters.
+        if (!hasMin)
+            param.minValue = 1;
+        if (!hasMax)
+            param.maxValue = kMaxSecretLength;
+        if (param.minValue < 1 || param.maxValue > kMaxSecretLength
+            || param.minValue > param.maxValue)
+            fail(path, lineNo,
+                "secret parameter '" + param.name
+                    + "': length bounds must satisfy 1 <= min <= max <= "
+                    + std::to_string(kMaxSecretLength));
+        if (param.setElement.empty())
+            fail(path, lineNo,
+                "secret parameter '" + param.name
+                    + "' needs set=ELEMENT.PROPERTY (a secret is never pasted into the "
+                      "description)");
+        if (hasDefault)
+            fail(path, lineNo,
+                "secret parameter '" + param.name
+                    + "' may not have a default (it would be in the "
+                      "template for everyone to read)");
     }
     if (param.kind == TemplateParamKind::url) {
         if (param.setElement.empty())
@@ -325,9 +354,11 @@ PipelineTemplate parseTemplate(const std::string &path, const std::string &text)
                     if (const TemplateParam *p = findParam(tpl, name)) {
                         // A URL may carry a stream key and any character: code sets it on
                         // the element property named by set=, never as description text.
-                        if (p->kind == TemplateParamKind::url)
+                        if (p->kind == TemplateParamKind::url
+                            || p->kind == TemplateParamKind::secret)
                             fail(path, lineNo,
-                                "url parameter '" + name + "' may not be used as ${" + name
+                                std::string(p->kind == TemplateParamKind::url ? "url" : "secret")
+                                    + " parameter '" + name + "' may not be used as ${" + name
                                     + "}: the gateway sets it on " + p->setElement + "."
                                     + p->setProperty + " itself");
                         continue;

@@ -13,7 +13,10 @@ namespace rc::gateway {
 
 enum class TemplateScope { participant, room };
 
-enum class TemplateParamKind { string, integer, url };
+enum class TemplateParamKind { string, integer, url, secret };
+
+// Longest value a secret parameter may have.
+constexpr long long kMaxSecretLength = 256;
 
 // What a participant's video shows in this template's output while the sender is away
 // ("gap-video:" header): the last frame (players hold it; nothing is written) or black.
@@ -22,10 +25,15 @@ enum class GapVideo { freeze, black };
 // A parameter the template declares, e.g.
 //   param: video_bitrate int min=200 max=20000 default=2500
 //   param: rtmp_url url required schemes=rtmp,rtmps set=sink.location
+//   param: passphrase secret min=10 max=79 set=sink.passphrase
+//   param: latency int min=20 max=8000 default=200 set=sink.latency
 //   param: quality = high                       (old form: a string with a default)
 // string and int values are checked ([A-Za-z0-9._-] / in range) and may be
 // used as ${NAME} in the body; a url is never pasted into the body: code sets
-// it on the element property named by "set=" after parsing. Values come from
+// it on the element property named by "set=" after parsing. A secret (a passphrase: printable
+// ASCII, min..max characters, no default) is likewise only ever set by code, and never logged
+// nor shown by the API. An int with set= is set by code on that property (an int, unsigned or
+// enum property; an enum's value must be one of its values). Values come from
 // the default, then --param / --rtmp-url, then the control API's request.
 // Room-scope templates may declare width, height and framerate (int): the
 // size and rate of the composite they receive (default 1280x720@30).
@@ -36,8 +44,9 @@ struct TemplateParam
     bool required = false;
     std::string defaultValue; // "" = none
     std::vector<std::string> schemes; // url: allowed lower-case schemes
-    long long minValue = 0, maxValue = 0; // int: inclusive range (both 0 = any non-negative int)
-    std::string setElement, setProperty; // url: where code puts the value
+    long long minValue = 0, maxValue = 0; // int: inclusive range (both 0 = any non-negative int);
+                                          // secret: its length range
+    std::string setElement, setProperty; // url, secret, int: where code puts the value
 };
 
 struct PipelineTemplate

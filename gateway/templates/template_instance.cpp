@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -146,13 +147,55 @@ bool mkdirs(const std::string &dir, std::string &error)
     return true;
 }
 
-bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariables &vars,
+// An int parameter's value on a number or enum property; false with error when the property
+// cannot take it.
+bool setIntProperty(GstElement *target, GParamSpec *spec, long long n, std::string &error)
+{
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, spec->value_type);
+    bool ok = true;
+    if (G_IS_PARAM_SPEC_ENUM(spec)) {
+        GEnumClass *klass = G_PARAM_SPEC_ENUM(spec)->enum_class;
+        ok = n >= G_MININT && n <= G_MAXINT && g_enum_get_value(klass, static_cast<int>(n));
+        if (ok)
+            g_value_set_enum(&v, static_cast<int>(n));
+    } else if (spec->value_type == G_TYPE_INT) {
+        ok = n >= G_MININT && n <= G_MAXINT;
+        if (ok)
+            g_value_set_int(&v, static_cast<int>(n));
+    } else if (spec->value_type == G_TYPE_UINT) {
+        ok = n >= 0 && n <= G_MAXUINT;
+        if (ok)
+            g_value_set_uint(&v, static_cast<unsigned>(n));
+    } else if (spec->value_type == G_TYPE_INT64) {
+        g_value_set_int64(&v, n);
+    } else if (spec->value_type == G_TYPE_UINT64) {
+        ok = n >= 0;
+        if (ok)
+            g_value_set_uint64(&v, static_cast<guint64>(n));
+    } else {
+        ok = false;
+    }
+    if (ok)
+        ok = !g_param_value_validate(spec, &v); // true = the value had to be changed
+    if (ok)
+        g_object_set_property(G_OBJECT(target), spec->name, &v);
+    else
+        error = std::to_string(n) + " is not a value of " + spec->name;
+    g_value_unset(&v);
+    return ok;
+}
+
+// Parameters set by code on the element property named by set=: urls and secrets (strings),
+// ints that say so. The values never go through the description text.
+bool setCodeParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariables &vars,
     const std::map<std::string, std::string> &params, TemplateInstance &instance,
     std::string &error)
 {
     for (const auto &p : tpl.params) {
-        if (p.kind != TemplateParamKind::url)
+        if (p.setElement.empty())
             continue;
+        const bool isString = p.kind != TemplateParamKind::integer;
         // The target is checked even without a value (--check-config).
         GPtr<GstElement> target = adopt(gst_bin_get_by_name(bin, p.setElement.c_str()));
         if (!target) {
@@ -162,14 +205,32 @@ bool setUrlParams(GstBin *bin, const PipelineTemplate &tpl, const TemplateVariab
         }
         GParamSpec *spec
             = g_object_class_find_property(G_OBJECT_GET_CLASS(target.get()), p.setProperty.c_str());
-        if (!spec || spec->value_type != G_TYPE_STRING || !(spec->flags & G_PARAM_WRITABLE)) {
-            error = "parameter " + p.name + ": element '" + p.setElement
-                + "' has no writable string property '" + p.setProperty + "'";
+        const bool numeric = spec
+            && (G_IS_PARAM_SPEC_ENUM(spec) || spec->value_type == G_TYPE_INT
+                || spec->value_type == G_TYPE_UINT || spec->value_type == G_TYPE_INT64
+                || spec->value_type == G_TYPE_UINT64);
+        if (!spec || !(spec->flags & G_PARAM_WRITABLE)
+            || (isString ? spec->value_type != G_TYPE_STRING : !numeric)) {
+            error = "parameter " + p.name + ": element '" + p.setElement + "' has no writable "
+                + (isString ? "string" : "number") + " property '" + p.setProperty + "'";
             return false;
         }
         auto it = params.find(p.name);
         if (it == params.end() || it->second.empty())
             continue;
+        if (!isString) {
+            std::string why;
+            if (!setIntProperty(
+                    target.get(), spec, std::strtoll(it->second.c_str(), nullptr, 10), why)) {
+                error = "parameter " + p.name + ": " + why;
+                return false;
+            }
+            continue;
+        }
+        if (p.kind == TemplateParamKind::secret) {
+            g_object_set(target.get(), p.setProperty.c_str(), it->second.c_str(), nullptr);
+            continue;
+        }
         const std::string url = urlForInstance(tpl, it->second, vars.participant);
         g_object_set(target.get(), p.setProperty.c_str(), url.c_str(), nullptr);
         instance.url = url;
@@ -240,7 +301,7 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
     TemplateVariables vars = varsIn;
     vars.params.clear();
     for (const auto &p : tpl.params) {
-        if (p.kind == TemplateParamKind::url)
+        if (p.kind == TemplateParamKind::url || p.kind == TemplateParamKind::secret)
             continue;
         if (auto it = params.find(p.name); it != params.end() && !it->second.empty())
             vars.params[p.name] = it->second;
@@ -316,7 +377,7 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
         g_object_set(file.get(), "location", outputPath.c_str(), nullptr);
         instance.outputPath = outputPath;
     }
-    if (!setUrlParams(asBin, tpl, vars, params, instance, error)
+    if (!setCodeParams(asBin, tpl, vars, params, instance, error)
         || !setHlsPaths(asBin, params, sessionDir, instance, error)) {
         error = tpl.path + ": " + error;
         return std::nullopt;

@@ -43,7 +43,8 @@ std::string urlForInstance(
 //
 // Parameters (params: resolved and validated, see output_plan.h): each
 // string/int value is substituted as ${NAME}; each url value is set by code on
-// its set= ELEMENT.PROPERTY (see urlForInstance), never pasted into the text.
+// its set= ELEMENT.PROPERTY (see urlForInstance), never pasted into the text, and so is
+// each secret value and each int value declared with set=.
 // A declared parameter used as ${NAME} without a value is an error. The
 // element named "hls" (hlssink2/hlssink3), when present, gets
 // location=<dir>/segment%05d.ts and playlist-location=<dir>/playlist.m3u8,

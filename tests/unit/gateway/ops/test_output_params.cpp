@@ -135,3 +135,51 @@ TEST_CASE("param kinds have names", "[params]")
     CHECK_FALSE(parseParamKind("path"));
     CHECK(std::string(paramKindName(ParamKind::url)) == "url");
 }
+
+TEST_CASE(
+    "srt URLs carry only an address: options are parameters of their own", "[params][url][srt]")
+{
+    std::string why;
+    const std::vector<std::string> srt = { "srt" };
+    CHECK(isAllowedUrl("srt://127.0.0.1:9000", srt, 0, why));
+    CHECK(isAllowedUrl("srt://receiver.example.net:9000/", srt, 0, why));
+    CHECK(isAllowedUrl("srt://[::1]:9000", srt, 0, why));
+    for (const char *url :
+        { "srt://127.0.0.1:9000?passphrase=letmeinplease", // would bypass the secret parameter
+            "srt://127.0.0.1:9000?mode=listener", // would bind instead of calling
+            "srt://127.0.0.1:9000?", "srt://127.0.0.1:9000#x", "srt://127.0.0.1", // no port
+            "srt://user:pw@127.0.0.1:9000", "srt://127.0.0.1:9000/live", "srt://:9000" }) {
+        INFO(url);
+        why.clear();
+        CHECK_FALSE(isAllowedUrl(url, srt, 0, why));
+        CHECK_FALSE(why.empty());
+        CHECK(why.find("letmeinplease") == std::string::npos);
+    }
+}
+
+TEST_CASE("secrets: bounded printable text, never quoted back", "[params][secret]")
+{
+    ParamSpec spec { "passphrase", ParamKind::secret, {}, false, 79 };
+    spec.minLength = 10;
+    const std::vector<ParamSpec> specs = { spec };
+    auto ok = check(specs, R"({"passphrase": "correct horse 77!"})");
+    REQUIRE(ok.ok());
+    CHECK(ok.values.at("passphrase") == "correct horse 77!");
+    for (const char *body : { R"({"passphrase": "short"})", R"({"passphrase": 12345678901})",
+             R"({"passphrase": "tab\there-and-more"})",
+             "{\"passphrase\": \""
+             "0123456789012345678901234567890123456789012345678901234567890123456789012345678901\""
+             "}" }) {
+        INFO(body);
+        auto bad = check(specs, body);
+        REQUIRE_FALSE(bad.ok());
+        CHECK(bad.error->param == "passphrase");
+        for (const char *value : { "short", "here-and-more", "0123456789" })
+            CHECK(bad.error->message.find(value) == std::string::npos);
+    }
+    std::string why;
+    CHECK(isAcceptableSecret("0123456789", 10, 79, why));
+    CHECK_FALSE(isAcceptableSecret("012345678", 10, 79, why));
+    CHECK(std::string(paramKindName(ParamKind::secret)) == "secret");
+    CHECK(parseParamKind("secret") == ParamKind::secret);
+}

@@ -174,12 +174,14 @@ TEST_CASE("typed parameters parse", "[template][param]")
 TEST_CASE("malformed parameters name file and line", "[template][param]")
 {
     const std::string head = "scope: participant\nvideo-codecs: VP8\n";
-    expectError(head + "param: x float\n---\nq\n", 3, "kind must be string, int or url");
+    expectError(head + "param: x float\n---\nq\n", 3, "kind must be string, int, url or secret");
     expectError(head + "param: x int min=a\n---\nq\n", 3, "min= must be an integer");
     expectError(head + "param: x int min=5 max=1\n---\nq\n", 3, "min= is larger than max=");
     expectError(head + "param: x int default=9 max=5\n---\nq\n", 3, "default of parameter 'x'");
-    expectError(head + "param: x string min=1\n---\nq\n", 3, "applies to int parameters only");
-    expectError(head + "param: x string set=a.b\n---\nq\n", 3, "applies to url parameters only");
+    expectError(
+        head + "param: x string min=1\n---\nq\n", 3, "applies to int and secret parameters only");
+    expectError(head + "param: x string set=a.b\n---\nq\n", 3,
+        "applies to url, secret and int parameters only");
     expectError(head + "param: x string default=a/b\n---\nq\n", 3, "default of parameter 'x'");
     expectError(head + "param: x string bogus\n---\nq\n", 3, "unknown attribute 'bogus'");
     expectError(head + "param: x string colour=1\n---\nq\n", 3, "unknown attribute 'colour'");

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 using namespace rc::gateway;
 using rc::GPtr;
@@ -365,4 +366,65 @@ TEST_CASE("the element named hls writes under the session folder", "[instance][h
     auto other = tpl("queue name=video ! h264parse ! x.video\nhlssink2 name=x\n",
         "scope: room\nvideo-codecs: H264\n");
     CHECK_FALSE(instantiateTemplate(other, goodVars(), {}, "", dir.path(), error));
+}
+
+TEST_CASE(
+    "secret and int parameters with set= are set by code on the element", "[instance][params]")
+{
+    rc::test::ensureGstInit();
+    GstElementFactory *srt = gst_element_factory_find("srtsink");
+    if (!srt) {
+        WARN("srtsink is not installed: skipped");
+        return;
+    }
+    gst_object_unref(srt);
+    const std::string header = "scope: room\nvideo-codecs: VP8\n"
+                               "param: url url required schemes=srt set=sink.uri\n"
+                               "param: latency int min=20 max=8000 default=200 set=sink.latency\n"
+                               "param: passphrase secret min=10 max=79 set=sink.passphrase\n"
+                               "param: pbkeylen int min=16 max=32 default=16 set=sink.pbkeylen\n";
+    PipelineTemplate t = tpl("queue name=video ! mpegtsmux ! srtsink name=sink\n", header);
+    REQUIRE(t.params.size() == 4);
+    CHECK(t.params[2].kind == TemplateParamKind::secret);
+    CHECK(t.params[2].minValue == 10);
+    CHECK(t.params[2].maxValue == 79);
+    std::string error;
+    std::map<std::string, std::string> params { { "url", "srt://127.0.0.1:9000" },
+        { "latency", "350" }, { "passphrase", "correct-horse-77" }, { "pbkeylen", "32" } };
+    auto inst = instantiateTemplate(t, goodVars(), params, "", "", error);
+    INFO(error);
+    REQUIRE(inst);
+    GPtr<GstElement> sink = rc::adopt(gst_bin_get_by_name(GST_BIN(inst->bin.get()), "sink"));
+    REQUIRE(sink);
+    gchar *uri = nullptr;
+    int latency = 0, keylen = 0;
+    g_object_get(sink.get(), "uri", &uri, "latency", &latency, "pbkeylen", &keylen, nullptr);
+    CHECK(std::string(uri ? uri : "") == "srt://127.0.0.1:9000");
+    g_free(uri);
+    CHECK(latency == 350);
+    CHECK(keylen == 32);
+    CHECK(inst->url == "srt://127.0.0.1:9000");
+    // The secret is nowhere in the element's description or name (it is write-only on srtsink).
+    CHECK(t.launch.find("correct-horse") == std::string::npos);
+
+    // An enum property takes only its own values.
+    params["pbkeylen"] = "17";
+    CHECK_FALSE(instantiateTemplate(t, goodVars(), params, "", "", error));
+    CHECK(error.find("pbkeylen") != std::string::npos);
+    CHECK(error.find("correct-horse") == std::string::npos);
+
+    // A secret is never text of the description, has no default, needs set=; a string has no set=.
+    CHECK_THROWS_WITH(tpl("queue name=video ! fakesink name=s prop=${p}\n",
+                          "scope: participant\nvideo-codecs: VP8\nparam: p secret set=s.name\n"),
+        Catch::Contains("may not be used as ${p}"));
+    CHECK_THROWS_WITH(tpl("queue name=video ! fakesink name=s\n",
+                          "scope: participant\nvideo-codecs: VP8\nparam: p secret default=abc "
+                          "set=s.name\n"),
+        Catch::Contains("may not have a default"));
+    CHECK_THROWS_WITH(tpl("queue name=video ! fakesink name=s\n",
+                          "scope: participant\nvideo-codecs: VP8\nparam: p secret\n"),
+        Catch::Contains("needs set="));
+    CHECK_THROWS_WITH(tpl("queue name=video ! fakesink name=s\n",
+                          "scope: participant\nvideo-codecs: VP8\nparam: p string set=s.name\n"),
+        Catch::Contains("set= applies to url, secret and int"));
 }
