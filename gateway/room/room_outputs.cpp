@@ -154,6 +154,7 @@ void RoomOutputs::stop(const std::string &id, StopDone done)
     if (!o->life.moveTo(OutputState::finishing))
         return; // already finishing
     cancelRetries(*o);
+    endPausedGaps(*o, std::chrono::system_clock::now()); // stopped while paused: the hole ends
     log_.info("stopping output %s", id.c_str());
     if (o->room()) {
         finishRoomOutput(*o);
@@ -295,6 +296,8 @@ void RoomOutputs::completeOutput(Output &o, const std::string &failure)
     if (o.life.ended())
         return;
     cancelRetries(o);
+    endPausedGaps(o, std::chrono::system_clock::now());
+    o.pausedAt.reset();
     RoomScope *r = o.room();
     if (r) {
         r->stopTimer.reset();
@@ -335,6 +338,7 @@ OutputInfo RoomOutputs::infoOf(const Output &o) const
         info.failure = o.lastError; // why it is retrying (e.g. no space left on device: PATH)
     info.restarts = o.restarts;
     info.manifestPath = layout_.manifestPath();
+    info.pausedAt = o.pausedAt;
     if (o.room()) {
         roomFileInfo(o, info);
     } else {
@@ -377,8 +381,11 @@ std::unique_ptr<ParticipantOutput> RoomOutputs::makeParticipantInstance(
     if (!o.tpl.extension.empty())
         path = layout_.participantFile(peerId, o.tpl.extension);
     auto output = ParticipantOutput::create(context_, o.tpl, vars, o.params, path, error);
-    if (output)
+    if (output) {
         output->setOutputId(o.id);
+        if (o.pausedAt)
+            output->setPaused(true); // a participant joining (or a retry) while paused
+    }
     return output;
 }
 
