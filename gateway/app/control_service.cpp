@@ -129,6 +129,42 @@ void ControlService::stopOutput(
         });
 }
 
+ops::BackendResult ControlService::pauseOutput(
+    const std::string &room, const std::string &outputId, bool pause)
+{
+    using R = RoomOutputs::PauseResult;
+    RoomSession *session = gateway_.findRoom(room);
+    if (!session)
+        return ops::BackendResult::failure(
+            ops::ApiError::notFound("the gateway is not in room '" + room + "'", "room_not_found"));
+    OutputInfo info;
+    switch (session->pauseOutput(outputId, pause, info)) {
+    case R::ok:
+        break;
+    case R::notFound:
+        return ops::BackendResult::failure(ops::ApiError::notFound(
+            "no output '" + outputId + "' in room '" + room + "'", "output_not_found"));
+    case R::notLive:
+        return ops::BackendResult::failure(ops::ApiError::conflict(
+            "output '" + outputId + "' has ended or is stopping", "output_not_running"));
+    case R::alreadyPaused:
+        return ops::BackendResult::failure(ops::ApiError::conflict(
+            "output '" + outputId + "' is already paused", "already_paused"));
+    case R::notPaused:
+        return ops::BackendResult::failure(
+            ops::ApiError::conflict("output '" + outputId + "' is not paused", "not_paused"));
+    case R::cannotPause:
+        return ops::BackendResult::failure(ops::ApiError::conflict("output '" + outputId
+                + "' passes the participants' encoded media through and cannot send black; "
+                  "stop it instead",
+            "cannot_pause"));
+    }
+    log_.child("room " + room)
+        .info("output %s %s by the control API", outputId.c_str(), pause ? "paused" : "resumed");
+    gateway_.outputPauseChanged(room, info, pause);
+    return ops::BackendResult::success(outputJson(room, info));
+}
+
 void ControlService::leaveRoom(const std::string &room, ops::BackendReply reply)
 {
     if (!gateway_.findRoom(room))

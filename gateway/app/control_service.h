@@ -29,6 +29,8 @@ public:
     void stopOutput(
         const std::string &room, const std::string &outputId, ops::BackendReply reply) override;
     void leaveRoom(const std::string &room, ops::BackendReply reply) override;
+    ops::BackendResult pauseOutput(
+        const std::string &room, const std::string &outputId, bool pause) override;
 
 private:
     Gateway &gateway_;

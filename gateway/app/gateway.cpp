@@ -168,6 +168,7 @@ int Gateway::run()
         }
         api.tlsCertificateFile = options_.apiTlsCertificate;
         api.tlsKeyFile = options_.apiTlsKey;
+        api.corsOrigins = options_.corsOrigins;
         // Long enough for a finalize (EOS, wait) plus the room's grace.
         api.replyTimeout = options_.finalizeTimeout + kStopGrace;
         control_ = std::make_unique<ControlService>(*this);

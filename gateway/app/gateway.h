@@ -72,6 +72,8 @@ public:
     void leave(const std::string &room, std::function<void(const std::vector<OutputInfo> &)> done);
     // Sends STATUS= with the current counts.
     void updateStatus();
+    // An output of room was paused or resumed (the control API did it): its webhook.
+    void outputPauseChanged(const std::string &room, const OutputInfo &output, bool paused);
 
 private:
     struct Room

@@ -9,6 +9,7 @@
 #include "common/base/log.h"
 #include "common/base/startup_error.h"
 #include "common/ops/tls_files.h"
+#include "gateway/ops/cors_policy.h"
 #include "roomcast-config.h"
 
 #include <algorithm>
@@ -110,6 +111,9 @@ po::options_description fileOptions()
     add("api-tls-certificate", po::value<std::string>(),
         "PEM certificate (chain) file: the control API speaks HTTPS only; reloaded on SIGHUP");
     add("api-tls-key", po::value<std::string>(), "PEM private key file for api-tls-certificate");
+    add("cors-origin", po::value<std::vector<std::string>>(),
+        "browser origin scheme://host[:port] allowed to call the control API (CORS), or * for "
+        "any; repeatable (default: none)");
     add("webhook-url", po::value<std::vector<std::string>>(),
         "http(s) URL that receives event webhooks; repeatable");
     add("webhook-secret-file", po::value<std::string>(),
@@ -508,6 +512,11 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
         if (!given.count("api-listen"))
             origins.fail("api-listen", 0, message);
         throw StartupError(exitcode::config, "--api-listen: " + message);
+    }
+    o.corsOrigins = list("cors-origin");
+    for (size_t i = 0; i < o.corsOrigins.size(); ++i) {
+        if (!ops::CorsPolicy::isValidOrigin(o.corsOrigins[i], why))
+            origins.fail("cors-origin", i, why);
     }
     o.webhookUrls = list("webhook-url");
     for (size_t i = 0; i < o.webhookUrls.size(); ++i) {

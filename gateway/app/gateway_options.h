@@ -52,6 +52,7 @@ struct GatewayOptions
     uint16_t apiPort = 8081;
     std::string apiTokenFile; // --api-token-file PATH; required off loopback
     std::string apiTlsCertificate, apiTlsKey; // --api-tls-certificate/--api-tls-key (PEM)
+    std::vector<std::string> corsOrigins; // --cors-origin (repeatable): browser origins, or *
     // Webhooks (see ops/webhook_dispatcher.h).
     std::vector<std::string> webhookUrls; // --webhook-url URL, repeatable, http(s)
     std::string webhookSecretFile; // --webhook-secret-file PATH (required with URLs)

@@ -7,6 +7,7 @@
 #include "common/base/main_context.h"
 #include "common/protocol/signaling_client.h"
 #include "gateway/app/status_json.h"
+#include "gateway/ops/webhook_dispatcher.h"
 
 #include <set>
 
@@ -100,6 +101,14 @@ void Gateway::updateStatus()
     if (stopping_)
         status = "stopping: " + status;
     notifier_.status(status);
+}
+
+void Gateway::outputPauseChanged(const std::string &room, const OutputInfo &output, bool paused)
+{
+    if (webhooks_)
+        webhooks_->enqueue(
+            paused ? ops::webhook_event::outputPaused : ops::webhook_event::outputResumed,
+            outputJson(room, output));
 }
 
 } // namespace rc::gateway

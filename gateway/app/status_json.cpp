@@ -64,6 +64,9 @@ GPtr<JsonNode> outputJson(const std::string &room, const OutputInfo &o)
     if ((o.state == OutputState::failed || o.state == OutputState::retrying) && !o.failure.empty())
         b.set("reason", o.failure);
     b.set("restarts", static_cast<int64_t>(o.restarts));
+    b.set("paused", o.pausedAt.has_value());
+    if (o.pausedAt)
+        b.set("paused_at", isoTime(*o.pausedAt));
     b.set("files", arrayNode(std::move(files)));
     if (!o.manifestPath.empty())
         b.set("manifest", o.manifestPath);

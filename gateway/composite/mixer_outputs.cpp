@@ -4,10 +4,12 @@
 
 #include "common/base/main_context.h"
 #include "common/gst/gst_helpers.h"
+#include "gateway/composite/blank_media.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 
 namespace rc::gateway {
 namespace {
@@ -25,6 +27,11 @@ constexpr std::chrono::milliseconds kFlowErrorGrace { 250 };
 struct MixerOutputs::Guard
 {
     std::atomic<bool> dead { false };
+    // MixerOutputs::Pause, set on the main context, read by the entries' streaming threads.
+    std::atomic<int> pause { 0 };
+    // Per entry (0 video, 1 audio): buffers were dropped, the next one passed is a DISCONT
+    // (encoders resynchronise their timestamps on it instead of stretching the last packet).
+    std::atomic<bool> dropped[2] { false, false };
     unsigned output = 0; // Output::id
     GMainContext *context = nullptr; // borrowed: the gateway's
     WeakSelf<MixerOutputs>::Ref owner;
@@ -52,6 +59,33 @@ using Guard = MixerOutputs::Guard;
 // Chain function of an output's ghost entry pads: the tee would pass an
 // output's error (a refused RTMP connection) back to the compositor and stop
 // the whole composite. Errors end here; the bus reports them per output.
+// A paused output (RoomMixer::setOutputPause): a file drops what comes (its timeline keeps a
+// hole), a stream gets black and silence of the same shape and times (its players go on). The
+// tee shares buffers between outputs: a blank is a new buffer, a DISCONT a writable copy.
+GstBuffer *applyPause(GstPad *pad, Guard &guard, GstBuffer *buffer) noexcept
+{
+    const auto mode = static_cast<MixerOutputs::Pause>(guard.pause.load(std::memory_order_acquire));
+    const int entry = std::strcmp(GST_OBJECT_NAME(pad), "video") == 0 ? 0 : 1;
+    if (mode == MixerOutputs::Pause::drop) {
+        guard.dropped[entry].store(true, std::memory_order_relaxed);
+        gst_buffer_unref(buffer);
+        return nullptr;
+    }
+    if (mode == MixerOutputs::Pause::blank) {
+        GPtr<GstCaps> caps = adopt(gst_pad_get_current_caps(pad));
+        if (GstBuffer *blank = blankLike(buffer, caps.get())) {
+            gst_buffer_unref(buffer);
+            return blank;
+        }
+        return buffer; // not raw media: nothing to blank, passed as is
+    }
+    if (guard.dropped[entry].exchange(false, std::memory_order_relaxed)) {
+        buffer = gst_buffer_make_writable(buffer);
+        GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    }
+    return buffer;
+}
+
 GstFlowReturn guardedChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
 {
     auto *guard = static_cast<std::shared_ptr<Guard> *>(pad->chaindata);
@@ -59,6 +93,9 @@ GstFlowReturn guardedChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) no
         gst_buffer_unref(buffer);
         return GST_FLOW_OK;
     }
+    buffer = applyPause(pad, **guard, buffer);
+    if (!buffer)
+        return GST_FLOW_OK;
     const GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
     if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)
         (*guard)->fail(ret);
@@ -72,6 +109,17 @@ GstFlowReturn guardedChainList(GstPad *pad, GstObject *parent, GstBufferList *li
     if ((*guard)->dead.load(std::memory_order_acquire)) {
         gst_buffer_list_unref(list);
         return GST_FLOW_OK;
+    }
+    if ((*guard)->pause.load(std::memory_order_acquire) != 0
+        || (*guard)->dropped[0].load(std::memory_order_relaxed)
+        || (*guard)->dropped[1].load(std::memory_order_relaxed)) {
+        // Rare (the composite's queues push single buffers): one by one through the pause.
+        GstFlowReturn last = GST_FLOW_OK;
+        const guint n = gst_buffer_list_length(list);
+        for (guint i = 0; i < n; ++i)
+            last = guardedChain(pad, parent, gst_buffer_ref(gst_buffer_list_get(list, i)));
+        gst_buffer_list_unref(list);
+        return last;
     }
     const GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
     if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)
@@ -319,6 +367,15 @@ void MixerOutputs::finish(GstElement *bin)
             GPtr<GstPad> sink = adopt(gst_element_get_static_pad(entry->queue.get(), "sink"));
             gst_pad_send_event(sink.get(), gst_event_new_eos());
         }
+}
+
+bool MixerOutputs::setPause(GstElement *bin, Pause mode)
+{
+    Output *o = find(bin);
+    if (!o)
+        return false;
+    o->guard->pause.store(static_cast<int>(mode), std::memory_order_release);
+    return true;
 }
 
 bool MixerOutputs::onProblem(GstObject *top, const BusProblem &problem)

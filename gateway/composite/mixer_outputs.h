@@ -40,6 +40,9 @@ public:
     bool add(GstElement *bin, std::string &error);
     void remove(GstElement *bin);
     void finish(GstElement *bin);
+    // RoomMixer::setOutputPause: what bin's entries pass on from now (false: not ours).
+    enum class Pause { none, drop, blank };
+    bool setPause(GstElement *bin, Pause mode);
     size_t count() const noexcept { return outputs_.size(); }
 
     // From the mixer's bus watch. A problem whose top-level element (a child of the pipeline)

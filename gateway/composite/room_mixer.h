@@ -121,6 +121,12 @@ public:
     // queued); outputEos follows when its sinks have it. An output that
     // already failed never gets there: remove it instead.
     void finishOutput(GstElement *bin);
+    // Pauses (drop: a file's timeline gets a hole; blank: black and silence for a stream's
+    // players) or resumes (none) outputBin; false when it is not one of the running outputs.
+    bool setOutputPause(GstElement *bin, MixerOutputs::Pause mode)
+    {
+        return outputs_ && outputs_->setPause(bin, mode);
+    }
     size_t outputCount() const noexcept { return outputs_ ? outputs_->count() : 0; }
 
 private:

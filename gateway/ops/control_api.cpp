@@ -86,6 +86,7 @@ struct ControlApi::Pending
 ControlApi::ControlApi(
     ControlApiConfig config, GMainContext *ctx, ControlBackend &backend, MetricsRegistry &metrics)
     : config_(std::move(config))
+    , cors_(config_.corsOrigins)
     , ctx_(ref(ctx))
     , backend_(backend)
     , metrics_(metrics)
@@ -249,6 +250,9 @@ void ControlApi::early(SoupServerMessage *msg)
     g_signal_connect(msg, "got-chunk", G_CALLBACK(onGotChunk), buf);
 
     SoupMessageHeaders *response = soup_server_message_get_response_headers(msg);
+    applyCors(msg);
+    if (std::strcmp(soup_server_message_get_method(msg), "OPTIONS") == 0)
+        return; // a preflight: answered by handle() without a token
     if (!authorized(msg)) {
         buf->overflow = true; // keep nothing
         soup_message_headers_replace(response, "WWW-Authenticate", "Bearer realm=\"roomcast\"");
@@ -274,6 +278,38 @@ std::string ControlApi::requestBody(SoupServerMessage *msg, bool &tooLarge)
     auto *buf = static_cast<BodyBuffer *>(g_object_get_data(G_OBJECT(msg), kBodyKey));
     tooLarge = buf && buf->overflow;
     return buf && !buf->overflow ? buf->data : std::string();
+}
+
+void ControlApi::applyCors(SoupServerMessage *msg)
+{
+    if (!cors_.enabled())
+        return;
+    SoupMessageHeaders *response = soup_server_message_get_response_headers(msg);
+    // Caches must not serve one origin's answer to another.
+    soup_message_headers_append(response, "Vary", "Origin");
+    const char *origin
+        = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Origin");
+    if (!origin || !cors_.allows(origin))
+        return;
+    soup_message_headers_replace(response, "Access-Control-Allow-Origin", origin);
+    soup_message_headers_replace(
+        response, "Access-Control-Expose-Headers", CorsPolicy::exposeHeaders);
+}
+
+void ControlApi::answerPreflight(SoupServerMessage *msg)
+{
+    SoupMessageHeaders *response = soup_server_message_get_response_headers(msg);
+    // applyCors (early) set Allow-Origin when the origin is allowed: only then the rest.
+    if (soup_message_headers_get_one(response, "Access-Control-Allow-Origin")) {
+        soup_message_headers_replace(
+            response, "Access-Control-Allow-Methods", CorsPolicy::allowMethods);
+        soup_message_headers_replace(
+            response, "Access-Control-Allow-Headers", CorsPolicy::allowHeaders);
+        soup_message_headers_replace(response, "Access-Control-Max-Age", CorsPolicy::maxAgeSeconds);
+    }
+    soup_message_headers_replace(response, "Allow", CorsPolicy::allowMethods);
+    soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+    countResponse(SOUP_STATUS_NO_CONTENT);
 }
 
 void ControlApi::countResponse(guint status)
@@ -305,6 +341,9 @@ void ControlApi::handle(SoupServerMessage *msg, const std::string &path)
             soup_server_message_get_response_headers(msg), "Allow", methods);
         respondError(msg, ApiError::methodNotAllowed("use " + std::string(methods)));
     };
+
+    if (method == "OPTIONS")
+        return answerPreflight(msg);
 
     bool tooLarge = false;
     const std::string body = requestBody(msg, tooLarge);
@@ -347,6 +386,8 @@ void ControlApi::handle(SoupServerMessage *msg, const std::string &path)
         countResponse(SOUP_STATUS_OK);
         return;
     }
+    if (seg.size() == 6 && seg[0] == "v1" && seg[1] == "rooms" && seg[3] == "outputs")
+        return handleOutputAction(msg, method, seg);
     if (seg.size() < 2 || seg[0] != "v1" || seg[1] != "rooms" || seg.size() > 5
         || (seg.size() >= 4 && seg[3] != "outputs")) {
         respondError(msg, ApiError::notFound("no such endpoint"));
@@ -398,6 +439,31 @@ void ControlApi::handle(SoupServerMessage *msg, const std::string &path)
     default:
         respondError(msg, ApiError::notFound("no such endpoint"));
     }
+}
+
+void ControlApi::handleOutputAction(
+    SoupServerMessage *msg, const std::string &method, const std::vector<std::string> &seg)
+{
+    const bool pause = seg[5] == "pause";
+    if (!pause && seg[5] != "resume")
+        return respondError(msg, ApiError::notFound("no such endpoint"));
+    if (!isRoomName(seg[2]))
+        return respondError(msg, ApiError::notFound("no such room", "room_not_found"));
+    if (!isOutputId(seg[4]))
+        return respondError(msg, ApiError::notFound("no such output", "output_not_found"));
+    if (method != "POST") {
+        soup_message_headers_replace(
+            soup_server_message_get_response_headers(msg), "Allow", "POST");
+        return respondError(msg, ApiError::methodNotAllowed("use POST"));
+    }
+    if (refusingChanges_)
+        return respondError(
+            msg, ApiError::unavailable("the gateway is shutting down", "shutting_down"));
+    BackendResult result = backend_.pauseOutput(seg[2], seg[4], pause);
+    if (!result.ok())
+        return respondError(msg, *result.error);
+    auto empty = json::ObjectBuilder().build();
+    respondJson(msg, SOUP_STATUS_OK, result.body ? result.body.get() : empty.get());
 }
 
 void ControlApi::handleStartOutput(

@@ -11,6 +11,7 @@
 #include "common/base/soup_ptr.h"
 #include "common/base/weak_self.h"
 #include "gateway/ops/control_backend.h"
+#include "gateway/ops/cors_policy.h"
 #include "gateway/ops/metrics_registry.h"
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rc::ops {
 
@@ -32,6 +34,8 @@ struct ControlApiConfig
     std::chrono::milliseconds replyTimeout { 30000 }; // a backend that never replies: 503
     // PEM files: with both the API speaks HTTPS only (reloadTls() on SIGHUP).
     std::string tlsCertificateFile, tlsKeyFile;
+    // Browser origins allowed to call the API (CorsPolicy::isValidOrigin each); none: no CORS.
+    std::vector<std::string> corsOrigins;
 };
 
 // "HOST:PORT" or "[IPV6]:PORT" (HOST an IP literal or "localhost"); false if malformed.
@@ -80,10 +84,19 @@ private:
     bool authorized(SoupServerMessage *msg);
     std::string requestBody(SoupServerMessage *msg, bool &tooLarge);
 
+    // CORS, for every path (routes added later included): the headers of an allowed origin on
+    // every answer, and OPTIONS preflights answered before the token check (a browser sends
+    // none); a preflight grants nothing by itself, the request that follows still needs it.
+    void applyCors(SoupServerMessage *msg);
+    void answerPreflight(SoupServerMessage *msg);
+
     void respondJson(SoupServerMessage *msg, guint status, JsonNode *body);
     void respondError(SoupServerMessage *msg, const ApiError &error);
     void countResponse(guint status);
 
+    // POST /v1/rooms/{room}/outputs/{id}/pause and .../resume (seg: the split path, 6 long).
+    void handleOutputAction(
+        SoupServerMessage *msg, const std::string &method, const std::vector<std::string> &seg);
     void handleStartOutput(
         SoupServerMessage *msg, const std::string &room, const std::string &body);
     // Calls the backend with a reply that answers msg, pausing it if the
@@ -93,6 +106,7 @@ private:
     void complete(uint64_t id, BackendResult result);
 
     ControlApiConfig config_;
+    CorsPolicy cors_;
     GPtr<GMainContext> ctx_;
     ControlBackend &backend_;
     MetricsRegistry &metrics_;

@@ -77,6 +77,21 @@ public:
         const std::string &room, const std::string &outputId, BackendReply reply)
         = 0;
 
+    // POST /v1/rooms/{room}/outputs/{id}/pause (pause true) and .../resume (false): a file
+    // output writes nothing until resumed (one file, one timeline, a "paused" gap in the
+    // manifest), a network output sends black and silence. Success: the output object, with
+    // "paused" and "paused_at". Errors: notFound (room_not_found, output_not_found), conflict
+    // (already_paused, not_paused, cannot_pause, output_not_running). Not virtual-pure: a
+    // backend that has no outputs to pause answers output_not_found.
+    virtual BackendResult pauseOutput(
+        const std::string &room, const std::string &outputId, bool pause)
+    {
+        (void)room;
+        (void)pause;
+        return BackendResult::failure(
+            ApiError::notFound("no output '" + outputId + "'", "output_not_found"));
+    }
+
     // DELETE /v1/rooms/{room}: finalize every output of the room and leave it;
     // reply with the room's final outputs.
     virtual void leaveRoom(const std::string &room, BackendReply reply) = 0;

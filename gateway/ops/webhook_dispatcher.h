@@ -29,6 +29,8 @@ inline constexpr const char *outputStarted = "output.started";
 inline constexpr const char *outputFinished
     = "output.finished"; // files, durations, sizes, manifest path
 inline constexpr const char *outputFailed = "output.failed"; // reason
+inline constexpr const char *outputPaused = "output.paused"; // paused_at
+inline constexpr const char *outputResumed = "output.resumed";
 } // namespace webhook_event
 
 struct WebhookConfig

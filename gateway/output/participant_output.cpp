@@ -23,6 +23,7 @@ struct ParticipantOutput::Timing
     WeakSelf<ParticipantOutput>::Ref owner;
     rc::log::Logger log { "gateway" }; // the probes' lines
     std::atomic<bool> closing { false };
+    std::atomic<bool> paused { false }; // setPaused: the probes drop every buffer
     // The muxer starts every track at 0 (see track_start.h): the first video frame is dated
     // back to the file's t=0, an audio packet straddling it forward. Set before any feed is
     // linked, read-only after.
@@ -111,6 +112,14 @@ GstPadProbeReturn ParticipantOutput::feedProbe(
     }
     if (!(info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST)))
         return GST_PAD_PROBE_OK;
+    if (timing.paused.load(std::memory_order_acquire)) {
+        // setPaused(false) asks for a keyframe; until it comes deltas are dropped below.
+        if (probe->video) {
+            probe->needKeyframe = true;
+            probe->lastRequest = GST_CLOCK_TIME_NONE;
+        }
+        return GST_PAD_PROBE_DROP;
+    }
     GstBuffer *buffer = nullptr;
     if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
         buffer = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -417,6 +426,21 @@ void ParticipantOutput::beginFinalize()
 void ParticipantOutput::stopFeeding() noexcept
 {
     timing_->closing.store(true, std::memory_order_release);
+}
+
+void ParticipantOutput::setPaused(bool paused)
+{
+    if (timing_->paused.exchange(paused, std::memory_order_acq_rel) == paused || paused)
+        return;
+    // The file goes on at the sender's next keyframe: ask now rather than wait a GOP.
+    if (video_.src)
+        gst_pad_send_event(video_.src.get(),
+            gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+bool ParticipantOutput::paused() const noexcept
+{
+    return timing_->paused.load(std::memory_order_acquire);
 }
 
 bool ParticipantOutput::finalizing() const noexcept

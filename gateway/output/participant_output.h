@@ -92,6 +92,12 @@ public:
     // thread pool: an entry's stream lock may be held by a buffer waiting in
     // the muxer for the other entry).
     void beginFinalize();
+    // A paused file output drops everything that comes until resumed; its time base stays, so
+    // the file's timeline keeps the paused span as a hole (one file, one timeline). Video
+    // resumes at a keyframe, asked for at once. For file outputs only (the caller checks).
+    void setPaused(bool paused);
+    bool paused() const noexcept;
+
     // Stops taking data without EOS (the instance is being detached).
     void stopFeeding() noexcept;
     bool finalizing() const noexcept;

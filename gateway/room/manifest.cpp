@@ -210,6 +210,8 @@ const char *Manifest::gapCauseName(GapCause cause) noexcept
         return "disk-full";
     case GapCause::GatewayRestart:
         return "gateway-restart";
+    case GapCause::Paused:
+        return "paused";
     }
     return "network";
 }

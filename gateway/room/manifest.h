@@ -35,7 +35,8 @@ public:
     // The latest entry for relativePath goes (a part that never got a byte on disk).
     void fileDiscarded(const std::string &relativePath);
     // Why a participant's or an output's media has a hole in its timeline.
-    enum class GapCause { Network, SenderPaused, DiskFull, GatewayRestart };
+    // Paused: an operator paused the output (POST .../pause) until it was resumed.
+    enum class GapCause { Network, SenderPaused, DiskFull, GatewayRestart, Paused };
     static const char *gapCauseName(GapCause cause) noexcept;
     // A gap began at startOffsetSeconds (session clock) for participantId ("" for a room-scope
     // output); output names the output it concerns ("" when it is the participant's whole

@@ -212,7 +212,7 @@ bool Manifest::load(const std::string &text, std::string &error)
                 && readNumber(o, "start", g.start) && readOptionalNumber(o, "end", g.end);
             bool known = false;
             for (GapCause c : { GapCause::Network, GapCause::SenderPaused, GapCause::DiskFull,
-                     GapCause::GatewayRestart })
+                     GapCause::GatewayRestart, GapCause::Paused })
                 if (ok && cause == gapCauseName(c)) {
                     g.cause = c;
                     known = true;

@@ -156,6 +156,7 @@ void RoomOutputs::stop(const std::string &id, StopDone done)
     if (!o->life.moveTo(OutputState::finishing))
         return; // already finishing
     cancelRetries(*o);
+    endPausedGaps(*o, std::chrono::system_clock::now()); // stopped while paused: the hole ends
     log_.info("stopping output %s", id.c_str());
     if (o->room()) {
         finishRoomOutput(*o);
@@ -297,6 +298,8 @@ void RoomOutputs::completeOutput(Output &o, const std::string &failure)
     if (o.life.ended())
         return;
     cancelRetries(o);
+    endPausedGaps(o, std::chrono::system_clock::now());
+    o.pausedAt.reset();
     RoomScope *r = o.room();
     if (r) {
         r->stopTimer.reset();
@@ -337,6 +340,7 @@ OutputInfo RoomOutputs::infoOf(const Output &o) const
         info.failure = o.lastError; // why it is retrying (e.g. no space left on device: PATH)
     info.restarts = o.restarts;
     info.manifestPath = layout_.manifestPath();
+    info.pausedAt = o.pausedAt;
     if (o.room()) {
         roomFileInfo(o, info);
     } else {
@@ -384,6 +388,8 @@ std::unique_ptr<ParticipantOutput> RoomOutputs::makeParticipantInstance(
     if (!output)
         return output;
     output->setOutputId(o.id);
+    if (o.pausedAt)
+        output->setPaused(true); // a participant joining (or a retry) while paused
     // A snapshot template: <session>/<output id>/<participant>/latest.jpg (ids made safe for a
     // path; the same participant coming back keeps its folder, so latest.jpg stays current).
     SnapshotTarget snap { (std::filesystem::path(layout_.sessionDir()) / sanitizeFileComponent(o.id)

@@ -78,6 +78,8 @@ struct OutputInfo
     unsigned restarts = 0; // reconnects of a network output
     std::string manifestPath; // the room session's manifest.json
     std::vector<OutputSnapshot> snapshots; // a snapshot template's pictures (one per participant)
+    // Since when it is paused (POST .../pause), nullopt while not paused.
+    std::optional<std::chrono::system_clock::time_point> pausedAt;
 };
 
 class RoomOutputs
@@ -131,6 +133,14 @@ public:
         OutputInfo &started, std::string &errorCode, std::string &error);
     // RoomSession::stopOutput.
     void stop(const std::string &id, StopDone done);
+    // RoomSession::pauseOutput (room_outputs_pause.cpp): pauses or resumes output id. A file
+    // output (either scope) drops its media before the muxer, keeping its file and time base,
+    // and the paused span becomes a "paused" gap per file in the manifest; a network output
+    // of the composite (rtmp, hls) sends black and silence. A participant-scope network output
+    // (rtmp-passthrough: encoded media passed through) cannot send black: CannotPause. The
+    // pause holds for instances built later (retries, participants joining).
+    enum class PauseResult { ok, notFound, notLive, alreadyPaused, notPaused, cannotPause };
+    PauseResult setPaused(const std::string &id, bool pause, OutputInfo &info);
     // Running ones first, then finished/failed ones.
     std::vector<OutputInfo> infos() const;
     std::optional<OutputInfo> info(const std::string &id) const;
@@ -212,6 +222,8 @@ private:
         std::string lastError; // why it is retrying ("" once running again)
         std::vector<StopDone> waiters;
         std::variant<ParticipantScope, RoomScope> scope;
+        std::optional<std::chrono::system_clock::time_point> pausedAt; // see setPaused
+        std::vector<std::string> pausedGaps; // participants ("" room scope) with an open gap
 
         ParticipantScope *participant() { return std::get_if<ParticipantScope>(&scope); }
         const ParticipantScope *participant() const
@@ -273,6 +285,12 @@ private:
     void closeRoomInstance(Output &o);
     void releaseMixerIfUnused(const std::string &key);
     void roomFileInfo(const Output &o, OutputInfo &info) const;
+    // Pause (room_outputs_pause.cpp): what a room-scope instance's entries do while o is paused,
+    // and o's pause applied to a room instance just built.
+    static MixerOutputs::Pause roomPauseMode(const Output &o);
+    void pauseRoomInstance(const Output &o);
+    // The paused gaps of o end at (a resume, or the output ending while paused).
+    void endPausedGaps(Output &o, std::chrono::system_clock::time_point at);
 
     GMainContext *context_; // borrowed: the gateway's
     Settings settings_;

@@ -264,6 +264,7 @@ bool RoomOutputs::buildRoomInstance(Output &o, std::string &error)
     r.tap = tap;
     r.bin = std::move(instance->bin);
     r.retry.backoff.started();
+    pauseRoomInstance(o); // a retry while paused stays paused
     return true;
 }
 

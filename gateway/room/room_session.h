@@ -154,6 +154,11 @@ public:
     }
     // EOS into the output, wait for its sinks (bounded by the finalize
     // timeout), then done(final state); nullopt if no such running output.
+    // POST .../pause and .../resume: see RoomOutputs::setPaused.
+    RoomOutputs::PauseResult pauseOutput(const std::string &id, bool pause, OutputInfo &info)
+    {
+        return outputs_.setPaused(id, pause, info);
+    }
     void stopOutput(const std::string &id, std::function<void(std::optional<OutputInfo>)> done)
     {
         outputs_.stop(id, std::move(done));

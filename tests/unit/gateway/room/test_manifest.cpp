@@ -252,3 +252,38 @@ TEST_CASE("a template that cannot take a participant's codec is listed once unde
     CHECK(rc::json::stringMember(k, "participant") == "p2");
     CHECK(rc::json::stringMember(k, "template") == "record-mp4");
 }
+
+TEST_CASE("a paused output's gap is listed with cause paused and read back", "[manifest][gaps]")
+{
+    rc::test::TempDir dir;
+    Manifest m(dir / "manifest.json", "r", t0());
+    m.gapStarted("p1", "record-mkv-1", Manifest::GapCause::Paused, 10.0);
+    m.gapStarted("", "composite-mp4-1", Manifest::GapCause::Paused, 10.0);
+    m.gapEnded("p1", "record-mkv-1", Manifest::GapCause::Paused, 13.0);
+    // Another cause of the same output is another gap: the resume does not close it.
+    m.gapEnded("", "composite-mp4-1", Manifest::GapCause::DiskFull, 12.0);
+    REQUIRE(m.lastError().empty());
+    CHECK(std::string(Manifest::gapCauseName(Manifest::GapCause::Paused)) == "paused");
+
+    const std::string text = m.toJson();
+    Manifest back(dir / "other.json", "r", t0());
+    std::string error;
+    REQUIRE(back.load(text, error));
+    CHECK(back.toJson() == text);
+    auto root = parseFile(dir / "manifest.json");
+    JsonArray *gaps = rc::json::arrayMember(json_node_get_object(root.get()), "gaps");
+    REQUIRE(json_array_get_length(gaps) == 2);
+    CHECK(rc::json::stringMember(member(gaps, 0), "cause") == "paused");
+    CHECK(rc::json::numberMember(member(gaps, 0), "end") == Approx(13.0));
+    CHECK(rc::json::isNullMember(member(gaps, 1), "end"));
+
+    // A crash while paused: the restart closes the open pause at the last known time.
+    back.continueAfterRestart(back.lastKnownOffset());
+    std::string parseError;
+    auto after = rc::json::parse(back.toJson(), parseError);
+    REQUIRE(after);
+    JsonArray *closed = rc::json::arrayMember(json_node_get_object(after.get()), "gaps");
+    REQUIRE(closed);
+    for (guint i = 0; i < json_array_get_length(closed); ++i)
+        CHECK_FALSE(rc::json::isNullMember(member(closed, i), "end"));
+}
