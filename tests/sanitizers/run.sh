@@ -48,8 +48,8 @@ mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 # The unit suite, then the integration tests that run our C++ the most, unless told otherwise
 # (extra arguments are given to one `meson test` instead). Not faults (they test recovery from
 # outages and need real timing) and not e2e (the browsers are not ours). The integration suite
-# as a whole takes ~17 min here (2 cores, loaded), over CI's budget; these take about 6. Left
-# out, each for its reason:
+# as a whole took 17 min here on 2 heavily loaded cores (2026-12-04), over CI's budget; by that
+# run's per-test times these take about 6. Left out, each for its reason:
 #   signal-ws-load          throughput and latency under load: 3 min sanitized, and its paths
 #                           are signal-ws-protocol's and signal-ws-limits'
 #   restream-rtmp, restream-hls, restream-composite, restream-passthrough, ops-api-rtmp
