@@ -24,11 +24,11 @@ mkdir -p "$ROOMCAST_ARTIFACTS_DIR"
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 
 # ----- Sanitizer pass (ASan + UBSan) ---------------------------------------
-# The unit suite again (the integration suite once its leak reports are fixed: see
-# tests/sanitizers/run.sh), built with AddressSanitizer and
-# UndefinedBehaviorSanitizer in build-asan/ (not e2e: the browsers are not
-# ours); see tests/sanitizers/run.sh. Always on in CI (.ci/run sets nothing,
-# CI=true skips nothing); ROOMCAST_SKIP_SANITIZERS=1 skips it locally.
+# The unit and integration suites again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-asan/ (not faults or e2e: see
+# tests/sanitizers/run.sh for why and for the time they take). Always on in
+# CI (.ci/run sets nothing, CI=true skips nothing); ROOMCAST_SKIP_SANITIZERS=1
+# skips it locally.
 if [ "${ROOMCAST_SKIP_SANITIZERS:-0}" = 1 ] && [ -z "${CI:-}" ]; then
   echo "sanitizers: skipped (ROOMCAST_SKIP_SANITIZERS=1)"
 else

@@ -291,12 +291,16 @@ std::unique_ptr<VideoGapFiller> VideoGapFiller::build(GstBin *bin, std::string &
     callbacks.new_sample = onSample;
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new StatePtr(state), deleteState);
 
-    gst_pad_add_probe(srcPad.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, forwardUpstreamQuery,
-        gst_object_ref(sinkPad.get()), unrefPad);
-    gst_pad_add_probe(srcPad.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, forwardKeyframeRequest,
-        gst_object_ref(sinkPad.get()), unrefPad);
-    gst_pad_add_probe(sinkPad.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, forwardDownstreamQuery,
-        gst_object_ref(srcPad.get()), unrefPad);
+    auto addProbe
+        = [&filler](GstPad *pad, GstPadProbeType type, GstPadProbeCallback cb, GstPad *other) {
+              gulong id = gst_pad_add_probe(pad, type, cb, gst_object_ref(other), unrefPad);
+              filler->probes_.push_back({ ref(pad), id });
+          };
+    addProbe(srcPad.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, forwardUpstreamQuery, sinkPad.get());
+    addProbe(
+        srcPad.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, forwardKeyframeRequest, sinkPad.get());
+    addProbe(
+        sinkPad.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, forwardDownstreamQuery, srcPad.get());
 
     GPtr<GstClock> clock = adopt(gst_system_clock_obtain());
     filler->tick_
@@ -307,6 +311,9 @@ std::unique_ptr<VideoGapFiller> VideoGapFiller::build(GstBin *bin, std::string &
 
 VideoGapFiller::~VideoGapFiller()
 {
+    // Without this the two pads keep each other alive after their elements are gone.
+    for (const Probe &p : probes_)
+        gst_pad_remove_probe(p.pad.get(), p.id);
     if (tick_) {
         gst_clock_id_unschedule(tick_);
         gst_clock_id_unref(tick_);

@@ -31,6 +31,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rc::gateway {
 
@@ -57,6 +58,14 @@ private:
     GPtr<GstElement> src_;
     std::shared_ptr<State> state_;
     GstClockID tick_ = nullptr;
+    // The probes that forward queries and keyframe requests between the two pads; each holds
+    // a reference to the other pad, a cycle that only removing them (in the destructor) breaks.
+    struct Probe
+    {
+        GPtr<GstPad> pad;
+        gulong id = 0;
+    };
+    std::vector<Probe> probes_;
 };
 
 } // namespace rc::gateway

@@ -247,8 +247,12 @@ TEST_CASE("readers keep up: a member that stops reading is closed with 1013, nob
     REQUIRE(removed);
     CHECK(worstLatency < 1.0);
     // The stalled member held at most its 1 MiB (plus what the kernel buffers); without the
-    // limit the server would hold nearly everything sent.
+    // limit the server would hold nearly everything sent. Not under AddressSanitizer: its
+    // quarantine keeps up to 256 MiB of freed blocks resident, so RSS says nothing there
+    // (the normal build checks it).
+#ifndef __SANITIZE_ADDRESS__
     CHECK(rssPeak - rssBefore < 24 * 1024);
+#endif
     // The sender was never slowed down or told off.
     CHECK_FALSE(sender.isClosed());
     while (auto m = sender.next(0ms))

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 using namespace rc::test;
 
@@ -85,29 +86,40 @@ struct WssClient
         const std::string url
             = std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + "/ws";
         auto msg = rc::adopt(soup_message_new("GET", url.c_str()));
+        // Shared with the callback, which runs even after a timeout (then cancelled), when this
+        // frame may be gone.
         struct Pending
         {
             bool done = false;
-            SoupWebsocketConnection *conn = nullptr;
-            GError *error = nullptr;
-        } pending;
+            rc::GPtr<SoupWebsocketConnection> conn;
+            std::string error;
+        };
+        auto pending = std::make_shared<Pending>();
+        auto cancel = rc::adopt(g_cancellable_new());
         soup_session_websocket_connect_async(
-            session.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
-            [](GObject *source, GAsyncResult *result, gpointer data) {
-                auto *p = static_cast<Pending *>(data);
-                p->conn = soup_session_websocket_connect_finish(
-                    SOUP_SESSION(source), result, &p->error);
-                p->done = true;
+            session.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, cancel.get(),
+            [](GObject *source, GAsyncResult *result, gpointer data) noexcept {
+                std::unique_ptr<std::shared_ptr<Pending>> p(
+                    static_cast<std::shared_ptr<Pending> *>(data));
+                GError *raw = nullptr;
+                (*p)->conn = rc::adopt(
+                    soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &raw));
+                if (raw) {
+                    (*p)->error = raw->message;
+                    g_error_free(raw);
+                }
+                (*p)->done = true;
             },
-            &pending);
-        loop.until([&] { return pending.done; }, 10s);
-        if (pending.error) {
-            error = pending.error->message;
-            g_error_free(pending.error);
-        }
-        if (!pending.conn)
+            new std::shared_ptr<Pending>(pending));
+        if (!loop.until([&] { return pending->done; }, 20s)) {
+            g_cancellable_cancel(cancel.get());
+            error = "no answer within 20 s";
             return;
-        conn = rc::adopt(pending.conn);
+        }
+        error = pending->error;
+        if (!pending->conn)
+            return;
+        conn = std::move(pending->conn);
         if (GTlsCertificate *c = soup_message_get_tls_peer_certificate(msg.get()))
             peer = rc::ref(c);
     }

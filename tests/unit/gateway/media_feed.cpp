@@ -54,7 +54,8 @@ GPtr<GstElement> buildFeedPipeline(const gateway::PipelineTemplate &tpl,
     if (!instance)
         return nullptr;
     GstElement *bin = instance->bin.get();
-    gst_bin_add(GST_BIN(pipeline.get()), GST_ELEMENT(gst_object_ref(bin)));
+    // The instance holds its own reference (dropped on return); the pipeline takes another.
+    gst_bin_add(GST_BIN(pipeline.get()), bin);
     GPtr<GstElement> vout = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "vout"));
     GPtr<GstElement> aout = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "aout"));
     if (!gst_element_link_pads(vout.get(), "src", bin, "video")
