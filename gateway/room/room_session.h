@@ -129,6 +129,7 @@ public:
     size_t receiverCount() const noexcept { return receivers_.size(); }
     // The room's WHEP live view (created on first use); nullptr while the room stops.
     WhepRoom *liveView();
+    size_t liveViewers() const noexcept { return liveView_ ? liveView_->viewerCount() : 0; }
     // A new token for the next (re)join.
     void setToken(std::optional<std::string> token);
 

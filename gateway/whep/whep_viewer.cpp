@@ -49,11 +49,20 @@ std::string replyError(const GstStructure *reply)
     return owned ? owned->message : "unknown error";
 }
 
-// The payload type one viewer's branch gives its RTP (pad probe user data).
+// The payload type one viewer's branch gives its RTP, and the caps its webrtcbin pad was
+// requested with (pad probe user data).
 struct PtRewrite
 {
     guint8 pt;
+    GstCaps *caps; // owned
+    ~PtRewrite() { gst_caps_unref(caps); }
 };
+
+gboolean copyField(GQuark field, const GValue *value, gpointer target) noexcept
+{
+    gst_structure_id_set_value(static_cast<GstStructure *>(target), field, value);
+    return TRUE;
+}
 
 bool rewriteBuffer(GstBuffer **buffer, guint8 pt) noexcept
 {
@@ -76,7 +85,8 @@ bool rewriteBuffer(GstBuffer **buffer, guint8 pt) noexcept
 
 GstPadProbeReturn rewritePt(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
 {
-    const guint8 pt = static_cast<PtRewrite *>(data)->pt;
+    const auto *rewrite = static_cast<PtRewrite *>(data);
+    const guint8 pt = rewrite->pt;
     if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
         auto *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
         if (!rewriteBuffer(&buffer, pt))
@@ -99,13 +109,39 @@ GstPadProbeReturn rewritePt(GstPad *, GstPadProbeInfo *info, gpointer data) noex
         if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
             GstCaps *caps = nullptr;
             gst_event_parse_caps(event, &caps);
+            // The stream's caps with every field of the pad's requested caps (payload type,
+            // the offer's profile-level-id, feedback): webrtcbin accepts only a subset of those.
             GstCaps *copy = gst_caps_copy(caps);
-            gst_caps_set_simple(copy, "payload", G_TYPE_INT, static_cast<int>(pt), nullptr);
+            if (gst_caps_get_size(copy) > 0 && gst_caps_get_size(rewrite->caps) > 0)
+                gst_structure_foreach(gst_caps_get_structure(rewrite->caps, 0), copyField,
+                    gst_caps_get_structure(copy, 0));
             GstEvent *replaced = gst_event_new_caps(copy);
             gst_caps_unref(copy);
             gst_event_unref(event);
             GST_PAD_PROBE_INFO_DATA(info) = replaced;
         }
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+// The shared encoder must not be negotiated down to one viewer's wishes (the offer's
+// profile-level-id 42001f reads as "baseline", which x264's constrained baseline is not): the
+// viewer's branch answers caps queries from upstream with "anything" and accepts any caps; the
+// caps its webrtcbin sees are the rewritten ones (rewritePt).
+GstPadProbeReturn isolateCaps(GstPad *, GstPadProbeInfo *info, gpointer) noexcept
+{
+    GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+    if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+        GstCaps *filter = nullptr;
+        gst_query_parse_caps(query, &filter);
+        GstCaps *any = filter ? gst_caps_ref(filter) : gst_caps_new_any();
+        gst_query_set_caps_result(query, any);
+        gst_caps_unref(any);
+        return GST_PAD_PROBE_HANDLED;
+    }
+    if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS) {
+        gst_query_set_accept_caps_result(query, TRUE);
+        return GST_PAD_PROBE_HANDLED;
     }
     return GST_PAD_PROBE_OK;
 }
@@ -260,13 +296,6 @@ bool WhepViewer::addBranch(
     b.tee = ref(tee);
     gst_bin_add(bin_.get(), queue);
 
-    auto src = adopt(gst_element_get_static_pad(queue, "src"));
-    gst_pad_add_probe(src.get(),
-        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
-            | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-        rewritePt, new PtRewrite { static_cast<guint8>(pt) },
-        [](gpointer p) { delete static_cast<PtRewrite *>(p); });
-
     GPtr<GstCaps> caps;
     if (std::string(media) == "video") {
         caps = adopt(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
@@ -282,6 +311,14 @@ bool WhepViewer::addBranch(
             "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
             G_TYPE_INT, pt, nullptr));
     }
+    auto src = adopt(gst_element_get_static_pad(queue, "src"));
+    gst_pad_add_probe(src.get(),
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
+            | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        rewritePt, new PtRewrite { static_cast<guint8>(pt), gst_caps_ref(caps.get()) },
+        [](gpointer p) { delete static_cast<PtRewrite *>(p); });
+    gst_pad_add_probe(
+        src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, isolateCaps, nullptr, nullptr);
     GstPadTemplate *tpl
         = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc_.get()), "sink_%u");
     auto sink = adopt(gst_element_request_pad(webrtc_.get(), tpl, nullptr, caps.get()));
@@ -405,18 +442,20 @@ void WhepViewer::detach()
             b.teePad.reset();
         }
     }
-    for (auto &b : branches_) {
-        gst_element_set_state(b.queue.get(), GST_STATE_NULL);
-        if (bin_)
-            gst_bin_remove(bin_.get(), b.queue.get());
-    }
-    branches_.clear();
+    // webrtcbin first: its sink pads then refuse data (flushing), which frees a queue thread
+    // blocked in a push, so that stopping the queues below cannot wait on it forever.
     if (webrtc_) {
         gst_element_set_state(webrtc_.get(), GST_STATE_NULL);
         if (bin_)
             gst_bin_remove(bin_.get(), webrtc_.get());
         webrtc_.reset();
     }
+    for (auto &b : branches_) {
+        gst_element_set_state(b.queue.get(), GST_STATE_NULL);
+        if (bin_)
+            gst_bin_remove(bin_.get(), b.queue.get());
+    }
+    branches_.clear();
     bin_.reset();
 }
 

@@ -25,6 +25,9 @@ ROUTES = {
     "/v1/rooms/{room}": {"delete"},
     "/v1/rooms/{room}/outputs": {"post"},
     "/v1/rooms/{room}/outputs/{id}": {"delete"},
+    # ControlApi::addSdpEndpoint("whep", ...) (gateway/app/whep_endpoint.cpp)
+    "/whep/{room}": {"post"},
+    "/whep/{room}/{session}": {"delete", "patch"},
 }
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -81,7 +84,7 @@ def main(doc_path, src_dir):
     # Every error code the code can send is in the Error enum.
     documented = set(doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
     sent = set()
-    for name in ("api_errors.h", "control_api.cpp"):
+    for name in ("api_errors.h", "control_api.cpp", "control_api_sdp.cpp"):
         with open(os.path.join(src_dir, name), encoding="utf-8") as f:
             text = f.read()
         for stmt in re.findall(r"(?:ApiError::\w+\(|\{\s*SOUP_STATUS_\w+,)[^;]*", text, re.S):
