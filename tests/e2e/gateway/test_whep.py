@@ -124,7 +124,7 @@ def case_view(h, f, gateway, api, peers):
     f.check(s['width'] == 1280 and s['height'] == 720, f'the composite plays at 1280x720 ({s["width"]}x{s["height"]})')
     f.check(report['deletes'] == [200], f'DELETE ends the session ({report["deletes"]})')
     lat = latencies(h.log_text(peers[0]), report['flashes'])
-    if f.check(len(lat) >= 5, f'{len(lat)} flashes seen by the viewer'):
+    if f.check(len(lat) >= 3, f'{len(lat)} flashes seen by the viewer'):
         med = statistics.median(lat)
         h.say(f'glass-to-glass latency: median {med:.0f} ms, min {min(lat):.0f}, max {max(lat):.0f} '
               f'over {len(lat)} flashes')
