@@ -45,6 +45,9 @@ RULES = [
     ('gateway/participant/', ('gateway/app/', 'gateway/room/', 'gateway/composite/room_mixer.h',
                               'gateway/composite/composite_layout.h'),
      'participants and the composite meet only through the mix feed'),
+    ('gateway/whep/', ('common/protocol/', 'gateway/app/', 'gateway/room/', 'gateway/participant/',
+                       'gateway/output/', 'gateway/templates/', 'gateway/ops/'),
+     'the WHEP live view knows the composite and webrtcbin, not rooms or participants'),
     ('gateway/room/', ('gateway/app/', 'common/protocol/signaling_client.h'),
      'a room reaches the room server only through RoomLink'),
 ]

@@ -38,6 +38,8 @@ GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexc
     for (int row = 0; row < GST_VIDEO_FRAME_HEIGHT(&frame); ++row)
         std::memset(y + row * stride, 235, GST_VIDEO_FRAME_WIDTH(&frame));
     gst_video_frame_unmap(&frame);
+    // The wall-clock instant of the flash, for glass-to-glass latency tests (WHEP viewers).
+    g_printerr("testpeer: flash at %.3f\n", static_cast<double>(g_get_real_time()) / 1e6);
     return GST_PAD_PROBE_OK;
 }
 

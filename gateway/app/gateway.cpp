@@ -12,6 +12,7 @@
 #include "gateway/app/config_check.h"
 #include "gateway/app/control_service.h"
 #include "gateway/app/status_json.h"
+#include "gateway/app/whep_endpoint.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
 #include "gateway/templates/template_codecs.h"
@@ -166,6 +167,12 @@ int Gateway::run()
                 throw StartupError(exitcode::config, "api-token-file: " + why);
             api.token = token;
         }
+        if (!options_.whepTokenSecretFile.empty()) {
+            std::string secret, why;
+            if (!readTokenFile(options_.whepTokenSecretFile, secret, why))
+                throw StartupError(exitcode::config, "whep-token-secret-file: " + why);
+            api.mediaTokenSecret = secret;
+        }
         api.tlsCertificateFile = options_.apiTlsCertificate;
         api.tlsKeyFile = options_.apiTlsKey;
         api.corsOrigins = options_.corsOrigins;
@@ -173,6 +180,11 @@ int Gateway::run()
         api.replyTimeout = options_.finalizeTimeout + kStopGrace;
         control_ = std::make_unique<ControlService>(*this);
         api_ = std::make_unique<ops::ControlApi>(api, context_.get(), *control_, registry_);
+        api_->addSdpEndpoint("whep", makeWhepEndpoint([this](const std::string &room) {
+            bool leaving = false;
+            RoomSession *session = findRoom(room, &leaving);
+            return leaving ? nullptr : session;
+        }));
         api_->start(); // throws StartupError: 78 no token off loopback, 71 cannot listen
     }
 

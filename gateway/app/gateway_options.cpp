@@ -108,6 +108,9 @@ po::options_description fileOptions()
     add("api-token-file", po::value<std::string>(),
         "file holding the control API's bearer token (required unless the API listens on "
         "loopback)");
+    add("whep-token-secret-file", po::value<std::string>(),
+        "file holding the HS256 key of viewer tokens (JWT: room, exp) for /whep; without it "
+        "only the API token opens the live view");
     add("api-tls-certificate", po::value<std::string>(),
         "PEM certificate (chain) file: the control API speaks HTTPS only; reloaded on SIGHUP");
     add("api-tls-key", po::value<std::string>(), "PEM private key file for api-tls-certificate");
@@ -493,6 +496,9 @@ std::optional<GatewayOptions> parseGatewayOptions(int argc, const char *const ar
     str("api-token-file", o.apiTokenFile);
     if (vm.count("api-token-file") && o.apiTokenFile.empty())
         origins.fail("api-token-file", 0, "empty file name");
+    str("whep-token-secret-file", o.whepTokenSecretFile);
+    if (vm.count("whep-token-secret-file") && o.whepTokenSecretFile.empty())
+        origins.fail("whep-token-secret-file", 0, "empty file name");
     str("api-tls-certificate", o.apiTlsCertificate);
     str("api-tls-key", o.apiTlsKey);
     if (vm.count("api-tls-certificate") != vm.count("api-tls-key"))

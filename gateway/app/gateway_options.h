@@ -51,6 +51,7 @@ struct GatewayOptions
     std::string apiHost = "127.0.0.1"; // --api-listen HOST:PORT (default 127.0.0.1:8081)
     uint16_t apiPort = 8081;
     std::string apiTokenFile; // --api-token-file PATH; required off loopback
+    std::string whepTokenSecretFile; // --whep-token-secret-file PATH: viewer JWTs' HS256 key
     std::string apiTlsCertificate, apiTlsKey; // --api-tls-certificate/--api-tls-key (PEM)
     std::vector<std::string> corsOrigins; // --cors-origin (repeatable): browser origins, or *
     // Webhooks (see ops/webhook_dispatcher.h).

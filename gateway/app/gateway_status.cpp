@@ -41,12 +41,13 @@ const PipelineTemplate *Gateway::startableTemplate(const std::string &name) cons
 
 void Gateway::refreshMetrics()
 {
-    size_t participants = 0;
+    size_t participants = 0, viewers = 0;
     std::map<std::pair<std::string, std::string>, double> outputs;
     std::set<std::vector<std::string>> peopleNow, bytesNow;
     for (const auto &[name, r] : rooms_) {
         const auto people = r.session->participants();
         participants += people.size();
+        viewers += r.session->liveViewers();
         for (const auto &p : people) {
             // ParticipantInfo sums audio and video: one series per participant.
             std::vector<std::string> labels { name, p.id, "all" };
@@ -76,6 +77,7 @@ void Gateway::refreshMetrics()
     outputBytesSeries_ = std::move(bytesNow);
     metrics_.rooms.set(static_cast<double>(rooms_.size()));
     metrics_.participants.set(static_cast<double>(participants));
+    metrics_.whepViewers.set(static_cast<double>(viewers));
     // States that emptied go to 0 rather than vanishing, so rates stay sane.
     for (const auto &key : outputSeries_)
         if (!outputs.count(key))

@@ -27,6 +27,7 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry &r)
           "roomcast_signaling_connected", "1 while connected to the signaling server, else 0."))
     , outputRestarts(r.counterFamily("roomcast_output_restarts_total",
           "Outputs restarted after an error, by template.", { "template" }))
+    , whepViewers(r.gauge("roomcast_whep_viewers", "WHEP viewers of the rooms' live views."))
 {
     registerProcessMetrics(r);
 }

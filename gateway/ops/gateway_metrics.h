@@ -24,6 +24,7 @@ struct GatewayMetrics
     Counter signalingReconnects; // roomcast_signaling_reconnects_total
     Gauge signalingConnected; // roomcast_signaling_connected (0/1)
     CounterFamily outputRestarts; // roomcast_output_restarts_total{template}
+    Gauge whepViewers; // roomcast_whep_viewers
 };
 
 } // namespace rc::ops

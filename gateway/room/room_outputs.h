@@ -162,6 +162,17 @@ public:
     void participantOutputError(
         unsigned serial, ParticipantOutput &out, const std::string &message);
 
+    // ----- the WHEP live view (not a template output: it holds a composite open) -----
+    // The default composite (1280x720@30, every receiver in it), started if needed and kept
+    // until releaseLiveComposite(); nullptr with error while the room closes.
+    RoomMixer *acquireLiveComposite(std::string &error);
+    void releaseLiveComposite();
+    // Errors from a composite bin no output owns (the live view's) go here.
+    void setForeignBinError(std::function<void(GstElement *, const std::string &)> fn)
+    {
+        foreignBinError_ = std::move(fn);
+    }
+
     // ----- the room stopping -----
     // No more retries; room-scope outputs get EOS (participant ones end with their receivers).
     void closeRoom();
@@ -303,6 +314,9 @@ private:
     std::map<std::string, unsigned> outputSerials_; // per template name, for ids
     bool hadParticipant_ = false; // a receiver was started: composites run from then on
     std::map<std::string, std::unique_ptr<RoomMixer>> mixers_; // by "WxH@fps"
+    bool liveView_ = false; // the live view holds liveKey_'s composite
+    std::string liveKey_;
+    std::function<void(GstElement *, const std::string &)> foreignBinError_;
     // Each receiver's feed into each composite, to take it out when the composite goes.
     // mixer key -> receiver serial -> its feed (the receiver owns it; weak: only to find it again)
     std::map<std::string, std::map<unsigned, std::weak_ptr<MixFeed>>> feeds_;

@@ -345,6 +345,15 @@ void RoomOutputs::onRoomOutputEos(GstElement *bin)
 
 void RoomOutputs::onRoomOutputError(GstElement *bin, const BusProblem &problem)
 {
+    const bool known = std::any_of(outputs_.begin(), outputs_.end(), [bin](const auto &op) {
+        const RoomScope *r = op->room();
+        return r && r->bin.get() == bin;
+    });
+    if (!known) {
+        if (foreignBinError_)
+            foreignBinError_(bin, problem.describe());
+        return;
+    }
     for (auto &op : outputs_) {
         Output &o = *op;
         RoomScope *r = o.room();
@@ -408,10 +417,31 @@ void RoomOutputs::retryRoomOutput(const std::string &id)
         events_.outputRestarted(infoOf(*o));
 }
 
+RoomMixer *RoomOutputs::acquireLiveComposite(std::string &error)
+{
+    if (closing()) {
+        error = "the room is closing";
+        return nullptr;
+    }
+    RoomMixer *mixer = ensureMixer({}, liveKey_, error);
+    liveView_ = mixer != nullptr;
+    return mixer;
+}
+
+void RoomOutputs::releaseLiveComposite()
+{
+    if (!liveView_)
+        return;
+    liveView_ = false;
+    releaseMixerIfUnused(liveKey_);
+}
+
 void RoomOutputs::releaseMixerIfUnused(const std::string &key)
 {
     if (closing())
         return; // endAll stops them all
+    if (liveView_ && key == liveKey_)
+        return; // the WHEP live view still watches it
     for (const auto &o : outputs_)
         if (const RoomScope *r = o->room(); r && r->mixerKey == key && o->life.live())
             return;

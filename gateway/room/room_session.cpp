@@ -478,10 +478,32 @@ void RoomSession::stop(std::function<void()> done)
     stopping_ = true;
     stopDone_ = std::move(done);
     run(membership_.stop());
+    if (liveView_)
+        liveView_->stop(); // viewers go first: the composites are about to stop
     outputs_.closeRoom();
     if (signaling_)
         signaling_->stop(); // sends leave
     checkStopped();
+}
+
+WhepRoom *RoomSession::liveView()
+{
+    if (stopping_)
+        return nullptr;
+    if (!liveView_) {
+        WhepRoom::Host host;
+        host.acquireComposite
+            = [this](std::string &error) { return outputs_.acquireLiveComposite(error); };
+        host.releaseComposite = [this] { outputs_.releaseLiveComposite(); };
+        liveView_ = std::make_unique<WhepRoom>(context_,
+            WhepRoom::Settings { settings_.room, settings_.receiver.iceLocalAddresses },
+            std::move(host));
+        outputs_.setForeignBinError([this](GstElement *bin, const std::string &message) {
+            if (liveView_ && liveView_->ownsBin(bin))
+                liveView_->onBinError(message);
+        });
+    }
+    return liveView_.get();
 }
 
 void RoomSession::checkStopped()

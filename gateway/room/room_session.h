@@ -52,6 +52,7 @@
 #include "gateway/room/room_outputs.h"
 #include "gateway/room/session_resume.h"
 #include "gateway/templates/pipeline_template.h"
+#include "gateway/whep/whep_room.h"
 
 #include <chrono>
 #include <functional>
@@ -126,6 +127,9 @@ public:
     void stop(std::function<void()> done);
     bool idle() const noexcept { return receivers_.empty(); }
     size_t receiverCount() const noexcept { return receivers_.size(); }
+    // The room's WHEP live view (created on first use); nullptr while the room stops.
+    WhepRoom *liveView();
+    size_t liveViewers() const noexcept { return liveView_ ? liveView_->viewerCount() : 0; }
     // A new token for the next (re)join.
     void setToken(std::optional<std::string> token);
 
@@ -225,6 +229,7 @@ private:
     std::map<std::string, GPtr<GSource>> retryTimers_; // by peer id (ScheduleRetry)
     std::map<unsigned, Receiver> receivers_; // by membership_'s serial
     RoomOutputs outputs_; // after the receivers: its hooks list them
+    std::unique_ptr<WhepRoom> liveView_; // after outputs_: leaves the composite before it stops
     unsigned welcomes_ = 0;
     bool joined_ = false;
     bool stopping_ = false;

@@ -3,9 +3,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Lobby } from './components/Lobby';
 import { Room } from './components/Room';
+import { Watch } from './components/Watch';
 import { loadConfig, type ClientConfig } from './config/clientConfig';
 import { LocalMedia } from './media/LocalMedia';
 import type { EndReason } from './room/roomMachine';
+import { parseWatchParams } from './watch/watchMachine';
 
 type Screen =
   | { kind: 'lobby'; message: { tone: 'error' | 'info'; text: string } | null; mediaChoice: boolean }
@@ -24,6 +26,13 @@ function showRoomInAddress(room: string): void {
 }
 
 export function App() {
+  // ?room=NAME&watch=1: the WHEP live view, no joining, no camera.
+  const [watch] = useState(() => parseWatchParams(window.location.search, window.location.host, window.location.protocol));
+  if (watch) return <Watch params={watch} />;
+  return <Member />;
+}
+
+function Member() {
   const [config, setConfig] = useState<ClientConfig | null>(null);
   const [media] = useState(() => new LocalMedia());
   const [screen, setScreen] = useState<Screen>({ kind: 'lobby', message: null, mediaChoice: false });

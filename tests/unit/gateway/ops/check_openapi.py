@@ -27,6 +27,9 @@ ROUTES = {
     "/v1/rooms/{room}/outputs/{id}": {"delete"},
     "/v1/rooms/{room}/outputs/{id}/pause": {"post"},
     "/v1/rooms/{room}/outputs/{id}/resume": {"post"},
+    # ControlApi::addSdpEndpoint("whep", ...) (gateway/app/whep_endpoint.cpp)
+    "/whep/{room}": {"post"},
+    "/whep/{room}/{session}": {"delete", "patch"},
 }
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -83,7 +86,7 @@ def main(doc_path, src_dir):
     # Every error code the code can send is in the Error enum.
     documented = set(doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
     sent = set()
-    for name in ("api_errors.h", "control_api.cpp", "../app/control_service.cpp"):
+    for name in ("api_errors.h", "control_api.cpp", "control_api_sdp.cpp", "../app/control_service.cpp"):
         with open(os.path.join(src_dir, name), encoding="utf-8") as f:
             text = f.read()
         for stmt in re.findall(r"(?:ApiError::\w+\(|\{\s*SOUP_STATUS_\w+,)[^;]*", text, re.S):
