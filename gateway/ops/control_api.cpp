@@ -248,6 +248,14 @@ void ControlApi::early(SoupServerMessage *msg)
     soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
     g_signal_connect(msg, "got-chunk", G_CALLBACK(onGotChunk), buf);
 
+    const char *uriPath = g_uri_get_path(soup_server_message_get_uri(msg));
+    const std::string path = uriPath ? uriPath : "/";
+    if (sdpEndpoint(path)) {
+        buf->limit = config_.maxSdpBytes;
+        if (!earlySdp(msg, path))
+            buf->overflow = true; // answered: keep nothing of the body
+        return;
+    }
     SoupMessageHeaders *response = soup_server_message_get_response_headers(msg);
     if (!authorized(msg)) {
         buf->overflow = true; // keep nothing
@@ -308,12 +316,15 @@ void ControlApi::handle(SoupServerMessage *msg, const std::string &path)
 
     bool tooLarge = false;
     const std::string body = requestBody(msg, tooLarge);
+    const bool sdp = sdpEndpoint(path) != nullptr;
     if (tooLarge) {
         respondError(msg,
             ApiError::tooLarge("request bodies are limited to "
-                + std::to_string(config_.maxBodyBytes) + " bytes"));
+                + std::to_string(sdp ? config_.maxSdpBytes : config_.maxBodyBytes) + " bytes"));
         return;
     }
+    if (sdp)
+        return handleSdp(msg, method, path, body);
 
     if (seg == std::vector<std::string> { "healthz" }) {
         if (!read)
@@ -435,12 +446,7 @@ void ControlApi::handleStartOutput(
 void ControlApi::callAsync(
     SoupServerMessage *msg, guint successStatus, const std::function<void(BackendReply)> &call)
 {
-    const uint64_t id = nextPending_++;
-    auto pending = std::make_unique<Pending>();
-    pending->msg = ref(msg);
-    pending->successStatus = successStatus;
-    pending_.emplace(id, std::move(pending));
-
+    const uint64_t id = addPending(msg, successStatus);
     std::shared_ptr<GMainContext> ctx(g_main_context_ref(ctx_.get()), g_main_context_unref);
     BackendReply reply = [ref = self_.ref(), id, ctx](BackendResult result) {
         if (!g_main_context_is_owner(ctx.get())) {
@@ -453,10 +459,24 @@ void ControlApi::callAsync(
             self->complete(id, std::move(result));
     };
     call(std::move(reply));
+    pauseIfPending(msg, id);
+}
 
+uint64_t ControlApi::addPending(SoupServerMessage *msg, guint successStatus)
+{
+    const uint64_t id = nextPending_++;
+    auto pending = std::make_unique<Pending>();
+    pending->msg = ref(msg);
+    pending->successStatus = successStatus;
+    pending_.emplace(id, std::move(pending));
+    return id;
+}
+
+void ControlApi::pauseIfPending(SoupServerMessage *msg, uint64_t id)
+{
     auto it = pending_.find(id);
     if (it == pending_.end())
-        return; // answered during call()
+        return; // answered during the call
     Pending &p = *it->second;
     soup_server_message_pause(msg);
     p.paused = true;
@@ -496,6 +516,36 @@ void ControlApi::complete(uint64_t id, BackendResult result)
         }
         auto empty = json::ObjectBuilder().build();
         respondJson(msg, p->successStatus, result.body ? result.body.get() : empty.get());
+    }
+    if (p->paused)
+        soup_server_message_unpause(msg);
+}
+
+// Here rather than in control_api_sdp.cpp: it needs Pending.
+void ControlApi::completeSdp(uint64_t id, SdpResponse response)
+{
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+        return; // timed out, client gone, or stopped
+    std::unique_ptr<Pending> p = std::move(it->second);
+    pending_.erase(it);
+    SoupServerMessage *msg = p->msg.get();
+    SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+    for (const auto &[name, value] : response.headers) // errors too: Allow with a 405
+        soup_message_headers_replace(headers, name.c_str(), value.c_str());
+    if (response.error) {
+        respondError(msg, *response.error);
+    } else {
+        if (!response.location.empty())
+            soup_message_headers_replace(headers, "Location", response.location.c_str());
+        if (!response.etag.empty())
+            soup_message_headers_replace(headers, "ETag", response.etag.c_str());
+        soup_server_message_set_status(msg, response.status, nullptr);
+        if (!response.body.empty())
+            soup_server_message_set_response(msg,
+                response.contentType.empty() ? "application/sdp" : response.contentType.c_str(),
+                SOUP_MEMORY_COPY, response.body.data(), response.body.size());
+        countResponse(response.status);
     }
     if (p->paused)
         soup_server_message_unpause(msg);

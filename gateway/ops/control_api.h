@@ -11,16 +11,57 @@
 #include "common/base/soup_ptr.h"
 #include "common/base/weak_self.h"
 #include "gateway/ops/control_backend.h"
+#include "gateway/ops/media_auth.h"
 #include "gateway/ops/metrics_registry.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rc::ops {
+
+// A request to an SDP endpoint (WHEP, WHIP), already authorized and size-checked.
+struct SdpRequest
+{
+    std::string method; // "POST", "PATCH" or "DELETE"
+    std::string room; // the first path segment after the prefix, a valid room name
+    std::string rest; // what follows "PREFIX/ROOM" ("" or "/SESSION..."), unchecked
+    std::string contentType; // without parameters, lower case; "" when absent
+    std::string ifMatch; // the If-Match header (trickle ICE), "" when absent
+    std::string body; // at most ControlApiConfig::maxSdpBytes
+    MediaAuthKind auth = MediaAuthKind::Open;
+};
+
+// The answer to an SdpRequest: an error (the API's JSON error shape) or a status with an
+// optional body; location and etag become headers when not empty.
+struct SdpResponse
+{
+    std::optional<ApiError> error;
+    guint status = SOUP_STATUS_OK;
+    std::string contentType; // "" with no body
+    std::string body;
+    std::string location;
+    std::string etag;
+    std::vector<std::pair<std::string, std::string>> headers; // extra ones (Allow, Link...)
+
+    static SdpResponse failure(ApiError e)
+    {
+        SdpResponse r;
+        r.error = std::move(e);
+        return r;
+    }
+};
+
+// Called once per SdpResponse, on any thread (it is posted to the API's context).
+using SdpReply = std::function<void(SdpResponse)>;
+// Runs on the API's context; answers through reply, now or later.
+using SdpEndpointHandler = std::function<void(const SdpRequest &, SdpReply)>;
 
 struct ControlApiConfig
 {
@@ -30,6 +71,10 @@ struct ControlApiConfig
     size_t maxBodyBytes = 64 * 1024; // larger bodies: 413
     int maxJsonDepth = 16; // deeper bodies: 400
     std::chrono::milliseconds replyTimeout { 30000 }; // a backend that never replies: 503
+    // SDP endpoints (WHEP/WHIP): bodies above this get 413; room tokens signed with this
+    // secret are accepted besides the API token (nullopt: API token only).
+    size_t maxSdpBytes = 64 * 1024;
+    std::optional<std::string> mediaTokenSecret;
     // PEM files: with both the API speaks HTTPS only (reloadTls() on SIGHUP).
     std::string tlsCertificateFile, tlsKeyFile;
 };
@@ -61,6 +106,12 @@ public:
     // Reads the TLS files again for new connections (certificate renewal). False, logged,
     // the certificate in use kept, when they cannot be loaded or no TLS is configured.
     bool reloadTls();
+    // Routes POST, PATCH and DELETE on "/PREFIX/ROOM[/...]" (prefix like "whep", no slashes) to
+    // handler after the checks every SDP endpoint shares: authorization (media_auth.h), a valid
+    // room name (404), the body limit (413) and, for POST, Content-Type application/sdp (415).
+    // Call before start().
+    void addSdpEndpoint(std::string prefix, SdpEndpointHandler handler);
+
     // While refusing, POST and DELETE answer 503 shutting_down (reads still work).
     void refuseChanges(bool refuse) noexcept { refusingChanges_ = refuse; }
 
@@ -78,6 +129,17 @@ private:
     void early(SoupServerMessage *msg);
     void handle(SoupServerMessage *msg, const std::string &path);
     bool authorized(SoupServerMessage *msg);
+    // The SDP endpoint path belongs to, nullptr for the JSON API.
+    const SdpEndpointHandler *sdpEndpoint(
+        const std::string &path, std::string *room = nullptr, std::string *rest = nullptr) const;
+    bool earlySdp(SoupServerMessage *msg, const std::string &path);
+    void handleSdp(SoupServerMessage *msg, const std::string &method, const std::string &path,
+        const std::string &body);
+    void completeSdp(uint64_t id, SdpResponse response);
+    // Registers msg as waiting for an asynchronous answer; pauseIfPending() pauses it if the
+    // answer has not come during the call.
+    uint64_t addPending(SoupServerMessage *msg, guint successStatus);
+    void pauseIfPending(SoupServerMessage *msg, uint64_t id);
     std::string requestBody(SoupServerMessage *msg, bool &tooLarge);
 
     void respondJson(SoupServerMessage *msg, guint status, JsonNode *body);
@@ -102,6 +164,8 @@ private:
     uint16_t port_ = 0;
     bool refusingChanges_ = false;
     bool loopback_ = true;
+
+    std::map<std::string, SdpEndpointHandler> sdpEndpoints_;
 
     uint64_t nextPending_ = 1;
     std::map<uint64_t, std::unique_ptr<Pending>> pending_;
