@@ -12,6 +12,7 @@
 #include "gateway/app/config_check.h"
 #include "gateway/app/control_service.h"
 #include "gateway/app/status_json.h"
+#include "gateway/app/whip_endpoint.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
 #include "gateway/templates/template_codecs.h"
@@ -172,6 +173,7 @@ int Gateway::run()
         api.replyTimeout = options_.finalizeTimeout + kStopGrace;
         control_ = std::make_unique<ControlService>(*this);
         api_ = std::make_unique<ops::ControlApi>(api, context_.get(), *control_, registry_);
+        api_->addSdpEndpoint("whip", whipEndpoint(*this));
         api_->start(); // throws StartupError: 78 no token off loopback, 71 cannot listen
     }
 

@@ -79,6 +79,7 @@ struct Section
 {
     std::vector<std::string> lines; // lines[0] is the m-line
     std::string media, port, proto, mid, direction;
+    bool bundleOnly = false; // port 0 with a=bundle-only: bundled, not rejected (RFC 8843)
     std::vector<int> formats;
     std::map<int, std::string> codecs; // payload type -> upper-case encoding name
     std::map<int, std::string> fmtp;
@@ -88,11 +89,16 @@ struct Section
 int suitability(const std::string &codec, const std::string &fmtp)
 {
     if (codec == "H264") {
-        // The depayloader takes single NAL units and FU-A (mode 1); mode 0 or 2 we never take.
-        if (fmtpValue(fmtp, "packetization-mode") != "1")
+        // The depayloader takes single NAL units (mode 0, the default) and FU-A (mode 1, which
+        // every browser and OBS use, so preferred); interleaved mode 2 it does not.
+        const std::string mode = fmtpValue(fmtp, "packetization-mode");
+        if (!mode.empty() && mode != "0" && mode != "1")
             return -1;
         const std::string profile = fmtpValue(fmtp, "profile-level-id");
-        return startsWith(profile, "42e0") ? 2 : startsWith(profile, "42") ? 1 : 0;
+        return (mode == "1" ? 10 : 0)
+            + (startsWith(profile, "42e0")      ? 2
+                    : startsWith(profile, "42") ? 1
+                                                : 0);
     }
     if (codec == "VP9") {
         const std::string profile = fmtpValue(fmtp, "profile-id");
@@ -161,6 +167,8 @@ bool parseSection(Section &s, std::string &error)
             s.codecs[pt] = upper(rest.substr(0, rest.find('/')));
         } else if (int pt = payloadOf(line, "fmtp"); pt >= 0) {
             s.fmtp[pt] = line.find(' ') == std::string::npos ? "" : line.substr(line.find(' ') + 1);
+        } else if (line == "a=bundle-only") {
+            s.bundleOnly = true;
         } else if (startsWith(line, "a=mid:")) {
             s.mid = line.substr(6);
         } else if (line == "a=sendonly" || line == "a=sendrecv" || line == "a=recvonly"
@@ -171,23 +179,22 @@ bool parseSection(Section &s, std::string &error)
     return true;
 }
 
-// A rejected m-line as RFC 3264 writes one: port 0, its mid kept so the answer can match it.
+// A rejected m-line as RFC 3264 writes one: port 0, inactive, out of the bundle. Its other
+// lines stay: webrtcbin wants ICE credentials and a fingerprint in every m-line, rejected or not.
 std::vector<std::string> rejected(const Section &s)
 {
-    std::string m = "m=" + s.media + " 0 " + s.proto;
-    if (s.formats.empty()) {
-        // Non-RTP sections (a data channel) name their format by text: keep the original's.
-        std::istringstream in(s.lines[0].substr(2));
-        std::string skip, fmt;
-        in >> skip >> skip >> skip;
-        m += in >> fmt ? " " + fmt : " 0";
-    } else {
-        m += " " + std::to_string(s.formats.front());
+    std::istringstream in(s.lines[0].substr(2));
+    std::string media, port, rest;
+    in >> media >> port;
+    std::getline(in, rest);
+    std::vector<std::string> out { "m=" + media + " 0" + rest };
+    for (size_t i = 1; i < s.lines.size(); ++i) {
+        const std::string &line = s.lines[i];
+        if (line == "a=sendonly" || line == "a=sendrecv" || line == "a=recvonly"
+            || line == "a=inactive" || line == "a=bundle-only" || startsWith(line, "a=ssrc"))
+            continue;
+        out.push_back(line);
     }
-    std::vector<std::string> out { m };
-    for (const auto &line : s.lines)
-        if (startsWith(line, "c=") || startsWith(line, "a=mid:"))
-            out.push_back(line);
     out.push_back("a=inactive");
     return out;
 }
@@ -276,7 +283,7 @@ std::optional<WhipOffer> takeWhipOffer(const std::string &sdp,
         std::string &taken = s.media == "video" ? out.videoCodec : out.audioCodec;
         // One stream per kind: a second video m-line (simulcast by m-lines) would be a second
         // camera, which a participant of the room does not have either.
-        if (av && sends && s.port != "0" && taken.empty())
+        if (av && sends && (s.port != "0" || s.bundleOnly) && taken.empty())
             pt = choosePayload(s, s.media == "video" ? videoCodecs : audioCodecs, codec);
         if (av)
             offered.push_back(describeOffered(s));

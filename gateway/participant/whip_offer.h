@@ -24,9 +24,9 @@ constexpr size_t kWhipMaxLine = 4096;
 // Keeps, in every audio/video m-line the publisher sends on (sendonly or sendrecv), the one
 // payload type of the first codec of videoCodecs / audioCodecs (our preference order, upper
 // case encoding names such as "VP8", "H264", "OPUS") that it offers, with its rtpmap, fmtp and
-// rtcp-fb lines; H264 only with packetization-mode=1 (constrained baseline 42e0xx first), VP9
-// profile 0 first. Other m-lines (data channels, codecs we cannot take, receive-only ones) are
-// rejected (port 0, out of the BUNDLE group). Retransmission and FEC payloads (rtx, red,
+// rtcp-fb lines; H264 packetization-mode=1 first (constrained baseline 42e0xx first), then mode 0,
+// never 2; VP9 profile 0 first. Other m-lines (data channels, codecs we cannot take, receive-only
+// ones) are rejected (port 0, out of the BUNDLE group). Retransmission and FEC payloads (rtx, red,
 // ulpfec) go with their ssrc-groups. nullopt with error (a message for the publisher) when the
 // text is not an SDP offer, is out of bounds, or has nothing we can take.
 std::optional<WhipOffer> takeWhipOffer(const std::string &sdp,
