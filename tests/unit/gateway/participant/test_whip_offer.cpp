@@ -86,6 +86,7 @@ TEST_CASE("a Chromium offer keeps one payload type per kind, in our preference o
     CHECK(has(offer->sdp, "a=ssrc:2222 cname:x"));
     // The data channel is rejected and leaves the bundle.
     CHECK(has(offer->sdp, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"));
+    CHECK(has(offer->sdp, "a=sctp-port:5000")); // webrtcbin wants a rejected m-line whole
     CHECK(has(offer->sdp, "a=group:BUNDLE 0 1"));
 }
 
@@ -99,14 +100,40 @@ TEST_CASE("H264 first: the packetization-mode=1 constrained baseline payload typ
     CHECK_FALSE(has(offer->sdp, "a=rtpmap:102 H264/90000"));
 }
 
+TEST_CASE("H264 without packetization-mode is taken; interleaved mode 2 never", "[whip]")
+{
+    std::string offer = chromiumOffer();
+    offer.replace(offer.find("packetization-mode=1"), 20, "packetization-mode=2");
+    offer.replace(offer.find("packetization-mode=0;"), 21, "");
+    std::string error;
+    auto taken = takeWhipOffer(offer, { "H264" }, kAudio, error);
+    REQUIRE(taken);
+    CHECK(taken->videoCodec == "H264");
+    CHECK(has(taken->sdp, "m=video 9 UDP/TLS/RTP/SAVPF 102"));
+}
+
 TEST_CASE("a receive-only video m-line is rejected; its audio still goes", "[whip]")
 {
     std::string error;
     auto offer = takeWhipOffer(chromiumOffer("recvonly"), kVideo, kAudio, error);
     REQUIRE(offer);
     CHECK(offer->videoCodec.empty());
-    CHECK(has(offer->sdp, "m=video 0 UDP/TLS/RTP/SAVPF 45"));
+    CHECK(has(offer->sdp, "m=video 0 UDP/TLS/RTP/SAVPF 45 96 97 102 103 127"));
     CHECK(has(offer->sdp, "a=group:BUNDLE 0"));
+}
+
+TEST_CASE("a bundle-only m-line (port 0, as webrtcbin offers with max-bundle) is taken", "[whip]")
+{
+    std::string offer = chromiumOffer();
+    const std::string from = "m=video 9 UDP/TLS/RTP/SAVPF";
+    offer.replace(offer.find(from), from.size(), "m=video 0 UDP/TLS/RTP/SAVPF");
+    offer.replace(offer.find("a=mid:1\r\n"), 9, "a=mid:1\r\na=bundle-only\r\n");
+    std::string error;
+    auto taken = takeWhipOffer(offer, kVideo, kAudio, error);
+    REQUIRE(taken);
+    CHECK(taken->videoCodec == "VP8");
+    CHECK(has(taken->sdp, "m=video 0 UDP/TLS/RTP/SAVPF 96"));
+    CHECK(has(taken->sdp, "a=bundle-only"));
 }
 
 TEST_CASE("an offer with nothing we take is refused with what it had", "[whip]")
