@@ -25,6 +25,9 @@ ROUTES = {
     "/v1/rooms/{room}": {"delete"},
     "/v1/rooms/{room}/outputs": {"post"},
     "/v1/rooms/{room}/outputs/{id}": {"delete"},
+    # SDP endpoints (ControlApi::addSdpEndpoint): WHIP, gateway/app/whip_endpoint.cpp.
+    "/whip/{room}": {"post"},
+    "/whip/{room}/{session}": {"delete", "patch"},
 }
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
