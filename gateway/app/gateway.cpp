@@ -13,6 +13,7 @@
 #include "gateway/app/control_service.h"
 #include "gateway/app/status_json.h"
 #include "gateway/app/whep_endpoint.h"
+#include "gateway/app/whip_endpoint.h"
 #include "gateway/media/stream_linker.h"
 #include "gateway/ops/output_params.h"
 #include "gateway/templates/template_codecs.h"
@@ -185,6 +186,7 @@ int Gateway::run()
             RoomSession *session = findRoom(room, &leaving);
             return leaving ? nullptr : session;
         }));
+        api_->addSdpEndpoint("whip", whipEndpoint(*this));
         api_->start(); // throws StartupError: 78 no token off loopback, 71 cannot listen
     }
 

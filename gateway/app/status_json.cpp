@@ -94,6 +94,7 @@ GPtr<JsonNode> participantJson(const ParticipantInfo &p)
     if (p.name)
         b.set("name", *p.name);
     b.set("joined_at", isoTime(p.joinedAt));
+    b.set("source", p.source);
     std::vector<GPtr<JsonNode>> codecs;
     for (const auto &c : p.codecs)
         codecs.push_back(json::stringNode(c));

@@ -36,6 +36,7 @@ struct SdpRequest
     std::string contentType; // without parameters, lower case; "" when absent
     std::string ifMatch; // the If-Match header (trickle ICE), "" when absent
     std::string body; // at most ControlApiConfig::maxSdpBytes
+    std::string query; // the raw query string ("" when none), e.g. WHIP's "name=..."
     MediaAuthKind auth = MediaAuthKind::Open;
 };
 

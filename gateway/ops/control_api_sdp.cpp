@@ -125,6 +125,8 @@ void ControlApi::handleSdp(SoupServerMessage *msg, const std::string &method,
     request.method = method;
     request.ifMatch = header(msg, "If-Match");
     request.body = body;
+    if (GUri *uri = soup_server_message_get_uri(msg); uri && g_uri_get_query(uri))
+        request.query = g_uri_get_query(uri);
     const int kind = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(msg), kAuthKey));
     request.auth = kind > 0 ? static_cast<MediaAuthKind>(kind - 1) : MediaAuthKind::Open;
 

@@ -11,7 +11,8 @@ constexpr guint64 kMaxTsOffsetAdjustment = 2 * GST_MSECOND;
 
 } // namespace
 
-bool OfferBuilder::prepare(GstElement *webrtcbin, const Config &config, std::string &error)
+bool OfferBuilder::prepare(
+    GstElement *webrtcbin, const Config &config, std::string &error, bool transceivers)
 {
     gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", "max-bundle");
     if (!config.stunServer.empty())
@@ -33,6 +34,8 @@ bool OfferBuilder::prepare(GstElement *webrtcbin, const Config &config, std::str
         && g_object_class_find_property(
             G_OBJECT_GET_CLASS(rtpbin.get()), "max-ts-offset-adjustment"))
         g_object_set(rtpbin.get(), "max-ts-offset-adjustment", kMaxTsOffsetAdjustment, nullptr);
+    if (!transceivers)
+        return true;
 
     const std::pair<MediaKind, const std::vector<std::string> *> kinds[]
         = { { MediaKind::audio, &config.audioCodecs }, { MediaKind::video, &config.videoCodecs } };

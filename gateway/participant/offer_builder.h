@@ -26,8 +26,10 @@ public:
 
     // max-bundle, STUN/TURN, ICE host candidates restricted to the given
     // addresses, bounded RTCP lip-sync, then one receive-only transceiver
-    // per kind. False with error if webrtcbin refuses any of it.
-    static bool prepare(GstElement *webrtcbin, const Config &config, std::string &error);
+    // per kind (none without transceivers: the peer offers, and webrtcbin makes them from its
+    // offer). False with error if webrtcbin refuses any of it.
+    static bool prepare(
+        GstElement *webrtcbin, const Config &config, std::string &error, bool transceivers = true);
 
     // An SDP text as a session description for set-local/remote-description.
     static GPtr<GstWebRTCSessionDescription> description(

@@ -6,6 +6,7 @@
 #include "common/gst/ice_restriction.h"
 #include "common/protocol/candidate_address.h"
 #include "gateway/participant/ice_restart.h"
+#include "gateway/participant/whip_offer.h"
 
 #include <gst/sdp/sdp.h>
 
@@ -193,7 +194,7 @@ bool PeerConnection::create(GstBin *pipeline, std::string &error)
         error = "cannot create webrtcbin (gst-plugins-bad webrtc plugin missing?)";
         return false;
     }
-    if (!OfferBuilder::prepare(webrtc_.get(), settings_.offer, error))
+    if (!OfferBuilder::prepare(webrtc_.get(), settings_.offer, error, !settings_.answerer))
         return false;
     gst_bin_add(pipeline, webrtc_.get());
     const Handle h { self_.ref(), context_ };
@@ -231,7 +232,8 @@ void PeerConnection::createOffer()
 
 bool PeerConnection::restartIce()
 {
-    if (closing_ || !webrtc_ || !negotiated_)
+    // An answerer cannot restart ICE: that takes a new offer, which is the publisher's to make.
+    if (closing_ || !webrtc_ || !negotiated_ || settings_.answerer)
         return false;
     ++iceRestarts_;
     restarting_ = true;
@@ -424,8 +426,107 @@ void PeerConnection::fail(const std::string &reason)
         callbacks_.failed(reason);
 }
 
+void PeerConnection::acceptOffer(const std::string &sdp)
+{
+    // Candidates in the offer go to ICE too: IP literals only (see candidate_address.h).
+    int dropped = 0;
+    const std::string usable = protocol::withoutHostnameCandidates(sdp, &dropped);
+    if (dropped > 0)
+        log_.info("ignoring %d candidate(s) with a host name in the offer of %s", dropped,
+            peerId_.c_str());
+    auto description = OfferBuilder::description(GST_WEBRTC_SDP_TYPE_OFFER, usable);
+    if (!description) {
+        fail("the offer cannot be parsed");
+        return;
+    }
+    answerReceived_ = true; // the peer's description is in
+    localSdp_ = usable; // until our answer exists, mids map to m-lines through the offer
+    GPtr<GstPromise> promise
+        = Trampolines::promise(this, [](PeerConnection &self, const GstStructure *reply) {
+              self.onOfferSet(replyError(reply));
+          });
+    g_signal_emit_by_name(
+        webrtc_.get(), "set-remote-description", description.get(), promise.get());
+}
+
+void PeerConnection::onOfferSet(const std::string &error)
+{
+    if (closing_)
+        return;
+    if (!error.empty()) {
+        fail("webrtcbin refused the offer: " + error);
+        return;
+    }
+    remoteSet_ = true;
+    GPtr<GstPromise> promise
+        = Trampolines::promise(this, [](PeerConnection &self, const GstStructure *reply) {
+              GstWebRTCSessionDescription *answer = nullptr;
+              std::string err = replyError(reply);
+              if (reply && err.empty())
+                  gst_structure_get(
+                      reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+              auto owned = adopt(answer);
+              if (!owned) {
+                  self.fail(
+                      "webrtcbin could not create an answer: " + (err.empty() ? "no reply" : err));
+                  return;
+              }
+              self.onAnswerCreated(takeString(gst_sdp_message_as_text(owned->sdp)));
+          });
+    g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, promise.get());
+}
+
+void PeerConnection::onAnswerCreated(std::string sdp)
+{
+    if (closing_)
+        return;
+    auto description = OfferBuilder::description(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    if (!description) {
+        fail("cannot parse our own answer");
+        return;
+    }
+    localSdp_ = std::move(sdp);
+    GPtr<GstPromise> promise
+        = Trampolines::promise(this, [](PeerConnection &self, const GstStructure *reply) {
+              if (std::string err = replyError(reply); !err.empty())
+                  self.fail("webrtcbin refused our answer: " + err);
+          });
+    g_signal_emit_by_name(webrtc_.get(), "set-local-description", description.get(), promise.get());
+    for (const auto &[mline, candidate] : pendingCandidates_)
+        addCandidateNow(mline, candidate);
+    pendingCandidates_.clear();
+    answerPending_ = true;
+    if (gathered_) {
+        deliverAnswer();
+        return;
+    }
+    // Host candidates on the restricted addresses come within milliseconds; a gathering state
+    // that never reaches complete (a STUN server that does not answer) must not hold the
+    // publisher's POST for ever: answer with what there is.
+    answerTimer_ = addTimeout(context_, std::chrono::milliseconds(3000), [this] {
+        releaseLater(context_, std::move(answerTimer_));
+        deliverAnswer();
+        return false;
+    });
+}
+
+void PeerConnection::deliverAnswer()
+{
+    if (!std::exchange(answerPending_, false) || closing_)
+        return;
+    answerTimer_.reset();
+    negotiated_ = true;
+    const std::string answer = withLocalCandidates(localSdp_, localIceCandidates(webrtc_.get()));
+    log_.debug("answer to %s:\n%s", peerId_.c_str(), answer.c_str());
+    if (callbacks_.localAnswer)
+        callbacks_.localAnswer(answer);
+}
+
 void PeerConnection::onGatheringDone()
 {
+    gathered_ = true;
+    if (answerPending_)
+        deliverAnswer();
     // libnice gives up a TURN allocation the server refused (401 after the second try with
     // credentials) or never answered without telling anyone: without this, a wrong TURN
     // password is only seen in the TURN server's log.

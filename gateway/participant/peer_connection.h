@@ -43,6 +43,9 @@ public:
     {
         OfferBuilder::Config offer;
         BitrateHints bitrate;
+        // The peer offers (a WHIP publisher): no transceivers of ours (webrtcbin makes them from
+        // the offer), acceptOffer() instead of createOffer(), no ICE restarts.
+        bool answerer = false;
     };
 
     struct Callbacks
@@ -53,6 +56,8 @@ public:
         std::function<void(GstPad *pad, GstCaps *caps)> newPad;
         // Our offer, with bitrate hints, once webrtcbin made it: send it to the peer.
         std::function<void(const std::string &sdp)> localOffer;
+        // Answerer: our answer with every local candidate, once ICE gathering completed.
+        std::function<void(const std::string &sdp)> localAnswer;
         // One of our ICE candidates: send it to the peer.
         std::function<void(const protocol::Candidate &candidate)> localCandidate;
         std::function<void(GstWebRTCICEConnectionState state)> iceState;
@@ -78,6 +83,10 @@ public:
     GstElement *element() const noexcept { return webrtc_.get(); }
     // Asks webrtcbin for the offer (the pipeline is PLAYING); it arrives through localOffer.
     void createOffer();
+    // Answerer: sets the peer's offer (already fitted, whip_offer.h) as the remote description,
+    // creates and sets our answer, and reports it through localAnswer once gathering is done (a
+    // WHIP answer carries every candidate). A failure goes to failed.
+    void acceptOffer(const std::string &sdp);
     // Whether an answer to our latest offer was already taken.
     bool answerReceived() const noexcept { return answerReceived_; }
     // Whether the first answer was set (the session was negotiated once).
@@ -113,6 +122,9 @@ private:
     void onRemoteDescriptionSet(const std::string &error);
     void onLocalCandidate(unsigned mline, const std::string &candidate);
     void onGatheringDone();
+    void onOfferSet(const std::string &error);
+    void onAnswerCreated(std::string sdp);
+    void deliverAnswer();
     void onStats(const GstStructure *reply);
     void addCandidateNow(unsigned mline, const std::string &candidate);
     void fail(const std::string &reason);
@@ -137,6 +149,9 @@ private:
     std::string turnProblem_;
     gint64 statsAtUs_ = 0;
     bool closing_ = false;
+    bool gathered_ = false; // ICE gathering completed
+    bool answerPending_ = false; // answerer: our answer is set, waiting for gathering
+    GPtr<GSource> answerTimer_; // answerer: gathering that never says it completed
     rc::WeakSelf<PeerConnection> self_ { this };
 };
 

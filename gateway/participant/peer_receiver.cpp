@@ -110,13 +110,14 @@ PeerReceiver::PeerReceiver(GMainContext *context, std::string peerId, Settings s
 {
     connection_ = std::make_unique<PeerConnection>(
         context_, peerId_, connectionSettings(), connectionCallbacks());
+    iceRestarts_ = !settings_.answerer;
 }
 
 PeerConnection::Settings PeerReceiver::connectionSettings() const
 {
     return { { settings_.iceLocalAddresses, settings_.stunServer, settings_.turnServer,
                  settings_.relayOnly, settings_.videoCodecs, settings_.audioCodecs },
-        settings_.bitrate };
+        settings_.bitrate, settings_.answerer };
 }
 
 PeerReceiver::~PeerReceiver()
@@ -136,6 +137,10 @@ PeerConnection::Callbacks PeerReceiver::connectionCallbacks()
     cb.localOffer = [this](const std::string &sdp) {
         if (callbacks_.sendOffer)
             callbacks_.sendOffer(sdp);
+    };
+    cb.localAnswer = [this](const std::string &sdp) {
+        if (!finishing_ && callbacks_.sendAnswer)
+            callbacks_.sendAnswer(sdp);
     };
     cb.localCandidate = [this](const protocol::Candidate &candidate) {
         if (!finishing_ && callbacks_.sendCandidate)
@@ -194,7 +199,8 @@ bool PeerReceiver::start(std::string &error)
             connection_->pollStats();
         return !finishing_;
     });
-    connection_->createOffer();
+    if (!settings_.answerer)
+        connection_->createOffer();
     return true;
 }
 
@@ -319,9 +325,11 @@ void PeerReceiver::onIceState(GstWebRTCICEConnectionState state)
     }
     if (health_.iceState(ice, monotonicNow()))
         peerLog_.info("ICE connected again");
-    if (ice == ParticipantHealth::Ice::Failed && !everConnected && !lastMedia()) {
+    if (ice == ParticipantHealth::Ice::Failed
+        && ((!everConnected && !lastMedia()) || settings_.answerer)) {
         // The first negotiation never connected: offer again (the owner's retry), as a
-        // restart would not help a peer that never reached us.
+        // restart would not help a peer that never reached us. A publisher that offered to us
+        // is gone for good (a new session is its new POST).
         reportFailure("ICE failed");
     } else if (ice == ParticipantHealth::Ice::Failed
         || ice == ParticipantHealth::Ice::Disconnected) {

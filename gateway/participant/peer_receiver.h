@@ -18,6 +18,7 @@
 #include "gateway/participant/participant_health.h"
 #include "gateway/participant/peer_connection.h"
 #include "gateway/participant/sdp_tuning.h"
+#include "gateway/participant/whip_offer.h"
 
 #include <chrono>
 #include <functional>
@@ -50,11 +51,16 @@ public:
         // Neither media nor an ICE connection this long: the participant is gone (failed);
         // until then ICE restarts are tried with backoff (--participant-grace).
         std::chrono::milliseconds participantGrace { 600000 };
+        // The peer offers (a WHIP publisher, acceptOffer()): no offer of ours, no ICE restarts
+        // (only the publisher can make a new offer), and ICE failing is the end.
+        bool answerer = false;
     };
 
     struct Callbacks
     {
         std::function<void(const std::string &sdp)> sendOffer;
+        // Answerer: our answer, with every local candidate in it.
+        std::function<void(const std::string &sdp)> sendAnswer;
         std::function<void(const protocol::Candidate &candidate)> sendCandidate;
         // The first buffer reached an output.
         std::function<void(ParticipantOutput &output, std::chrono::system_clock::time_point at)>
@@ -97,8 +103,11 @@ public:
     static RequiredElements requiredElements();
 
     // Builds the pipeline, restricts ICE, adds the transceivers, goes to
-    // PLAYING and creates the offer (sent through sendOffer).
+    // PLAYING and creates the offer (sent through sendOffer); an answerer waits for acceptOffer().
     bool start(std::string &error);
+    // Answerer, after start(): the publisher's offer, fitted to what we take (whip_offer.h); the
+    // answer comes through sendAnswer, a failure through failed.
+    void acceptOffer(const WhipOffer &offer);
     void handleAnswer(const std::string &sdp);
     void handleCandidate(const std::optional<protocol::Candidate> &candidate);
     // EOS into every output, wait for them (bounded by finalizeTimeout), then

@@ -144,9 +144,10 @@ double Manifest::offsetOf(std::chrono::system_clock::time_point t) const
 }
 
 void Manifest::participantJoined(const std::string &id,
-    const std::optional<std::string> &displayName, std::chrono::system_clock::time_point at)
+    const std::optional<std::string> &displayName, std::chrono::system_clock::time_point at,
+    const std::string &source)
 {
-    presences_.push_back({ id, displayName, offsetOf(at), std::nullopt });
+    presences_.push_back({ id, displayName, offsetOf(at), std::nullopt, source });
     autoWrite();
 }
 
@@ -331,6 +332,7 @@ std::string Manifest::toJson() const
             json_builder_add_null_value(b.get());
         addOptionalDouble(b.get(), "joined", p.joined);
         addOptionalDouble(b.get(), "left", p.left);
+        addString(b.get(), "source", p.source);
         json_builder_end_object(b.get());
     }
     json_builder_end_array(b.get());

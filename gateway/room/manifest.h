@@ -22,8 +22,10 @@ public:
 
     // Each mutator updates the document and then writes it (see write());
     // a failed write is logged and kept in lastError(), never thrown.
+    // source: where the participant comes from, "room" (a member of the room server's room) or
+    // "whip" (a WHIP publisher, whip_sources.h); "source" in the document.
     void participantJoined(const std::string &id, const std::optional<std::string> &displayName,
-        std::chrono::system_clock::time_point at);
+        std::chrono::system_clock::time_point at, const std::string &source = "room");
     void participantLeft(const std::string &id, std::chrono::system_clock::time_point at);
     // A file started for a participant ("" for a room-scope output): its name
     // relative to the manifest's folder, template, codecs ("" if none), and its
@@ -101,6 +103,7 @@ private:
         std::optional<std::string> name;
         double joined = 0;
         std::optional<double> left;
+        std::string source = "room";
     };
     struct File
     {

@@ -167,6 +167,13 @@ bool Manifest::load(const std::string &text, std::string &error)
         }
         if (hasName)
             p.name = name;
+        // Manifests written before WHIP sources have no "source": their members were the room's.
+        if (json_object_has_member(o, "source")
+            && (!readString(o, "source", p.source, false)
+                || (p.source != "room" && p.source != "whip"))) {
+            error = "participants[" + std::to_string(i) + "] has an unknown source";
+            return false;
+        }
         m.presences_.push_back(std::move(p));
     }
 

@@ -42,6 +42,20 @@ RoomSession::RoomSession(GMainContext *context, Settings settings, FatalCallback
     , layout_(settings_.recordingsDir, settings_.room, settings_.sessionStart)
     , manifest_(layout_.manifestPath(), settings_.room, settings_.sessionStart)
     , log_(rc::log::Logger("gateway").child("room " + settings_.room))
+    , whip_(context, settings_.room, settings_.receiver, outputs_, manifest_,
+          { [this](const ParticipantInfo &info) {
+               if (events_.participantJoined)
+                   events_.participantJoined(info);
+           },
+              [this](const ParticipantInfo &info) {
+                  if (events_.participantLeft)
+                      events_.participantLeft(info);
+              },
+              [this] {
+                  if (events_.keyframeRequested)
+                      events_.keyframeRequested();
+              },
+              [this] { checkStopped(); } })
     , outputs_(context,
           { settings_.room, settings_.recordingsDir, settings_.sessionStart,
               settings_.receiver.finalizeTimeout },
@@ -50,6 +64,7 @@ RoomSession::RoomSession(GMainContext *context, Settings settings, FatalCallback
                std::vector<RoomOutputs::ReceiverRef> refs;
                for (auto &[serial, r] : receivers_)
                    refs.push_back({ serial, r.peerId, r.receiver.get() });
+               whip_.appendReceivers(refs);
                return refs;
            },
               [this] { return stopping_; }, [this] { checkStopped(); } })
@@ -60,6 +75,7 @@ RoomSession::~RoomSession()
     self_.invalidate();
     signaling_.reset();
     receivers_.clear();
+    whip_.clear();
     // outputs_ goes next (stops its composites), with nobody left to feed them.
 }
 
@@ -480,6 +496,7 @@ void RoomSession::stop(std::function<void()> done)
     run(membership_.stop());
     if (liveView_)
         liveView_->stop(); // viewers go first: the composites are about to stop
+    whip_.stop();
     outputs_.closeRoom();
     if (signaling_)
         signaling_->stop(); // sends leave
@@ -508,7 +525,8 @@ WhepRoom *RoomSession::liveView()
 
 void RoomSession::checkStopped()
 {
-    if (!stopping_ || !receivers_.empty() || !stopDone_ || !outputs_.roomScopeSettled())
+    if (!stopping_ || !receivers_.empty() || !whip_.idle() || !stopDone_
+        || !outputs_.roomScopeSettled())
         return;
     // Taken first: completing the outputs below calls back in here.
     auto done = std::move(stopDone_);
@@ -554,6 +572,8 @@ std::vector<ParticipantInfo> RoomSession::participants() const
     std::vector<ParticipantInfo> out;
     for (const auto &[id, member] : members_)
         out.push_back(participantInfo(id));
+    for (auto &info : whip_.participants())
+        out.push_back(std::move(info));
     return out;
 }
 

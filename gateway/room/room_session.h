@@ -48,9 +48,11 @@
 #include "gateway/participant/peer_receiver.h"
 #include "gateway/room/manifest.h"
 #include "gateway/room/membership.h"
+#include "gateway/room/participant_info.h"
 #include "gateway/room/recording_layout.h"
 #include "gateway/room/room_outputs.h"
 #include "gateway/room/session_resume.h"
+#include "gateway/room/whip_sources.h"
 #include "gateway/templates/pipeline_template.h"
 #include "gateway/whep/whep_room.h"
 
@@ -63,22 +65,6 @@
 #include <vector>
 
 namespace rc::gateway {
-
-struct ParticipantInfo
-{
-    std::string id;
-    std::optional<std::string> name;
-    std::chrono::system_clock::time_point joinedAt;
-    std::vector<std::string> codecs; // negotiated RTP encoding names, e.g. {"VP8", "OPUS"}
-    uint64_t receiveBitrateBps = 0; // over the last stats interval
-    uint64_t packetsReceived = 0;
-    uint64_t packetsLost = 0;
-    // The gateway's connection to the participant: "connecting", "connected", "reconnecting",
-    // "paused", "ending", or "retrying" (the last attempt failed; another offer follows), and
-    // why when it is not simply working (e.g. a TURN server that refused our credential).
-    std::string connection = "connecting";
-    std::string connectionReason;
-};
 
 class RoomSession
 {
@@ -125,7 +111,7 @@ public:
     // Finalizes every participant, leaves the room, ends the manifest; done
     // is called (on the main context) once every file is closed.
     void stop(std::function<void()> done);
-    bool idle() const noexcept { return receivers_.empty(); }
+    bool idle() const noexcept { return receivers_.empty() && whip_.idle(); }
     size_t receiverCount() const noexcept { return receivers_.size(); }
     // The room's WHEP live view (created on first use); nullptr while the room stops.
     WhepRoom *liveView();
@@ -140,8 +126,16 @@ public:
             events.outputRestarted });
         events_ = std::move(events);
     }
-    // Visible participants now in the room.
+    // Visible participants now in the room, then its WHIP publishers.
     std::vector<ParticipantInfo> participants() const;
+    // A WHIP publisher's offer (POST /whip/{room}); see WhipSources::publish.
+    void publishWhip(const std::string &offer, const std::optional<std::string> &name,
+        WhipSources::AnswerDone done)
+    {
+        whip_.publish(offer, name, std::move(done));
+    }
+    // A WHIP publisher's DELETE; false when no such source.
+    bool endWhip(const std::string &id) { return whip_.end(id); }
     // Every output of this session, running ones first, then finished/failed
     // ones (kept so that a client can read the final state).
     std::vector<OutputInfo> outputs() const { return outputs_.infos(); }
@@ -228,6 +222,7 @@ private:
     std::map<std::string, Member> members_; // as membership_ last said (MemberJoined/Left)
     std::map<std::string, GPtr<GSource>> retryTimers_; // by peer id (ScheduleRetry)
     std::map<unsigned, Receiver> receivers_; // by membership_'s serial
+    WhipSources whip_; // WHIP publishers; their serials are above membership_'s
     RoomOutputs outputs_; // after the receivers: its hooks list them
     std::unique_ptr<WhepRoom> liveView_; // after outputs_: leaves the composite before it stops
     unsigned welcomes_ = 0;

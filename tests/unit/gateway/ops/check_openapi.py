@@ -30,6 +30,9 @@ ROUTES = {
     # ControlApi::addSdpEndpoint("whep", ...) (gateway/app/whep_endpoint.cpp)
     "/whep/{room}": {"post"},
     "/whep/{room}/{session}": {"delete", "patch"},
+    # SDP endpoints (ControlApi::addSdpEndpoint): WHIP, gateway/app/whip_endpoint.cpp.
+    "/whip/{room}": {"post"},
+    "/whip/{room}/{session}": {"delete", "patch"},
 }
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
