@@ -136,9 +136,8 @@ GstPad *StreamChain::addBranch(bool leaky, std::string &error, bool blackVideoGa
     if (leaky) {
         gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
     } else {
-        // The consumer's only decoupling (record-mkv's entries are identity, not a second
-        // queue): two seconds of slack for a muxer that waits for the other stream, whatever
-        // the buffer count or bitrate.
+        // Two seconds of slack for a consumer that waits a moment, whatever the buffer count
+        // or bitrate (the templates' own entry queues absorb a muxer's waits).
         g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
             static_cast<guint64>(2 * GST_SECOND), nullptr);
     }
