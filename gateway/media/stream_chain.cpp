@@ -133,14 +133,8 @@ GstPad *StreamChain::addBranch(bool leaky, std::string &error, bool blackVideoGa
     GstElement *queue = makeElement("queue", error);
     if (!queue)
         return nullptr;
-    if (leaky) {
+    if (leaky)
         gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-    } else {
-        // Two seconds of slack for a consumer that waits a moment, whatever the buffer count
-        // or bitrate (the templates' own entry queues absorb a muxer's waits).
-        g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-            static_cast<guint64>(2 * GST_SECOND), nullptr);
-    }
     if (!gst_bin_add(bin_, queue)) {
         error = "cannot add a tee branch";
         return nullptr;
