@@ -2,6 +2,11 @@
 #include "common/base/file_component.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <sys/stat.h>
 
 namespace rc {
 
@@ -22,6 +27,21 @@ std::string sanitizeFileComponent(std::string_view s)
     if (out[0] == '.')
         out[0] = '_';
     return out;
+}
+
+bool makeDirectories(const std::string &dir, std::string &error)
+{
+    std::string partial;
+    for (const auto &part : std::filesystem::path(dir)) {
+        partial = (std::filesystem::path(partial) / part).string();
+        if (part == "/" || partial.empty())
+            continue;
+        if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
+            error = "cannot create " + partial + ": " + std::strerror(errno);
+            return false;
+        }
+    }
+    return true;
 }
 
 } // namespace rc

@@ -12,4 +12,8 @@ namespace rc {
 // ("_" for empty input), at most 64 characters. Never "." or "..".
 std::string sanitizeFileComponent(std::string_view s);
 
+// Creates dir and its missing parents (mode 0750); false with error naming the part that
+// failed. Used for the outputs' folders (files, HLS, snapshots).
+bool makeDirectories(const std::string &dir, std::string &error);
+
 } // namespace rc

@@ -1,5 +1,6 @@
 // Atomic latest.jpg (temporary file, fsync, rename) and the numbered series; see snapshot_writer.h.
 #include "gateway/output/snapshot_writer.h"
+#include "common/base/file_component.h"
 
 #include "common/base/log.h"
 #include "common/gst/gst_ptr.h"
@@ -75,21 +76,6 @@ void deleteWriter(gpointer data) noexcept
     delete static_cast<SnapshotWriter *>(data);
 }
 
-bool mkdirs(const std::string &dir, std::string &error)
-{
-    std::string partial;
-    for (const auto &part : std::filesystem::path(dir)) {
-        partial = (std::filesystem::path(partial) / part).string();
-        if (part == "/" || partial.empty())
-            continue;
-        if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
-            error = "cannot create " + partial + ": " + std::strerror(errno);
-            return false;
-        }
-    }
-    return true;
-}
-
 } // namespace
 
 SnapshotWriter::SnapshotWriter(std::string dir, unsigned keep)
@@ -158,7 +144,7 @@ bool attachSnapshotWriter(GstElement *bin, SnapshotTarget &target, std::string &
         error = "no folder for the snapshots";
         return false;
     }
-    if (!mkdirs(target.dir, error))
+    if (!makeDirectories(target.dir, error))
         return false;
     auto *writer = new SnapshotWriter(target.dir, target.keep);
     target.latest = writer->latestPath();

@@ -132,21 +132,6 @@ std::string instanceName(const PipelineTemplate &tpl, const TemplateVariables &v
         + std::to_string(counter.fetch_add(1) + 1);
 }
 
-bool mkdirs(const std::string &dir, std::string &error)
-{
-    std::string partial;
-    for (const auto &part : std::filesystem::path(dir)) {
-        partial = (std::filesystem::path(partial) / part).string();
-        if (part == "/" || partial.empty())
-            continue;
-        if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
-            error = "cannot create " + partial + ": " + std::strerror(errno);
-            return false;
-        }
-    }
-    return true;
-}
-
 // An int parameter's value on a number or enum property; false with error when the property
 // cannot take it.
 bool setIntProperty(GstElement *target, GParamSpec *spec, long long n, std::string &error)
@@ -256,7 +241,7 @@ bool setHlsPaths(GstBin *bin, const std::map<std::string, std::string> &params,
     const std::string sub
         = sanitizeFileComponent(it != params.end() && !it->second.empty() ? it->second : "hls");
     const std::string dir = (std::filesystem::path(sessionDir) / sub).string();
-    if (!mkdirs(dir, error))
+    if (!makeDirectories(dir, error))
         return false;
     g_object_set(hls.get(), "location", (dir + "/segment%05d.ts").c_str(), "playlist-location",
         (dir + "/playlist.m3u8").c_str(), nullptr);
