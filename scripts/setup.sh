@@ -20,6 +20,8 @@ packages=(
   libjwt-dev libsystemd-dev
   # test and demo tools
   ffmpeg nginx libnginx-mod-rtmp chromium iproute2 util-linux procps
+  # throwaway certificates for the TLS tests (tests/unit/common/test_tls_files.cpp and others)
+  openssl
   # fault tests (tests/faults): outages and loss inside the test's own namespace, a syscall trace
   nftables strace
   # SRT output test (tests/integration/restream/test_srt.py): srt-live-transmit as the receiver

@@ -14,7 +14,8 @@ namespace rc::ops {
 
 // The certificate (with its chain, if the file holds one) and its private key; nullptr with
 // error ("cannot read TLS certificate FILE: ...", "... key FILE: ...") when a file is missing,
-// unreadable, not PEM, or the key does not match the certificate.
+// unreadable or not PEM. A key that does not belong to the certificate is not caught here:
+// GIO's GnuTLS backend (glib-networking 2.74) loads the pair, and every handshake then fails.
 GPtr<GTlsCertificate> loadTlsCertificate(
     const std::string &certificateFile, const std::string &keyFile, std::string &error);
 // "subject CN=..., valid until 2027-01-01T00:00:00Z" for the log ("" parts left out).

@@ -18,6 +18,23 @@ import time
 
 SKIP = 77
 
+# The sanitizer pass (tests/sanitizers/run.sh) runs our code two to three times slower, so it
+# sets ROOMCAST_TIMING_SLACK and the real-time allowances (the largest gap in a recording, how
+# soon a participant is offered to) grow by that factor there. The normal suites leave it at 1.
+TIMING_SLACK = float(os.environ.get('ROOMCAST_TIMING_SLACK', '1'))
+
+
+def allowance(seconds):
+    """A real-time allowance, widened in sanitized runs (TIMING_SLACK)."""
+    return seconds * TIMING_SLACK
+
+
+def sending_time(seconds):
+    """How long a test peer sends: longer in sanitized runs, where the gateway takes seconds
+    more to offer to it (webrtcbin set-up under ASan), so that as much is recorded. Whole
+    seconds: the test peer's --duration is an integer."""
+    return int(round(seconds * TIMING_SLACK))
+
 
 def enter_netns():
     """Re-executes this script in a fresh network namespace with only lo up."""

@@ -172,10 +172,10 @@ def main():
             info, vpk, apk = gwtest.check_recording(f, path, 'vp8')
             ok, err = gwtest.decodes(path)
             f.check(ok, f'{entry["path"]} decodes cleanly ({err})')
-            f.check(gwtest.largest_gap(apk) < 0.5, f'{entry["path"]}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
+            f.check(gwtest.largest_gap(apk) < gwtest.allowance(0.5), f'{entry["path"]}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
             gaps = [g for g in manifest.get('gaps', []) if g['participant'] == entry['participant']]
             if i > 0 or not dropped:
-                f.check(gwtest.largest_gap(vpk) < 0.5,
+                f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5),
                         f'{entry["path"]}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
                 continue
             # Phase 1's file spans both peer connections: the gap between them is marked, and
@@ -190,7 +190,7 @@ def main():
                 alate = [p for p in apk if p['pts'] >= end_in_file + 0.5]
                 f.check(len(vlate) >= 30, f'phase 1: {len(vlate)} video packets after the reconnection (>= 30)')
                 f.check(len(alate) >= 50, f'phase 1: {len(alate)} audio packets after the reconnection (>= 50)')
-                f.check(gwtest.largest_gap(vpk) < 8.0,
+                f.check(gwtest.largest_gap(vpk) < gwtest.allowance(8.0),
                         f'{entry["path"]}: video only paused between the connections '
                         f'({gwtest.largest_gap(vpk):.2f} s)')
         server2.send_signal(signal.SIGTERM)

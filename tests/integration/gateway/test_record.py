@@ -21,10 +21,11 @@ def main():
         f = h.failures
         server, port = h.start_signal()
         gateway = h.start_gateway(port, ROOM)
-        a = h.start_testpeer(port, ROOM, 'alice', 'vp8', duration=3, pattern='ball')
-        b = h.start_testpeer(port, ROOM, 'bob', 'h264', duration=6, pattern='smpte', width=1280, height=720)
-        f.check(h.wait_exit(a, 30) == 0, 'alice (3 s, VP8) exited 0')
-        f.check(h.wait_exit(b, 30) == 0, 'bob (6 s, H264) exited 0')
+        alice, bob = gwtest.sending_time(3), gwtest.sending_time(6)
+        a = h.start_testpeer(port, ROOM, 'alice', 'vp8', duration=alice, pattern='ball')
+        b = h.start_testpeer(port, ROOM, 'bob', 'h264', duration=bob, pattern='smpte', width=1280, height=720)
+        f.check(h.wait_exit(a, gwtest.allowance(30)) == 0, f'alice ({alice:g} s, VP8) exited 0')
+        f.check(h.wait_exit(b, gwtest.allowance(30)) == 0, f'bob ({bob:g} s, H264) exited 0')
         h.wait_log(gateway, r'finishing participant .* \(left the room\)(.|\n)*finishing participant .* \(left', 10)
         time.sleep(0.5)
         h.kill_group(gateway, signal.SIGTERM)
@@ -46,7 +47,7 @@ def main():
                     f'manifest: {who["name"]} joined at {who["joined"]:.2f} s and left at {who.get("left")}')
         f.check(manifest.get('session_end') is not None, 'manifest: session ended')
 
-        expected = {'alice': ('vp8', 'VP8', 3), 'bob': ('h264', 'H264', 6)}
+        expected = {'alice': ('vp8', 'VP8', alice), 'bob': ('h264', 'H264', bob)}
         for name, (codec, rtpName, seconds) in expected.items():
             who = people.get(name)
             if not who:
@@ -62,15 +63,15 @@ def main():
             info, vpk, apk = gwtest.check_recording(f, path, codec)
             duration = float(info['format'].get('duration', 0))
             present = who['left'] - entry['start']
-            f.check(abs(duration - present) <= 0.5,
+            f.check(abs(duration - present) <= gwtest.allowance(0.5),
                     f'{name}: file lasts {duration:.2f} s, present {present:.2f} s (from first media to leave)')
             # The peer's clock starts before joining and negotiating.
-            f.check(seconds - 2.0 <= duration <= seconds + 0.5,
-                    f'{name}: file lasts {duration:.2f} s for a {seconds} s participant')
+            f.check(seconds - gwtest.allowance(2.0) <= duration <= seconds + gwtest.allowance(0.5),
+                    f'{name}: file lasts {duration:.2f} s for a {seconds:g} s participant')
             f.check(abs(entry['duration'] - duration) <= 0.3,
                     f'{name}: manifest duration {entry["duration"]:.2f} s matches the file')
-            f.check(gwtest.largest_gap(vpk) < 0.5, f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
-            f.check(gwtest.largest_gap(apk) < 0.5, f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
+            f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5), f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+            f.check(gwtest.largest_gap(apk) < gwtest.allowance(0.5), f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
         # One offer per participant: nobody was offered to twice.
         offers = log.count('offering to ')
         f.check(offers == 2, f'gateway offered exactly twice ({offers})')

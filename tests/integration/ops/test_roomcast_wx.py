@@ -49,8 +49,9 @@ def main():
                                       extra=['--param', 'width=320', '--param', 'height=240',
                                              '--param', 'framerate=15'],
                                       env={'ORC_CODE': m.group(1)}, preexec_fn=enter_wx)
-        peer = h.start_testpeer(port, 'wx', 'wendy', 'vp8', duration=4, pattern='ball')
-        f.check(h.wait_exit(peer, 30) == 0, 'the peer (4 s, VP8) exited 0')
+        sending = gwtest.sending_time(4)
+        peer = h.start_testpeer(port, 'wx', 'wendy', 'vp8', duration=sending, pattern='ball')
+        f.check(h.wait_exit(peer, gwtest.allowance(30)) == 0, f'the peer ({sending:g} s, VP8) exited 0')
         time.sleep(0.5)
         f.check(gw.poll() is None, 'roomcast still runs under W^X')
         h.kill_group(gw, signal.SIGTERM)

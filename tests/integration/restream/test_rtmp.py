@@ -79,8 +79,8 @@ def check_flv(f, path, expected, what, early=1.0, late=0.5):
     interval = largest_keyframe_interval(vpk)
     # The template's keyframe interval is at most 2 s; one frame of slack for rounding.
     f.check(interval <= 2.0 + 1.5 / 30, f'{name}: keyframes at most {interval:.2f} s apart (<= 2 s)')
-    f.check(gwtest.largest_gap(vpk) < 0.5, f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
-    f.check(gwtest.largest_gap(apk) < 0.5, f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
+    f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5), f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+    f.check(gwtest.largest_gap(apk) < gwtest.allowance(0.5), f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
 
 
 def main():
@@ -180,8 +180,8 @@ def main():
             present = (who.get('left') or 0) - entry['start']
             f.check(abs(duration - present) <= 0.5,
                     f'{name}: file lasts {duration:.2f} s, present {present:.2f} s (from first media to leave)')
-            f.check(gwtest.largest_gap(vpk) < 0.5, f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
-            f.check(gwtest.largest_gap(apk) < 0.5, f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
+            f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5), f'{name}: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+            f.check(gwtest.largest_gap(apk) < gwtest.allowance(0.5), f'{name}: no audio gap ({gwtest.largest_gap(apk):.2f} s)')
         server.send_signal(signal.SIGTERM)
 
 

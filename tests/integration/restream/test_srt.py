@@ -55,7 +55,7 @@ def ts_summary(f, path, what):
     vpk = gwtest.probe_packets(path, 'v')
     if vpk:
         f.check(any(p['key'] for p in vpk), f'{what}: has a keyframe')
-        f.check(gwtest.largest_gap(vpk) < 0.5, f'{what}: frames keep coming (largest gap {gwtest.largest_gap(vpk):.2f} s)')
+        f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5), f'{what}: frames keep coming (largest gap {gwtest.largest_gap(vpk):.2f} s)')
     return summary
 
 
@@ -187,7 +187,7 @@ def main():
         if f.check(len(entries) == 1, f'one record-mkv file ({len(entries)})'):
             path = os.path.join(h.session_dir(ROOM), entries[0]['path'])
             _, vpk, apk = gwtest.check_recording(f, path, 'vp8')
-            f.check(gwtest.largest_gap(vpk) < 0.5, f'record-mkv: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
+            f.check(gwtest.largest_gap(vpk) < gwtest.allowance(0.5), f'record-mkv: no video gap ({gwtest.largest_gap(vpk):.2f} s)')
         server.send_signal(signal.SIGTERM)
 
 
