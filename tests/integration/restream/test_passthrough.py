@@ -129,8 +129,9 @@ def check_flv_frames(f, h, flv, mkv_frames, mkv_sps, mkv_video, what):
     run, at = longest_common_run(frames, mkv_frames)
     common = set(frames) & set(mkv_frames)
     h.say(f'{name}: {len(frames)} pictures; longest received run {run} from #{at}; {len(common)} in common')
-    # All of them, but for a picture or two at a cut (a reconnect, the stop).
-    f.check(len(frames) >= 60 and run >= len(frames) - 2,
+    # All of them, but for a picture or two at a cut (a reconnect, the stop); a few more where the
+    # sanitized gateway falls behind and a leaky queue drops (gwtest.allowance).
+    f.check(len(frames) >= 60 and run >= len(frames) - int(gwtest.allowance(2)),
             f'{name}: {run} of {len(frames)} pictures are a contiguous run of the received ones, bit for bit')
     f.check(len(common) >= len(frames) - 2, f'{name}: {len(common)} of {len(frames)} pictures were received as such')
 

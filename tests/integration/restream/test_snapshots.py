@@ -182,6 +182,25 @@ def main():
                     os.stat(newest).st_mtime_ns <= os.stat(paths['room']).st_mtime_ns,
                     f'the newest numbered one ({numbered[-1]}) is the latest (or just before it)')
 
+        # ----- started through the API while the participants send -----
+        # The stream is well past its start: the first JPEG must come alone, then one per
+        # interval (videorate used to fill every slot since the stream's start with copies of the
+        # first frame: a burst of identical JPEGs at once).
+        status, late = api.post(f'/v1/rooms/{ROOM}/outputs',
+                                {'pipeline': 'snapshot', 'params': {'interval': INTERVAL, 'keep': 50}})[:2]
+        if f.check(status == 201, f'POST a second snapshot output mid-stream: {status} {late}'):
+            late_dirs = [os.path.dirname(x['latest']) for x in late.get('snapshots', [])]
+            time.sleep(gwtest.allowance(2.5 * INTERVAL))
+            for d in late_dirs:
+                names = sorted(n for n in os.listdir(d) if re.fullmatch(r'\d{6}\.jpg', n)) if os.path.isdir(d) else []
+                times = [os.stat(os.path.join(d, n)).st_mtime for n in names]
+                spacing = [round(b - a, 2) for a, b in zip(times, times[1:])]
+                who = os.path.basename(d)
+                f.check(1 <= len(names) <= gwtest.allowance(2.5) + 1,
+                        f'{who}: {len(names)} pictures in {2.5 * INTERVAL:g} s after a mid-stream start (no burst)')
+                f.check(all(g >= 0.5 * INTERVAL for g in spacing),
+                        f'{who}: mid-stream start, pictures {spacing} s apart (one per {INTERVAL} s)')
+
         # ----- stop -----
         for p in peers:
             h.kill_group(p, signal.SIGTERM)
