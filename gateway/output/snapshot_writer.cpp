@@ -76,6 +76,28 @@ void deleteWriter(gpointer data) noexcept
     delete static_cast<SnapshotWriter *>(data);
 }
 
+// videorate (1.22) takes a frame whose timestamp repeats the previous one's as "the old frame is
+// the best match" and pushes it again at the next slot, one whole interval later: a run of equal
+// timestamps, which a CPU-starved jitterbuffer hands out in bursts, sends its output minutes
+// ahead of the stream, and then it drops everything until the stream catches up (no snapshot
+// for that long). Decoded frames can be dropped freely, so a frame whose timestamp does not
+// move forward never reaches it. Runs on the streaming thread; lastPts is that thread's alone.
+struct MonotonicFrames
+{
+    GstClockTime lastPts = GST_CLOCK_TIME_NONE;
+};
+
+GstPadProbeReturn dropRepeatedTimestamps(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
+{
+    auto *state = static_cast<MonotonicFrames *>(data);
+    const GstClockTime pts = GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info));
+    if (!GST_CLOCK_TIME_IS_VALID(pts)
+        || (GST_CLOCK_TIME_IS_VALID(state->lastPts) && pts <= state->lastPts))
+        return GST_PAD_PROBE_DROP;
+    state->lastPts = pts;
+    return GST_PAD_PROBE_OK;
+}
+
 } // namespace
 
 SnapshotWriter::SnapshotWriter(std::string dir, unsigned keep)
@@ -146,6 +168,12 @@ bool attachSnapshotWriter(GstElement *bin, SnapshotTarget &target, std::string &
     }
     if (!makeDirectories(target.dir, error))
         return false;
+    if (GPtr<GstElement> rate = adopt(gst_bin_get_by_name(GST_BIN(bin), "rate"))) {
+        GPtr<GstPad> in = adopt(gst_element_get_static_pad(rate.get(), "sink"));
+        if (in)
+            gst_pad_add_probe(in.get(), GST_PAD_PROBE_TYPE_BUFFER, dropRepeatedTimestamps,
+                new MonotonicFrames, [](gpointer p) { delete static_cast<MonotonicFrames *>(p); });
+    }
     auto *writer = new SnapshotWriter(target.dir, target.keep);
     target.latest = writer->latestPath();
     GstAppSinkCallbacks callbacks {};

@@ -55,7 +55,9 @@ unsigned snapshotKeep(const std::map<std::string, std::string> &params);
 // dir is created and a SnapshotWriter is attached to its new-sample callback (writing on the
 // streaming thread: a picture of tens of kB every `interval` seconds, behind the template's own
 // videorate; the fsync is the only wait, and it holds up that one output only). No such
-// element: true, target.latest left "". Main context (before the bin runs).
+// element: true, target.latest left "". An element named "rate" (the template's videorate) gets
+// a probe that drops decoded frames whose timestamp does not advance (see the .cpp: videorate
+// runs away on repeated timestamps). Main context (before the bin runs).
 bool attachSnapshotWriter(GstElement *bin, SnapshotTarget &target, std::string &error);
 
 } // namespace rc::gateway

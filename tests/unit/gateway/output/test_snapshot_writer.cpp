@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,4 +118,74 @@ TEST_CASE("a failed write leaves the last picture and no temporary file", "[snap
         CHECK(read(w.latestPath()) == "kept");
     }
     CHECK(names(dir.path) == std::vector<std::string> { "latest.jpg" });
+}
+
+namespace {
+
+// Pushes I420 frames at the given timestamps (seconds) through "appsrc ! videorate name=rate !
+// 1/2 fps ! jpegenc ! appsink name=snapshot" with the writer attached (keep 1000), and counts
+// the pictures written.
+size_t picturesFor(const std::vector<double> &timestamps, bool named)
+{
+    TempDir dir;
+    gst_init(nullptr, nullptr);
+    const std::string rate = named ? "videorate name=rate" : "videorate";
+    GError *raw = nullptr;
+    GstElement *pipeline = gst_parse_launch(
+        ("appsrc name=src format=time caps=video/x-raw,format=I420,width=64,height=48,"
+         "framerate=0/1 ! "
+            + rate
+            + " skip-to-first=true ! video/x-raw,framerate=1/2 ! videoconvert ! jpegenc ! "
+              "appsink name=snapshot sync=false")
+            .c_str(),
+        &raw);
+    REQUIRE(pipeline);
+    REQUIRE(raw == nullptr);
+    rc::gateway::SnapshotTarget target { dir.path, 1000, {} };
+    std::string error;
+    REQUIRE(rc::gateway::attachSnapshotWriter(pipeline, target, error));
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    for (double t : timestamps) {
+        GstBuffer *frame = gst_buffer_new_allocate(nullptr, 64 * 48 * 3 / 2, nullptr);
+        gst_buffer_memset(frame, 0, 0x80, 64 * 48 * 3 / 2);
+        GST_BUFFER_PTS(frame) = static_cast<GstClockTime>(t * GST_SECOND);
+        REQUIRE(gst_app_src_push_buffer(GST_APP_SRC(src), frame) == GST_FLOW_OK);
+    }
+    gst_app_src_end_of_stream(GST_APP_SRC(src));
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 10 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    CHECK((msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS));
+    if (msg)
+        gst_message_unref(msg);
+    gst_object_unref(bus);
+    gst_object_unref(src);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    size_t numbered = 0;
+    for (const auto &name : names(dir.path))
+        numbered += name != "latest.jpg";
+    return numbered;
+}
+
+} // namespace
+
+TEST_CASE("repeated timestamps do not run the snapshot rate ahead of the stream", "[snapshot]")
+{
+    // 8 s at 30 fps, with 40 frames stuck at 2.0 s in the middle (a starved jitterbuffer's
+    // burst): one picture per 2 s slot, 4 or 5 in all.
+    std::vector<double> ts;
+    for (int i = 0; i < 60; ++i)
+        ts.push_back(i / 30.0);
+    for (int i = 0; i < 40; ++i)
+        ts.push_back(2.0);
+    for (int i = 61; i < 240; ++i)
+        ts.push_back(i / 30.0);
+    const size_t pictures = picturesFor(ts, true);
+    CHECK(pictures >= 4);
+    CHECK(pictures <= 5);
+    // Without the gateway's probe (the element not named "rate") videorate runs away: this is
+    // what the probe is for.
+    CHECK(picturesFor(ts, false) > 20);
 }
