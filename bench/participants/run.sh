@@ -34,6 +34,12 @@ SENDERS=${SENDERS:-$(find_bin bench/participants/roomcast-bench-senders)}
 BARE=${BARE:-$(find_bin bench/participants/roomcast-bench-receiver)}
 GATEWAY=${GATEWAY:-$(find_bin gateway/roomcast)}
 PIPELINES=${PIPELINES:-$ROOT/pipelines}
+# The gateway's template (record-mkv: passthrough) and extra gateway arguments, e.g. the room
+# composite: GATEWAY_PIPELINE=hls GATEWAY_ARGS="--param framerate=30"; SENDER_ARGS go to
+# roomcast-bench-senders (e.g. "--width 320 --height 180").
+GATEWAY_PIPELINE=${GATEWAY_PIPELINE:-record-mkv}
+GATEWAY_ARGS=${GATEWAY_ARGS:-}
+SENDER_ARGS=${SENDER_ARGS:-}
 LEVELS="1 5 10 20"
 RUNS=1
 RECEIVERS="bare gateway"
@@ -85,7 +91,8 @@ if [ -z "${ROOMCAST_BENCH_NETNS:-}" ]; then
     [ "$PIN" = 1 ] || ARGS+=(--no-pin)
     [ -z "$OUT" ] || ARGS+=(--out "$OUT")
     exec env ROOMCAST_BENCH_NETNS=1 SIGNAL="$SIGNAL" SENDERS="$SENDERS" BARE="$BARE" \
-        GATEWAY="$GATEWAY" PIPELINES="$PIPELINES" unshare -n -- "$0" "${ARGS[@]}"
+        GATEWAY="$GATEWAY" PIPELINES="$PIPELINES" GATEWAY_PIPELINE="$GATEWAY_PIPELINE" \
+        GATEWAY_ARGS="$GATEWAY_ARGS" SENDER_ARGS="$SENDER_ARGS" unshare -n -- "$0" "${ARGS[@]}"
 fi
 ip link set lo up
 
@@ -138,7 +145,8 @@ stop() { # stop PID TIMEOUT_S
     echo "gstreamer: $(gst-inspect-1.0 --version | sed -n 's/^GStreamer //p')"
     echo "pinning: $([ "$PIN" = 1 ] && [ "$NCPU" -gt 1 ] && echo "receiver on CPU $RECV_CPU, server and senders on CPU $LOAD_CPU" || echo none)"
     echo "window: ${WINDOW}s after all connected + ${SETTLE}s; runs: $RUNS"
-    echo "gateway: $GATEWAY (pipelines: $PIPELINES)"
+    echo "gateway: $GATEWAY (pipelines: $PIPELINES; --pipeline $GATEWAY_PIPELINE $GATEWAY_ARGS)"
+    echo "senders: $SENDERS $SENDER_ARGS"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"
 
@@ -164,15 +172,15 @@ run_one() { # run_one KIND N RUN
     gateway)
         mkdir -p "$OUT/recordings-$tag"
         "${PIN_RECV[@]}" "$GATEWAY" --signaling-url "$URL" --room "$room" --recordings-dir "$OUT/recordings-$tag" \
-            --pipelines-dir "$PIPELINES" --ice-local-address 127.0.0.1 --pipeline record-mkv \
-            --log-level info >"$rlog" 2>&1 &
+            --pipelines-dir "$PIPELINES" --ice-local-address 127.0.0.1 --pipeline "$GATEWAY_PIPELINE" \
+            $GATEWAY_ARGS --log-level info >"$rlog" 2>&1 &
         rpid=$!; PIDS+=("$rpid")
         wait_log "$rlog" 'joined as hidden member' 10 "$rpid" || { echo "$tag: gateway did not join" >&2; return 1; } ;;
     esac
     sleep 1
     local rss0; rss0=$(rss_kb "$rpid")
     "${PIN_LOAD[@]}" "$SENDERS" --signaling-url "$URL" --room "$room" --ice-local-address 127.0.0.1 \
-        --count "$n" >"$slog" 2>&1 &
+        --count "$n" $SENDER_ARGS >"$slog" 2>&1 &
     spid=$!; PIDS+=("$spid")
     if ! wait_log "$slog" "all $n senders connected" 90 "$spid"; then
         echo "$tag: not all $n senders connected" >&2

@@ -94,6 +94,14 @@ std::optional<ParamKind> parseParamKind(const std::string &text) noexcept
     return std::nullopt;
 }
 
+std::string joinValues(const std::vector<std::string> &values)
+{
+    std::string text;
+    for (size_t i = 0; i < values.size(); ++i)
+        text += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+    return text;
+}
+
 bool isAllowedUrl(const std::string &url, const std::vector<std::string> &allowedSchemes,
     size_t maxLength, std::string &why)
 {
@@ -237,6 +245,10 @@ ParamResult validateParams(const std::vector<ParamSpec> &specs, JsonObject *para
                     return fail(name,
                         "must be 1.." + std::to_string(max)
                             + " characters of [A-Za-z0-9._-], not starting with '.'");
+                if (!spec->allowedValues.empty()
+                    && std::find(spec->allowedValues.begin(), spec->allowedValues.end(), v)
+                        == spec->allowedValues.end())
+                    return fail(name, "must be one of " + joinValues(spec->allowedValues));
                 result.values[name] = v;
                 break;
             }

@@ -32,6 +32,7 @@ struct ParamSpec
     int64_t minValue = std::numeric_limits<int64_t>::min(); // integer
     int64_t maxValue = std::numeric_limits<int64_t>::max(); // integer
     size_t minLength = 0; // secret: fewest characters (0 = 1)
+    std::vector<std::string> allowedValues; // string: the only values allowed (empty: any)
 };
 
 // Validated values as text (integers in decimal), by parameter name.
@@ -76,6 +77,8 @@ bool isAcceptableSecret(
     const std::string &value, size_t minLength, size_t maxLength, std::string &why);
 
 const char *paramKindName(ParamKind kind) noexcept;
+// "a, b or c", for "must be one of ..." messages.
+std::string joinValues(const std::vector<std::string> &values);
 // "url", "string", "int"/"integer", "secret"; nullopt otherwise.
 std::optional<ParamKind> parseParamKind(const std::string &text) noexcept;
 

@@ -4,6 +4,7 @@
 #include "common/base/exit_codes.h"
 #include "common/base/startup_error.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -29,6 +30,11 @@ bool checkParamValue(const TemplateParam &param, const std::string &value, std::
     case TemplateParamKind::string:
         if (!isSafeToken(value)) {
             why = "must be 1 to 64 characters of [A-Za-z0-9._-], not starting with '.'";
+            return false;
+        }
+        if (!param.values.empty()
+            && std::find(param.values.begin(), param.values.end(), value) == param.values.end()) {
+            why = "must be one of " + ops::joinValues(param.values);
             return false;
         }
         return true;
@@ -126,6 +132,7 @@ ops::ParamSpec paramSpecFor(const TemplateParam &param)
     switch (param.kind) {
     case TemplateParamKind::string:
         spec.kind = ops::ParamKind::string;
+        spec.allowedValues = param.values;
         break;
     case TemplateParamKind::integer:
         spec.kind = ops::ParamKind::integer;

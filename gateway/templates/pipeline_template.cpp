@@ -135,7 +135,8 @@ const TemplateParam *findParam(const PipelineTemplate &tpl, const std::string &n
 }
 
 // "NAME = DEFAULT" (old form: a string) or
-// "NAME KIND [required] [default=V] [min=N] [max=N] [schemes=a,b] [set=ELEMENT.PROPERTY]".
+// "NAME KIND [required] [default=V] [min=N] [max=N] [schemes=a,b] [values=a,b]
+// [set=ELEMENT.PROPERTY]".
 // KIND: string, int, url or secret (min/max: an int's range, a secret's length).
 TemplateParam parseParam(const std::string &path, int lineNo, const std::string &value)
 {
@@ -192,7 +193,7 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
         } else if (eq == std::string::npos) {
             fail(path, lineNo,
                 what + "unknown attribute '" + w
-                    + "' (known: required, default=, min=, max=, schemes=, set=)");
+                    + "' (known: required, default=, min=, max=, schemes=, values=, set=)");
         } else if (key == "default") {
             if (val.empty())
                 fail(path, lineNo, what + "empty default=");
@@ -223,6 +224,25 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             hasSchemes = !param.schemes.empty();
             if (!hasSchemes)
                 fail(path, lineNo, what + "empty schemes=");
+        } else if (key == "values") {
+            // A closed list (an encoder preset, say): the API refuses anything else with 400
+            // instead of the element failing to start.
+            if (param.kind != TemplateParamKind::string)
+                fail(path, lineNo, what + "values= applies to string parameters only");
+            std::stringstream in(val);
+            std::string one;
+            while (std::getline(in, one, ','))
+                if (!isSafeVariableValue(one)
+                    || std::find(param.values.begin(), param.values.end(), one)
+                        != param.values.end())
+                    fail(path, lineNo,
+                        what
+                            + "values= must be a comma-separated list of distinct values of "
+                              "[A-Za-z0-9._-]");
+                else
+                    param.values.push_back(one);
+            if (param.values.empty())
+                fail(path, lineNo, what + "empty values=");
         } else if (key == "set") {
             // A string is only ever ${NAME} text; url and secret values are only ever set by
             // code; an int may be either (a property that takes a number, or an enum's value).
@@ -239,7 +259,7 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
         } else {
             fail(path, lineNo,
                 what + "unknown attribute '" + key
-                    + "' (known: required, default=, min=, max=, schemes=, set=)");
+                    + "' (known: required, default=, min=, max=, schemes=, values=, set=)");
         }
     }
     if (param.kind == TemplateParamKind::integer) {

@@ -27,9 +27,10 @@ enum class GapVideo { freeze, black };
 //   param: rtmp_url url required schemes=rtmp,rtmps set=sink.location
 //   param: passphrase secret min=10 max=79 set=sink.passphrase
 //   param: latency int min=20 max=8000 default=200 set=sink.latency
+//   param: preset string default=superfast values=ultrafast,superfast,veryfast
 //   param: quality = high                       (old form: a string with a default)
-// string and int values are checked ([A-Za-z0-9._-] / in range) and may be
-// used as ${NAME} in the body; a url is never pasted into the body: code sets
+// string and int values are checked ([A-Za-z0-9._-], one of values= when given / in range)
+// and may be used as ${NAME} in the body; a url is never pasted into the body: code sets
 // it on the element property named by "set=" after parsing. A secret (a passphrase: printable
 // ASCII, min..max characters, no default) is likewise only ever set by code, and never logged
 // nor shown by the API. An int with set= is set by code on that property (an int, unsigned or
@@ -44,6 +45,7 @@ struct TemplateParam
     bool required = false;
     std::string defaultValue; // "" = none
     std::vector<std::string> schemes; // url: allowed lower-case schemes
+    std::vector<std::string> values; // string: the only values allowed (empty: any token)
     long long minValue = 0, maxValue = 0; // int: inclusive range (both 0 = any non-negative int);
                                           // secret: its length range
     std::string setElement, setProperty; // url, secret, int: where code puts the value

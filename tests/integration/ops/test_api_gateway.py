@@ -197,6 +197,9 @@ def main():
                 ('rtmp: an undeclared parameter', {'pipeline': 'rtmp', 'params': {'rtmp_url': 'rtmp://127.0.0.1/live/k',
                                                                                    'location': '/tmp/x'}},
                  400, 'invalid_param'),
+                ('rtmp: a preset it does not list', {'pipeline': 'rtmp', 'params': {
+                    'rtmp_url': 'rtmp://127.0.0.1/live/k', 'preset': 'placebo'}},
+                 400, 'invalid_param'),
             ]
         for label, body, want_status, want_code in hostile:
             status, out, _ = api.post(path, body)

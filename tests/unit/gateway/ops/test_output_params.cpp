@@ -183,3 +183,23 @@ TEST_CASE("secrets: bounded printable text, never quoted back", "[params][secret
     CHECK(std::string(paramKindName(ParamKind::secret)) == "secret");
     CHECK(parseParamKind("secret") == ParamKind::secret);
 }
+
+TEST_CASE("a string with allowed values takes only those", "[params]")
+{
+    ParamSpec spec { "preset", ParamKind::string };
+    spec.allowedValues = { "ultrafast", "superfast", "veryfast" };
+    const std::vector<ParamSpec> specs = { spec };
+    auto ok = check(specs, R"({"preset": "ultrafast"})");
+    REQUIRE(ok.ok());
+    CHECK(ok.values.at("preset") == "ultrafast");
+    for (const char *body : { R"({"preset": "placebo"})", R"({"preset": "Ultrafast"})",
+             R"({"preset": "ultrafast "})", R"({"preset": 3})" }) {
+        INFO(body);
+        auto bad = check(specs, body);
+        REQUIRE_FALSE(bad.ok());
+    }
+    auto bad = check(specs, R"({"preset": "placebo"})");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error->message.find("must be one of ultrafast, superfast or veryfast")
+        != std::string::npos);
+}

@@ -1,5 +1,6 @@
 // Tests of *.pipeline parsing (header, body, placeholders, file:line errors) and lookup.
 #include "common/base/startup_error.h"
+#include "gateway/templates/output_plan.h"
 #include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
 
@@ -203,6 +204,30 @@ TEST_CASE("malformed parameters name file and line", "[template][param]")
     // Undeclared names stay errors.
     expectError(head + "param: x int\n---\nqueue name=video ! fakesink name=${y}\n", 5,
         "unknown variable '${y}'");
+}
+
+TEST_CASE("a string parameter may list its only values", "[template][param]")
+{
+    const std::string head = "scope: room\nvideo-codecs: VP8\n";
+    auto t = parseTemplate("/t/p.pipeline",
+        head
+            + "param: preset string default=superfast values=ultrafast,superfast,veryfast\n---\n"
+              "queue name=video ! x264enc speed-preset=${preset} ! fakesink\n");
+    REQUIRE(t.params.size() == 1);
+    CHECK(t.params[0].values == std::vector<std::string> { "ultrafast", "superfast", "veryfast" });
+    std::string why;
+    CHECK(checkParamValue(t.params[0], "ultrafast", why));
+    CHECK_FALSE(checkParamValue(t.params[0], "placebo", why));
+    CHECK(why == "must be one of ultrafast, superfast or veryfast");
+    CHECK_FALSE(checkParamValue(t.params[0], "a/b", why));
+    expectError(head + "param: p string default=slow values=fast,faster\n---\nq\n", 3,
+        "default of parameter 'p' must be one of fast or faster");
+    expectError(
+        head + "param: p int values=1,2\n---\nq\n", 3, "values= applies to string parameters only");
+    expectError(head + "param: p string values=a,,b\n---\nq\n", 3, "values= must be");
+    expectError(head + "param: p string values=a,a\n---\nq\n", 3, "values= must be");
+    expectError(head + "param: p string values=a/b\n---\nq\n", 3, "values= must be");
+    expectError(head + "param: p string values=\n---\nq\n", 3, "empty values=");
 }
 
 TEST_CASE("gap-video is freeze by default, black on request, nothing else", "[template]")
