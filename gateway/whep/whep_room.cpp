@@ -10,6 +10,9 @@
 namespace rc::gateway {
 namespace {
 
+// At most one forced keyframe a second for all the viewers of a room.
+constexpr guint64 kMinKeyframeInterval = GST_SECOND;
+
 GstElement *add(GstBin *bin, const char *factory, const char *name, std::string &error)
 {
     GstElement *e = makeElement(factory, name, error);
@@ -149,6 +152,11 @@ bool WhepRoom::startEncoder(std::string &error)
     gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
     g_object_set(enc, "bitrate", static_cast<guint>(settings_.videoBitrateKbps), "key-int-max",
         static_cast<guint>(settings_.fps * 2), "threads", 2u, nullptr);
+    // Every viewer's PLI/FIR reaches this one encoder as a force-key-unit event, and unthrottled
+    // each becomes a keyframe of its own: 20 viewers asking after a loss made every frame a
+    // keyframe. Requests inside the interval wait for its end (GstVideoEncoder keeps them), so
+    // a viewer's own request is answered by the next keyframe shared by all.
+    g_object_set(enc, "min-force-key-unit-interval", kMinKeyframeInterval, nullptr);
     auto caps = adopt(gst_caps_from_string("video/x-h264,profile=constrained-baseline"));
     g_object_set(vcaps, "caps", caps.get(), nullptr);
     // SPS/PPS with every keyframe: a viewer that joins late decodes from its first keyframe.
