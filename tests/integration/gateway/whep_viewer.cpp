@@ -3,6 +3,8 @@
 // answer and counting the H.264 frames it receives after depayloading (no decoding, so that a
 // viewer costs next to nothing on a 2-core machine), then DELETE on each session's Location.
 //
+// Frames are access units holding a slice; keyframes those holding an IDR slice.
+//
 // A test program: the main thread drives it step by step (promises are waited for); each
 // viewer's webrtcbin streaming threads only bump atomic counters. Prints "viewer I status N"
 // lines while connecting, one "sample" JSON line a second, and one final JSON report line.
@@ -81,13 +83,35 @@ struct Viewer
     }
 };
 
+// The NAL unit types of a byte-stream access unit: whether it holds a picture (a slice) and
+// whether that is an IDR. The payloader sends SPS/PPS ahead of each IDR, which the depayloader
+// may give as an access unit of its own: that one is not a frame.
+void scanNals(const guint8 *data, gsize size, bool &slice, bool &idr) noexcept
+{
+    for (gsize i = 0; i + 3 < size; ++i) {
+        if (data[i] != 0 || data[i + 1] != 0 || data[i + 2] != 1)
+            continue;
+        const guint8 type = data[i + 3] & 0x1f;
+        slice = slice || type == 1 || type == 5;
+        idr = idr || type == 5;
+        i += 3;
+    }
+}
+
 GstPadProbeReturn countFrame(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
 {
     auto *v = static_cast<Viewer *>(data);
     GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
-    v->frames.fetch_add(1, std::memory_order_relaxed);
+    GstMapInfo map;
+    bool slice = false, idr = false;
+    if (gst_buffer_map(b, &map, GST_MAP_READ)) {
+        scanNals(map.data, map.size, slice, idr);
+        gst_buffer_unmap(b, &map);
+    }
     v->bytes.fetch_add(gst_buffer_get_size(b), std::memory_order_relaxed);
-    if (!GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT))
+    if (slice)
+        v->frames.fetch_add(1, std::memory_order_relaxed);
+    if (idr)
         v->keyframes.fetch_add(1, std::memory_order_relaxed);
     return GST_PAD_PROBE_OK;
 }
