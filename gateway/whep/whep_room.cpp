@@ -10,6 +10,32 @@
 namespace rc::gateway {
 namespace {
 
+// At most one forced keyframe a second for all the viewers of a room.
+constexpr std::chrono::milliseconds kMinKeyframeInterval { 1000 };
+
+// The payloader's src pad (upstream events): every viewer's PLI/FIR arrives here through the tee
+// as a force-key-unit event, on a streaming thread. Unthrottled, each made a keyframe of its own
+// (20 viewers asking after losses: every frame a keyframe), so the event stops here and the room
+// decides on its main context (WhepRoom::keyframeWanted).
+// GstVideoEncoder's own min-force-key-unit-interval cannot do it with x264enc in 1.22: its first
+// forced keyframe is recorded at x264enc's 1000-hour running-time offset, and every later
+// request is then "throttled" for good (seen in the encoder's debug log).
+struct KeyframeProbe
+{
+    WeakSelf<WhepRoom>::Ref room;
+    GMainContext *context;
+};
+
+GstPadProbeReturn interceptKeyframeRequest(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
+{
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (!event || !gst_video_event_is_force_key_unit(event))
+        return GST_PAD_PROBE_OK;
+    const auto *probe = static_cast<KeyframeProbe *>(data);
+    probe->room.post(probe->context, [](WhepRoom &room) { room.requestKeyframe(); });
+    return GST_PAD_PROBE_DROP;
+}
+
 GstElement *add(GstBin *bin, const char *factory, const char *name, std::string &error)
 {
     GstElement *e = makeElement(factory, name, error);
@@ -111,6 +137,31 @@ void WhepRoom::requestKeyframe()
 {
     if (!encoder_)
         return;
+    ++keyframeRequests_;
+    if (keyframeTimer_)
+        return; // the next shared keyframe answers this request too
+    const auto now = std::chrono::steady_clock::now();
+    const auto due = lastKeyframe_ + kMinKeyframeInterval;
+    if (lastKeyframe_ == std::chrono::steady_clock::time_point {} || now >= due)
+        return forceKeyframe();
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+    keyframeTimer_ = addTimeout(context_, wait, [ref = self_.ref()] {
+        if (WhepRoom *self = ref.lock()) {
+            g_source_unref(self->keyframeTimer_.release()); // G_SOURCE_REMOVE ends it
+            self->forceKeyframe();
+        }
+        return false;
+    });
+}
+
+void WhepRoom::forceKeyframe()
+{
+    if (!encoder_)
+        return;
+    lastKeyframe_ = std::chrono::steady_clock::now();
+    log_.debug("keyframe forced for %llu request(s)", keyframeRequests_);
+    keyframeRequests_ = 0;
+    // Straight to the encoder's src pad: past the payloader's probe that intercepts requests.
     auto src = adopt(gst_element_get_static_pad(encoder_.get(), "src"));
     gst_pad_send_event(
         src.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
@@ -149,6 +200,7 @@ bool WhepRoom::startEncoder(std::string &error)
     gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
     g_object_set(enc, "bitrate", static_cast<guint>(settings_.videoBitrateKbps), "key-int-max",
         static_cast<guint>(settings_.fps * 2), "threads", 2u, nullptr);
+
     auto caps = adopt(gst_caps_from_string("video/x-h264,profile=constrained-baseline"));
     g_object_set(vcaps, "caps", caps.get(), nullptr);
     // SPS/PPS with every keyframe: a viewer that joins late decodes from its first keyframe.
@@ -169,6 +221,10 @@ bool WhepRoom::startEncoder(std::string &error)
         host_.releaseComposite();
         return false;
     }
+    auto paySrc = adopt(gst_element_get_static_pad(vpay, "src"));
+    gst_pad_add_probe(paySrc.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, interceptKeyframeRequest,
+        new KeyframeProbe { self_.ref(), context_ },
+        [](gpointer p) { delete static_cast<KeyframeProbe *>(p); });
     mixer_ = mixer;
     bin_ = std::move(bin);
     encoder_ = ref(enc);
@@ -190,6 +246,9 @@ void WhepRoom::stopEncoder(const char *why)
     mixer_ = nullptr;
     bin_.reset();
     encoder_.reset();
+    keyframeTimer_.reset();
+    lastKeyframe_ = {};
+    keyframeRequests_ = 0;
     videoTee_.reset();
     audioTee_.reset();
     log_.info("encoder stopped: %s", why);

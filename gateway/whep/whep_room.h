@@ -17,6 +17,7 @@
 #include "common/gst/gst_ptr.h"
 #include "gateway/whep/whep_viewer.h"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -73,13 +74,15 @@ public:
     void onBinError(const std::string &message);
     // Every viewer goes, the encoder leaves the composite (room closing).
     void stop();
-    // Sends a keyframe request to the video encoder (a viewer joined or asked).
+    // A viewer joined or asked for a keyframe (its PLI/FIR): the encoder makes one, at most one
+    // a second for all the viewers; a request inside that second is answered at its end.
     void requestKeyframe();
 
 private:
     bool startEncoder(std::string &error);
     void stopEncoder(const char *why);
     void dropViewer(const std::string &id, const std::string &why);
+    void forceKeyframe();
 
     GMainContext *context_;
     Settings settings_;
@@ -89,6 +92,10 @@ private:
     GPtr<GstElement> encoder_, videoTee_, audioTee_;
     std::map<std::string, std::unique_ptr<WhepViewer>> viewers_;
     unsigned long long serial_ = 0;
+    // The keyframe limiter (requestKeyframe).
+    std::chrono::steady_clock::time_point lastKeyframe_ {};
+    GPtr<GSource> keyframeTimer_;
+    unsigned long long keyframeRequests_ = 0;
     rc::log::Logger log_;
     WeakSelf<WhepRoom> self_ { this }; // last
 };

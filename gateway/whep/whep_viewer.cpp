@@ -146,6 +146,17 @@ GstPadProbeReturn isolateCaps(GstPad *, GstPadProbeInfo *info, gpointer) noexcep
     return GST_PAD_PROBE_OK;
 }
 
+// On a viewer's tee pad: data for a branch that is flushing (shutting down) is dropped here, so
+// that the tee sees OK instead of the FLUSHING that would stop the encoder for every viewer.
+GstPadProbeReturn dropIntoFlushing(GstPad *pad, GstPadProbeInfo *, gpointer) noexcept
+{
+    GstPad *peer = gst_pad_get_peer(pad);
+    const bool flushing = peer && GST_PAD_IS_FLUSHING(peer);
+    if (peer)
+        gst_object_unref(peer);
+    return flushing ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 // "profile-level-id=42e01f;packetization-mode=1" -> that key's value, or "".
 std::string fmtpValue(const std::string &fmtp, const std::string &key)
 {
@@ -255,9 +266,15 @@ bool WhepViewer::start(GstBin *bin, GstElement *videoTee, GstElement *audioTee,
         error = "the room has none of the media the offer asks for";
         return false;
     }
+    // Playing, webrtcbin first, before the tees can push into a branch: a buffer meeting a pad
+    // still in NULL returns FLUSHING, which tee passes upstream, and that stopped the room's
+    // encoder queue for good: every viewer's video ended when one viewer joined at the wrong
+    // moment (the 20-viewer stall; see bench/RESULTS.md "WHEP live view").
     gst_element_sync_state_with_parent(webrtc);
     for (auto &b : branches_)
         gst_element_sync_state_with_parent(b.queue.get());
+    if (!linkTees(error))
+        return false;
 
     GstSDPMessage *raw = nullptr;
     if (gst_sdp_message_new_from_text(offerSdp.c_str(), &raw) != GST_SDP_OK || !raw) {
@@ -337,13 +354,28 @@ bool WhepViewer::addBranch(
         error = std::string("cannot link the ") + media + " branch to webrtcbin";
         return false;
     }
-    b.teePad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
-    auto queueSink = adopt(gst_element_get_static_pad(queue, "sink"));
-    if (!b.teePad || gst_pad_link(b.teePad.get(), queueSink.get()) != GST_PAD_LINK_OK) {
-        error = std::string("cannot link the ") + media + " tee";
-        return false;
-    }
     branches_.push_back(std::move(b));
+    return true;
+}
+
+bool WhepViewer::linkTees(std::string &error)
+{
+    for (auto &b : branches_) {
+        b.teePad = adopt(gst_element_request_pad_simple(b.tee.get(), "src_%u"));
+        if (!b.teePad) {
+            error = "the room's tee gave no pad";
+            return false;
+        }
+        gst_pad_add_probe(b.teePad.get(),
+            static_cast<GstPadProbeType>(
+                GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            dropIntoFlushing, nullptr, nullptr);
+        auto queueSink = adopt(gst_element_get_static_pad(b.queue.get(), "sink"));
+        if (gst_pad_link(b.teePad.get(), queueSink.get()) != GST_PAD_LINK_OK) {
+            error = "cannot link the viewer to the room's tees";
+            return false;
+        }
+    }
     return true;
 }
 

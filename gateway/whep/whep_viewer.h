@@ -69,6 +69,8 @@ private:
 
     bool addBranch(
         GstElement *tee, const char *media, int pt, const std::string &fmtp, std::string &error);
+    // Links every branch (already playing) to its tee.
+    bool linkTees(std::string &error);
     void onRemoteSet(const std::string &error);
     void onAnswerCreated(GPtr<GstWebRTCSessionDescription> answer, const std::string &error);
     void onGatheringComplete();

@@ -8,7 +8,10 @@ Usage: test_whep.py BUILD_DIR CASE, CASE one of
           median), DELETE ends the session and the encoder stops with the last viewer;
   errors  plain HTTP (http.client, no browser): 415, 401, 403, 404 (unknown room, unknown
           session), 413, 400 (bad and hostile SDP), 405 on PATCH; the gateway keeps recording;
-  cpu     the gateway's CPU over 15 s with 1 viewer, then with 20 viewers (one Chromium page).
+  cpu     the gateway's CPU over 15 s with 1 viewer, then with 20 viewers (one Chromium page);
+          not registered: on 2 cores the page cannot decode 20 720p streams (it did not even
+          finish opening them in 120 s), so the 20-viewer figures come from light viewers
+          (tests/integration/gateway/test_whep_viewers.py).
 
 Latency method: the flash-beep test peer turns one frame white on every whole second of its
 running time and logs the wall-clock instant it did so ("testpeer: flash at T"); the viewer
