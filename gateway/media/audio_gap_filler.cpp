@@ -8,6 +8,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace rc::gateway {
@@ -19,13 +20,21 @@ struct AudioGapFiller::State
     GPtr<GstElement> src; // the appsrc: both threads push here, under mutex
     GPtr<GstCaps> caps; // the last caps given to src
     bool stereo = false;
+    // The one-shot timer that calls onTick (see armTick); replaced at each firing. stopped: the
+    // filler is gone, arm nothing more.
+    GstClockID tick = nullptr;
+    bool stopped = false;
     rc::log::Logger log { "gateway" };
 };
 
 namespace {
 
 using Ns = AudioGapPlan::Ns;
-constexpr Ns kTick = 20 * AudioGapPlan::kMs;
+using StatePtr = std::shared_ptr<AudioGapFiller::State>;
+// Before the first packet (no timeline yet) and without a pipeline clock: how often to look.
+constexpr Ns kPoll = 100 * AudioGapPlan::kMs;
+// A timer never fires sooner than this after the last (no busy loop on a clock that runs early).
+constexpr Ns kMinDelay = 2 * AudioGapPlan::kMs;
 
 // The element's running time now, or -1 without a clock (not playing yet).
 Ns runningNow(GstElement *element)
@@ -116,26 +125,55 @@ void onEos(GstAppSink *, gpointer data) noexcept
     gst_app_src_end_of_stream(GST_APP_SRC(state.src.get()));
 }
 
-gboolean onTick(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept
-{
-    auto &state = **static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
-    const Ns now = runningNow(state.src.get());
-    if (now < 0)
-        return TRUE;
-    std::lock_guard<std::mutex> lock(state.mutex);
-    const bool wasInGap = state.plan.inGap();
-    const Ns end = state.plan.end();
-    const auto frames = state.plan.tick(now);
-    if (!wasInGap && state.plan.inGap())
-        state.log.info("no audio since %.3f s (now %.3f s): writing Opus silence until it returns",
-            static_cast<double>(end) / 1e9, static_cast<double>(now) / 1e9);
-    pushSilence(state, frames);
-    return TRUE;
-}
+gboolean onTick(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept;
 
 void deleteState(gpointer data) noexcept
 {
-    delete static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
+    delete static_cast<StatePtr *>(data);
+}
+
+// Called with state.mutex held: a one-shot timer at the running time the plan asks for (or
+// kPoll from now), on the system clock. One wake-up per startAfter (150 ms) while the stream
+// flows, every 20 ms only in a gap: a periodic 20 ms tick woke the clock thread 50 times a
+// second per participant for nothing.
+void armTick(const StatePtr &shared, Ns now)
+{
+    auto &state = *shared;
+    Ns delay = kPoll;
+    if (now >= 0) {
+        const Ns at = state.plan.nextTick(now);
+        if (at >= 0)
+            delay = std::clamp(at - now, kMinDelay, kPoll * 10);
+    }
+    GPtr<GstClock> clock = adopt(gst_system_clock_obtain());
+    GstClockID id = gst_clock_new_single_shot_id(
+        clock.get(), gst_clock_get_time(clock.get()) + static_cast<GstClockTime>(delay));
+    if (state.tick)
+        gst_clock_id_unref(state.tick);
+    state.tick = id;
+    gst_clock_id_wait_async(id, onTick, new StatePtr(shared), deleteState);
+}
+
+gboolean onTick(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept
+{
+    const StatePtr &shared = *static_cast<StatePtr *>(data);
+    auto &state = *shared;
+    const Ns now = runningNow(state.src.get());
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.stopped)
+        return TRUE;
+    if (now >= 0) {
+        const bool wasInGap = state.plan.inGap();
+        const Ns end = state.plan.end();
+        const auto frames = state.plan.tick(now);
+        if (!wasInGap && state.plan.inGap())
+            state.log.info(
+                "no audio since %.3f s (now %.3f s): writing Opus silence until it returns",
+                static_cast<double>(end) / 1e9, static_cast<double>(now) / 1e9);
+        pushSilence(state, frames);
+    }
+    armTick(shared, now);
+    return TRUE;
 }
 
 // Latency is the real stream's: ask upstream of the appsink (webrtcbin's jitterbuffer), as if
@@ -193,18 +231,22 @@ std::unique_ptr<AudioGapFiller> AudioGapFiller::build(GstBin *bin, std::string &
     gst_pad_add_probe(srcPad.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, forwardLatency, sinkPad,
         [](gpointer pad) { gst_object_unref(pad); });
 
-    GPtr<GstClock> clock = adopt(gst_system_clock_obtain());
-    filler->tick_
-        = gst_clock_new_periodic_id(clock.get(), gst_clock_get_time(clock.get()) + kTick, kTick);
-    gst_clock_id_wait_async(filler->tick_, onTick, new std::shared_ptr<State>(state), deleteState);
+    std::lock_guard<std::mutex> lock(state->mutex);
+    armTick(state, -1);
     return filler;
 }
 
 AudioGapFiller::~AudioGapFiller()
 {
-    if (tick_) {
-        gst_clock_id_unschedule(tick_);
-        gst_clock_id_unref(tick_);
+    if (!state_)
+        return;
+    // Under the mutex: a tick running now re-arms nothing once stopped is set.
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stopped = true;
+    if (state_->tick) {
+        gst_clock_id_unschedule(state_->tick);
+        gst_clock_id_unref(state_->tick);
+        state_->tick = nullptr;
     }
 }
 

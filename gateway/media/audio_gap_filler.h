@@ -5,7 +5,9 @@
 //
 //   opusparse -> appsink ==(AudioGapPlan, one mutex)==> appsrc -> tee
 //                                 ^
-//                 clock tick every 20 ms (GstSystemClock's thread)
+//        a one-shot clock timer (GstSystemClock's thread), re-armed at each firing where the
+//        stream would first count as late: ~7 wake-ups a second while it flows, every 20 ms
+//        only in a gap
 //
 // Real time matters: a muxer with collect pads (matroskamux) waits for audio while video flows,
 // so silence must come while the sender is still away, not when it returns. A packet thread and
@@ -51,8 +53,7 @@ private:
 
     GPtr<GstElement> sink_;
     GPtr<GstElement> src_;
-    std::shared_ptr<State> state_;
-    GstClockID tick_ = nullptr;
+    std::shared_ptr<State> state_; // holds the timer too (it is replaced from the clock thread)
 };
 
 } // namespace rc::gateway
