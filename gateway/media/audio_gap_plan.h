@@ -2,7 +2,7 @@
 // filler, kept free of GStreamer so that they can be tested alone.
 //
 // Owned by one AudioGapFiller, which calls it under its own mutex (from the streaming thread for
-// real packets, from a clock thread for ticks): the plan itself is not thread-safe.
+// real packets, from a thread-pool job for ticks): the plan itself is not thread-safe.
 //
 // All times are nanoseconds of the pipeline's running time. A real packet's "arrival" is the
 // running time at which it reached the filler; its PTS is what the jitterbuffer gave it.

@@ -17,9 +17,7 @@ GstElement *makeElement(const std::string &factory, std::string &error)
     return rc::makeElement(factory.c_str(), nullptr, error);
 }
 
-// With a filler, its appsink ends the chain's head and its appsrc starts the tail (the tee).
-bool addAndLink(GstBin *bin, const std::vector<GstElement *> &chain, std::string &error,
-    const AudioGapFiller *filler = nullptr)
+bool addAndLink(GstBin *bin, const std::vector<GstElement *> &chain, std::string &error)
 {
     for (GstElement *e : chain) {
         if (!gst_bin_add(bin, e)) {
@@ -28,14 +26,6 @@ bool addAndLink(GstBin *bin, const std::vector<GstElement *> &chain, std::string
         }
     }
     for (size_t i = 1; i < chain.size(); ++i) {
-        if (filler && i + 1 == chain.size()) {
-            if (!gst_element_link(chain[i - 1], filler->input())
-                || !gst_element_link(filler->output(), chain[i])) {
-                error = "cannot link the audio gap filler";
-                return false;
-            }
-            continue;
-        }
         if (!gst_element_link(chain[i - 1], chain[i])) {
             error = std::string("cannot link ") + GST_OBJECT_NAME(chain[i - 1]) + " to "
                 + GST_OBJECT_NAME(chain[i]);
@@ -93,17 +83,7 @@ std::unique_ptr<StreamChain> StreamChain::build(
     // simply dropped here (and webrtcbin never sees not-linked).
     g_object_set(tee, "allow-not-linked", TRUE, nullptr);
     chain.push_back(tee);
-    // Audio gaps become Opus silence in front of the tee: every output gets the same timeline.
-    std::unique_ptr<AudioGapFiller> filler;
-    if (kind == MediaKind::audio && codec == "OPUS") {
-        filler = AudioGapFiller::build(bin, error);
-        if (!filler) {
-            for (GstElement *made : chain)
-                gst_object_unref(gst_object_ref_sink(made));
-            return nullptr;
-        }
-    }
-    if (!addAndLink(bin, chain, error, filler.get()))
+    if (!addAndLink(bin, chain, error))
         return nullptr;
 
     std::unique_ptr<StreamChain> result(new StreamChain(bin, kind, codec));
@@ -116,15 +96,14 @@ std::unique_ptr<StreamChain> StreamChain::build(
         // After the gate: the guard starts holding caps back once data reaches the consumers.
         CapsGuard::install(parsedSrc.get(), std::make_shared<CapsGuard>());
     }
-    // Downstream first, so nothing pushes into an element that is not ready.
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-        gst_element_sync_state_with_parent(*it);
-        if (filler && *it == tee) {
-            gst_element_sync_state_with_parent(filler->output());
-            gst_element_sync_state_with_parent(filler->input());
-        }
+    // Audio gaps become Opus silence in front of the tee: every output gets the same timeline.
+    if (kind == MediaKind::audio && codec == "OPUS") {
+        GPtr<GstPad> parsedSrc = adopt(gst_element_get_static_pad(chain[chain.size() - 2], "src"));
+        result->filler_ = AudioGapFiller::install(parsedSrc.get());
     }
-    result->filler_ = std::move(filler);
+    // Downstream first, so nothing pushes into an element that is not ready.
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        gst_element_sync_state_with_parent(*it);
     return result;
 }
 

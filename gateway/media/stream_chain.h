@@ -22,7 +22,7 @@ class StreamChain
 {
 public:
     // Builds depayloader ! parser ! tee in bin, with the keyframe gate on video and the audio gap
-    // filler (AudioGapFiller) between parser and tee on Opus, and brings the
+    // filler (AudioGapFiller, a probe) on the parser's src pad on Opus, and brings the
     // new elements to the bin's state. The tee always exists (allow-not-linked), so that
     // consumers can be attached to and detached from a running stream. nullptr with error on
     // failure (the elements already added are left to the pipeline's teardown).
