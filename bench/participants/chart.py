@@ -16,8 +16,9 @@ import statistics
 import sys
 from xml.sax.saxutils import escape
 
-COLOURS = {"bare": "#1f77b4", "gateway": "#d62728"}
-LABELS = {"bare": "bare webrtcbin receiver", "gateway": "roomcast (record-mkv)"}
+COLOURS = {"bare": "#1f77b4", "gateway": "#d62728", "baseline": "#7f7f7f"}
+LABELS = {"bare": "bare webrtcbin receiver", "gateway": "roomcast (record-mkv)",
+          "baseline": "roomcast before (BASELINE)"}
 PANEL_W, PANEL_H = 380, 260
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 56, 16, 34, 44
 
@@ -102,13 +103,15 @@ def main():
     svg += panel(0, "CPU of the receiver process", "% of one core", cpu, xmax)
     svg += panel(PANEL_W, "Memory of the receiver process", "RSS MB", rss, xmax)
     x = MARGIN_L
-    for kind in sorted(set(cpu) | set(rss)):
+    kinds = sorted(set(cpu) | set(rss))
+    step = (width - MARGIN_L) // max(len(kinds), 1)
+    for kind in kinds:
         colour = COLOURS.get(kind, "#555")
         svg.append(f'<line x1="{x}" y1="{height - 10}" x2="{x + 18}" y2="{height - 10}" '
                    f'stroke="{colour}" stroke-width="2"/>')
         svg.append(f'<text x="{x + 24}" y="{height - 6}">{escape(LABELS.get(kind, kind))} '
                    "(line: median; dots: runs)</text>")
-        x += 300
+        x += step
     svg.append("</svg>")
     with open(out_path, "w") as f:
         f.write("\n".join(svg) + "\n")

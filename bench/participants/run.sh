@@ -10,7 +10,8 @@
 #   CPU:  utime+stime from /proc/PID/stat over a fixed window, % of one core;
 #   RSS:  VmRSS before the senders joined and at the end of the window;
 #   keyframe: ICE connected -> first video keyframe (keyframe_delays.py);
-#   threads:  the receiver's thread count at the end of the window;
+#   threads:  the receiver's thread count at the end of the window, and its CPU per thread class
+#             over the window in <tag>.threads.tsv (thread_cpu.py);
 #   load:     the 1-minute load average at the end of the window (the machine may be shared).
 # With --runs R the whole series runs R times (bare and gateway alternate at each N), and the
 # summary quotes medians over the runs and the median of each run's gateway/bare ratio.
@@ -40,6 +41,10 @@ PIPELINES=${PIPELINES:-$ROOT/pipelines}
 GATEWAY_PIPELINE=${GATEWAY_PIPELINE:-record-mkv}
 GATEWAY_ARGS=${GATEWAY_ARGS:-}
 SENDER_ARGS=${SENDER_ARGS:-}
+# An optional second gateway build (e.g. main's, before a change), receiver "baseline", measured
+# exactly like "gateway" in the same run: before/after figures under the same machine load.
+BASELINE=${BASELINE:-}
+BASELINE_PIPELINES=${BASELINE_PIPELINES:-$PIPELINES}
 LEVELS="1 5 10 20"
 RUNS=1
 RECEIVERS="bare gateway"
@@ -52,7 +57,7 @@ usage() {
     cat <<EOF
 Usage: $0 [options]
   --levels "N ..."      participant counts (default: "$LEVELS")
-  --receivers "R ..."   bare and/or gateway (default: "$RECEIVERS")
+  --receivers "R ..."   bare, gateway and/or baseline (default: "$RECEIVERS")
   --window S            CPU measurement window (default: $WINDOW)
   --runs R              repeat the series R times; the summary quotes medians (default: $RUNS)
   --settle S            wait after all are connected (default: $SETTLE)
@@ -63,6 +68,8 @@ Binaries (environment): SIGNAL=$SIGNAL
   BARE=$BARE
   GATEWAY=$GATEWAY
   PIPELINES=$PIPELINES (the gateway's --pipelines-dir)
+  BASELINE=$BASELINE (receiver "baseline": another roomcast build)
+  BASELINE_PIPELINES=$BASELINE_PIPELINES
 EOF
 }
 
@@ -91,7 +98,8 @@ if [ -z "${ROOMCAST_BENCH_NETNS:-}" ]; then
     [ "$PIN" = 1 ] || ARGS+=(--no-pin)
     [ -z "$OUT" ] || ARGS+=(--out "$OUT")
     exec env ROOMCAST_BENCH_NETNS=1 SIGNAL="$SIGNAL" SENDERS="$SENDERS" BARE="$BARE" \
-        GATEWAY="$GATEWAY" PIPELINES="$PIPELINES" GATEWAY_PIPELINE="$GATEWAY_PIPELINE" \
+        GATEWAY="$GATEWAY" PIPELINES="$PIPELINES" BASELINE="$BASELINE" \
+        BASELINE_PIPELINES="$BASELINE_PIPELINES" GATEWAY_PIPELINE="$GATEWAY_PIPELINE" \
         GATEWAY_ARGS="$GATEWAY_ARGS" SENDER_ARGS="$SENDER_ARGS" unshare -n -- "$0" "${ARGS[@]}"
 fi
 ip link set lo up
@@ -146,6 +154,7 @@ stop() { # stop PID TIMEOUT_S
     echo "pinning: $([ "$PIN" = 1 ] && [ "$NCPU" -gt 1 ] && echo "receiver on CPU $RECV_CPU, server and senders on CPU $LOAD_CPU" || echo none)"
     echo "window: ${WINDOW}s after all connected + ${SETTLE}s; runs: $RUNS"
     echo "gateway: $GATEWAY (pipelines: $PIPELINES; --pipeline $GATEWAY_PIPELINE $GATEWAY_ARGS)"
+    [ -z "$BASELINE" ] || echo "baseline: $BASELINE (pipelines: $BASELINE_PIPELINES)"
     echo "senders: $SENDERS $SENDER_ARGS"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"
@@ -169,10 +178,12 @@ run_one() { # run_one KIND N RUN
             --expect "$n" >"$rlog" 2>&1 &
         rpid=$!; PIDS+=("$rpid")
         wait_log "$rlog" 'joined room' 10 "$rpid" || { echo "$tag: receiver did not join" >&2; return 1; } ;;
-    gateway)
+    gateway | baseline)
+        local bin=$GATEWAY pipelines=$PIPELINES
+        [ "$kind" = gateway ] || { bin=$BASELINE; pipelines=$BASELINE_PIPELINES; }
         mkdir -p "$OUT/recordings-$tag"
-        "${PIN_RECV[@]}" "$GATEWAY" --signaling-url "$URL" --room "$room" --recordings-dir "$OUT/recordings-$tag" \
-            --pipelines-dir "$PIPELINES" --ice-local-address 127.0.0.1 --pipeline "$GATEWAY_PIPELINE" \
+        "${PIN_RECV[@]}" "$bin" --signaling-url "$URL" --room "$room" --recordings-dir "$OUT/recordings-$tag" \
+            --pipelines-dir "$pipelines" --ice-local-address 127.0.0.1 --pipeline "$GATEWAY_PIPELINE" \
             $GATEWAY_ARGS --log-level info >"$rlog" 2>&1 &
         rpid=$!; PIDS+=("$rpid")
         wait_log "$rlog" 'joined as hidden member' 10 "$rpid" || { echo "$tag: gateway did not join" >&2; return 1; } ;;
@@ -188,15 +199,19 @@ run_one() { # run_one KIND N RUN
     fi
     sleep "$SETTLE"
     local t0 s0 t1 s1 rss1
+    python3 "$HERE/thread_cpu.py" snap "$rpid" >"$OUT/$tag.threads0" 2>/dev/null || true
     t0=$(cpu_ticks "$rpid"); s0=$(cpu_ticks "$spid")
     sleep "$WINDOW"
     t1=$(cpu_ticks "$rpid"); s1=$(cpu_ticks "$spid"); rss1=$(rss_kb "$rpid")
+    python3 "$HERE/thread_cpu.py" snap "$rpid" >"$OUT/$tag.threads1" 2>/dev/null || true
+    python3 "$HERE/thread_cpu.py" diff "$OUT/$tag.threads0" "$OUT/$tag.threads1" "$WINDOW" "$n" \
+        >"$OUT/$tag.threads.tsv" 2>/dev/null || true
     local threads load1
     threads=$(awk '/^Threads:/ {print $2}' "/proc/$rpid/status")
     load1=$(cut -d' ' -f1 /proc/loadavg)
     stop "$spid" 15
     stop "$rpid" 20
-    read -r kcount kmed kmax < <(python3 "$HERE/keyframe_delays.py" "$kind" "$rlog")
+    read -r kcount kmed kmax < <(python3 "$HERE/keyframe_delays.py" "${kind/baseline/gateway}" "$rlog")
     awk -v kind="$kind" -v n="$n" -v t="$((t1 - t0))" -v s="$((s1 - s0))" -v hz="$CLK_TCK" \
         -v w="$WINDOW" -v r0="$rss0" -v r1="$rss1" -v kc="$kcount" -v km="$kmed" -v kx="$kmax" \
         -v run="$run" -v th="$threads" -v la="$load1" 'BEGIN {
@@ -211,6 +226,10 @@ for ((run = 1; run <= RUNS; run++)); do
         for kind in $RECEIVERS; do
             if [ "$kind" = gateway ] && [ ! -x "$GATEWAY" ]; then
                 echo "gateway-$n: no roomcast binary at '$GATEWAY'; skipped" >&2
+                continue
+            fi
+            if [ "$kind" = baseline ] && [ ! -x "$BASELINE" ]; then
+                echo "baseline-$n: no BASELINE roomcast binary; skipped" >&2
                 continue
             fi
             run_one "$kind" "$n" "$run" || echo "$kind-$n-r$run: failed (logs in $OUT)" >&2

@@ -57,13 +57,13 @@ def aggregate(rows):
     return out
 
 
-def ratios(rows):
+def ratios(rows, receiver="gateway"):
     """{N: (cpu ratio median, rss-per-participant ratio median, runs)} from same-run pairs."""
     by = {(r["receiver"], int(r["N"]), r["run"]): r for r in rows}
     acc = {}
     for (kind, n, run), g in by.items():
         b = by.get(("bare", n, run))
-        if kind != "gateway" or not b:
+        if kind != receiver or not b:
             continue
         cpu = num(g["cpu_pct"]) / max(num(b["cpu_pct"]), 1e-9)
         rss = num(g["rss_per_participant_mb"]) / max(num(b["rss_per_participant_mb"]), 1e-9)
@@ -92,16 +92,19 @@ def main():
               f"{fmt(a['rss_mb'], 1)} | {fmt(a['rss_per_participant_mb'])} | "
               f"{fmt(a['threads'], 0)} | {fmt(a['keyframe_median_ms'], 0)} | "
               f"{fmt(a['keyframe_max_ms'], 0)} | {fmt(a['load1'])} |")
-    rat = ratios(rows)
-    if rat:
+    for receiver in ("gateway", "baseline"):
+        rat = ratios(rows, receiver)
+        if not rat:
+            continue
         print()
-        print("| N | gateway/bare CPU (median of per-run ratios) | gateway/bare RSS per participant | runs |")
+        print(f"| N | {receiver}/bare CPU (median of per-run ratios) | {receiver}/bare RSS per "
+              "participant | runs |")
         print("|---:|---:|---:|---:|")
         for n in sorted(rat):
             cpu, rss, count = rat[n]
             print(f"| {n} | {fmt(cpu)} | {fmt(rss)} | {count} |")
     slopes = []
-    for kind in ("bare", "gateway"):
+    for kind in ("bare", "gateway", "baseline"):
         levels = sorted(n for (k, n) in agg if k == kind)
         for lo, hi in zip(levels, levels[1:]):
             a, b = agg[(kind, lo)], agg[(kind, hi)]

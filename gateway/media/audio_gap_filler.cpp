@@ -1,31 +1,43 @@
-// Opus silence across audio gaps, in real time; see audio_gap_filler.h.
+// Opus silence across audio gaps, in real time, in line on the parser's pad; see
+// audio_gap_filler.h.
 #include "gateway/media/audio_gap_filler.h"
 
-#include "common/gst/gst_helpers.h"
 #include "gateway/media/audio_gap_plan.h"
-#include "gateway/media/gap_branch.h"
 
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
-
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 
 namespace rc::gateway {
 
 struct AudioGapFiller::State
 {
-    std::mutex mutex;
+    GPtr<GstPad> pad; // the parser's src pad: what the filler fills
+    GPtr<GstElement> element; // its element: the clock, and the job's thread pool
+    std::atomic<bool> stopped { false }; // the filler is gone: nothing more is pushed or armed
+
+    std::mutex mutex; // guards the plan and the stream's state, and is held while pushing
     AudioGapPlan plan;
-    GPtr<GstElement> src; // the appsrc: both threads push here, under mutex
-    GPtr<GstCaps> caps; // the last caps given to src
+    GstSegment segment {};
+    bool hasSegment = false;
     bool stereo = false;
+    bool ended = false; // EOS went by
+
+    std::mutex timerMutex; // guards the two below; never held while pushing
+    GstClockID tick = nullptr; // the one-shot timer armed now, if any
+    bool jobPending = false; // a silence job is posted and has not re-armed the timer yet
+
     rc::log::Logger log { "gateway" };
 };
 
 namespace {
 
 using Ns = AudioGapPlan::Ns;
-constexpr Ns kTick = 20 * AudioGapPlan::kMs;
+using StatePtr = std::shared_ptr<AudioGapFiller::State>;
+// Before the first packet (no timeline yet) and without a pipeline clock: how often to look.
+constexpr Ns kPoll = 100 * AudioGapPlan::kMs;
+// A timer never fires sooner than this after the last (no busy loop on a clock that runs early).
+constexpr Ns kMinDelay = 2 * AudioGapPlan::kMs;
 
 // The element's running time now, or -1 without a clock (not playing yet).
 Ns runningNow(GstElement *element)
@@ -38,56 +50,153 @@ Ns runningNow(GstElement *element)
     return now >= base ? static_cast<Ns>(now - base) : -1;
 }
 
-// Called with state.mutex held.
-void pushSilence(AudioGapFiller::State &state, const std::vector<AudioGapPlan::Frame> &frames)
+void deleteState(gpointer data) noexcept
 {
-    if (!state.caps)
+    delete static_cast<StatePtr *>(data);
+}
+
+// Called with state.mutex held: the frames, dated in the stream's segment, straight into peer.
+void pushSilence(
+    AudioGapFiller::State &state, GstPad *peer, const std::vector<AudioGapPlan::Frame> &frames)
+{
+    if (!peer || !state.hasSegment)
         return;
     for (const auto &f : frames) {
-        GPtr<GstBuffer> b = AudioGapFiller::silencePacket(f.pts, f.duration, state.stereo);
-        // Not blocking (block=FALSE): a stalled muxer must not stall the clock thread.
-        gst_app_src_push_buffer(GST_APP_SRC(state.src.get()), b.release());
+        const guint64 at = gst_segment_position_from_running_time(
+            &state.segment, GST_FORMAT_TIME, static_cast<guint64>(f.pts));
+        if (!GST_CLOCK_TIME_IS_VALID(at))
+            continue;
+        GPtr<GstBuffer> b
+            = AudioGapFiller::silencePacket(static_cast<gint64>(at), f.duration, state.stereo);
+        // A flow error is the output's business (its entry pads swallow them); not ours.
+        gst_pad_chain(peer, b.release());
     }
 }
 
-GstFlowReturn onSample(GstAppSink *sink, gpointer data) noexcept
+gboolean onTimer(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept;
+
+// Called with state.timerMutex held: a one-shot timer delay ns from now, on the system clock.
+void armTimer(const StatePtr &shared, Ns delay)
 {
-    auto &state = **static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
-    GPtr<GstSample> sample = adopt(gst_app_sink_pull_sample(sink));
-    if (!sample)
-        return GST_FLOW_OK;
-    GstBuffer *buffer = gst_sample_get_buffer(sample.get());
-    if (!buffer)
-        return GST_FLOW_OK;
-    GstCaps *caps = gst_sample_get_caps(sample.get());
-    const GstSegment *segment = gst_sample_get_segment(sample.get());
-    // appsrc's segment starts at 0: PTS out is the running time in.
+    auto &state = *shared;
+    GPtr<GstClock> clock = adopt(gst_system_clock_obtain());
+    GstClockID id = gst_clock_new_single_shot_id(
+        clock.get(), gst_clock_get_time(clock.get()) + static_cast<GstClockTime>(delay));
+    if (state.tick)
+        gst_clock_id_unref(state.tick);
+    state.tick = id;
+    gst_clock_id_wait_async(id, onTimer, new StatePtr(shared), deleteState);
+}
+
+// On GStreamer's thread pool: the silence due now, then the timer for the next time the plan
+// can have any (one wake-up per startAfter while the stream flows, every 20 ms in a gap).
+void silenceJob(GstElement *, gpointer data) noexcept
+{
+    const StatePtr &shared = *static_cast<StatePtr *>(data);
+    auto &state = *shared;
+    if (state.stopped.load(std::memory_order_acquire))
+        return;
+    const Ns now = runningNow(state.element.get());
+    Ns next = -1;
+    {
+        std::lock_guard<std::mutex> lock(state.mutex);
+        if (now >= 0 && !state.ended) {
+            const bool wasInGap = state.plan.inGap();
+            const Ns end = state.plan.end();
+            const auto frames = state.plan.tick(now);
+            if (!wasInGap && state.plan.inGap())
+                state.log.info(
+                    "no audio since %.3f s (now %.3f s): writing Opus silence until it returns",
+                    static_cast<double>(end) / 1e9, static_cast<double>(now) / 1e9);
+            if (!frames.empty()) {
+                GPtr<GstPad> peer = adopt(gst_pad_get_peer(state.pad.get()));
+                pushSilence(state, peer.get(), frames);
+            }
+        }
+        if (now >= 0)
+            next = state.plan.nextTick(now);
+    }
+    std::lock_guard<std::mutex> lock(state.timerMutex);
+    state.jobPending = false;
+    if (!state.stopped.load(std::memory_order_acquire))
+        armTimer(shared, next >= 0 ? std::clamp(next - now, kMinDelay, 10 * kPoll) : kPoll);
+}
+
+// The clock's thread only posts the job: a push may block, and this thread serves every
+// participant's timer.
+gboolean onTimer(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept
+{
+    const StatePtr &shared = *static_cast<StatePtr *>(data);
+    auto &state = *shared;
+    std::lock_guard<std::mutex> lock(state.timerMutex);
+    if (state.stopped.load(std::memory_order_acquire) || state.jobPending)
+        return TRUE;
+    state.jobPending = true;
+    gst_element_call_async(state.element.get(), silenceJob, new StatePtr(shared), deleteState);
+    return TRUE;
+}
+
+// On the streaming thread: events update what the silence needs; a real packet goes to the tee
+// from here, after the silence the plan puts before it, both under the mutex.
+GstPadProbeReturn onData(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
+{
+    auto &state = **static_cast<StatePtr *>(data);
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+        std::lock_guard<std::mutex> lock(state.mutex);
+        switch (GST_EVENT_TYPE(event)) {
+        case GST_EVENT_CAPS: {
+            GstCaps *caps = nullptr;
+            gst_event_parse_caps(event, &caps);
+            gint channels = 1;
+            const GstStructure *s = caps ? gst_caps_get_structure(caps, 0) : nullptr;
+            if (s)
+                gst_structure_get_int(s, "channels", &channels);
+            state.stereo = channels == 2;
+            break;
+        }
+        case GST_EVENT_SEGMENT: {
+            const GstSegment *segment = nullptr;
+            gst_event_parse_segment(event, &segment);
+            state.hasSegment = segment->format == GST_FORMAT_TIME;
+            if (state.hasSegment)
+                gst_segment_copy_into(segment, &state.segment);
+            break;
+        }
+        case GST_EVENT_EOS:
+            state.ended = true;
+            break;
+        case GST_EVENT_STREAM_START:
+            state.ended = false;
+            break;
+        default:
+            break;
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
+        return GST_PAD_PROBE_OK; // a list (opusparse pushes none) passes untouched
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    GPtr<GstPad> peer = adopt(gst_pad_get_peer(pad));
+    if (!buffer || !peer)
+        return GST_PAD_PROBE_OK;
+    const Ns arrival0 = runningNow(state.element.get());
+
+    std::lock_guard<std::mutex> lock(state.mutex);
+    // The filler's times are running times; the buffers keep the stream's segment.
     Ns pts = -1;
-    if (GST_BUFFER_PTS_IS_VALID(buffer) && segment && segment->format == GST_FORMAT_TIME) {
+    if (GST_BUFFER_PTS_IS_VALID(buffer) && state.hasSegment) {
         const guint64 running
-            = gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+            = gst_segment_to_running_time(&state.segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
         if (GST_CLOCK_TIME_IS_VALID(running))
             pts = static_cast<Ns>(running);
     }
     const Ns duration
         = GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<Ns>(GST_BUFFER_DURATION(buffer)) : 0;
-    Ns arrival = runningNow(GST_ELEMENT(sink));
-    if (arrival < 0)
-        arrival = pts;
-
-    std::lock_guard<std::mutex> lock(state.mutex);
-    if (caps && (!state.caps || !gst_caps_is_equal(caps, state.caps.get()))) {
-        state.caps = adopt(gst_caps_ref(caps));
-        gint channels = 1;
-        const GstStructure *s = gst_caps_get_structure(caps, 0);
-        if (s)
-            gst_structure_get_int(s, "channels", &channels);
-        state.stereo = channels == 2;
-        gst_app_src_set_caps(GST_APP_SRC(state.src.get()), caps);
-    }
+    const Ns arrival = arrival0 >= 0 ? arrival0 : pts;
     const bool wasInGap = state.plan.inGap();
     const AudioGapPlan::Decision d = state.plan.real(pts, duration, arrival);
-    pushSilence(state, d.silenceBefore);
+    pushSilence(state, peer.get(), d.silenceBefore);
     if (wasInGap && d.pass)
         state.log.info("audio resumed at %.3f s after a gap: %.0f ms of Opus silence written "
                        "(packet PTS %.3f s, arrived at %.3f s)",
@@ -96,57 +205,23 @@ GstFlowReturn onSample(GstAppSink *sink, gpointer data) noexcept
     if (!d.pass) {
         state.log.debug("audio packet at %.3f s dropped: silence already covers it",
             static_cast<double>(pts) / 1e9);
-        return GST_FLOW_OK;
+        return GST_PAD_PROBE_DROP;
     }
-    GstBuffer *out = gst_buffer_make_writable(gst_buffer_ref(buffer));
-    if (pts >= 0) {
-        GST_BUFFER_PTS(out) = static_cast<GstClockTime>(d.pts);
-        GST_BUFFER_DTS(out) = static_cast<GstClockTime>(d.pts);
+    GST_PAD_PROBE_INFO_DATA(info) = nullptr;
+    if (pts >= 0 && d.pts != pts) {
+        const guint64 at = gst_segment_position_from_running_time(
+            &state.segment, GST_FORMAT_TIME, static_cast<guint64>(d.pts));
+        if (GST_CLOCK_TIME_IS_VALID(at)) {
+            buffer = gst_buffer_make_writable(buffer);
+            GST_BUFFER_PTS(buffer) = at;
+            GST_BUFFER_DTS(buffer) = at;
+        }
     }
-    // Never an error upstream: a FLUSHING returned to the jitterbuffer stops its task for good
-    // (see StreamChain::linkBranch); while stopping, appsrc just drops what comes.
-    gst_app_src_push_buffer(GST_APP_SRC(state.src.get()), out);
-    return GST_FLOW_OK;
-}
-
-void onEos(GstAppSink *, gpointer data) noexcept
-{
-    auto &state = **static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
-    std::lock_guard<std::mutex> lock(state.mutex);
-    gst_app_src_end_of_stream(GST_APP_SRC(state.src.get()));
-}
-
-gboolean onTick(GstClock *, GstClockTime, GstClockID, gpointer data) noexcept
-{
-    auto &state = **static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
-    const Ns now = runningNow(state.src.get());
-    if (now < 0)
-        return TRUE;
-    std::lock_guard<std::mutex> lock(state.mutex);
-    const bool wasInGap = state.plan.inGap();
-    const Ns end = state.plan.end();
-    const auto frames = state.plan.tick(now);
-    if (!wasInGap && state.plan.inGap())
-        state.log.info("no audio since %.3f s (now %.3f s): writing Opus silence until it returns",
-            static_cast<double>(end) / 1e9, static_cast<double>(now) / 1e9);
-    pushSilence(state, frames);
-    return TRUE;
-}
-
-void deleteState(gpointer data) noexcept
-{
-    delete static_cast<std::shared_ptr<AudioGapFiller::State> *>(data);
-}
-
-// Latency is the real stream's: ask upstream of the appsink (webrtcbin's jitterbuffer), as if
-// the filler were not there.
-GstPadProbeReturn forwardLatency(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
-{
-    GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
-    if (!query || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
-        return GST_PAD_PROBE_OK;
-    return gst_pad_peer_query(static_cast<GstPad *>(data), query) ? GST_PAD_PROBE_HANDLED
-                                                                  : GST_PAD_PROBE_OK;
+    // Pushed here, under the mutex, so that no silence can overtake it. Never an error
+    // upstream: a FLUSHING returned to the jitterbuffer stops its task for good (see
+    // StreamChain::linkBranch).
+    gst_pad_chain(peer.get(), buffer);
+    return GST_PAD_PROBE_HANDLED;
 }
 
 } // namespace
@@ -170,41 +245,36 @@ GPtr<GstBuffer> AudioGapFiller::silencePacket(gint64 pts, gint64 duration, bool 
     return buffer;
 }
 
-std::unique_ptr<AudioGapFiller> AudioGapFiller::build(GstBin *bin, std::string &error)
+std::unique_ptr<AudioGapFiller> AudioGapFiller::install(GstPad *pad)
 {
     std::unique_ptr<AudioGapFiller> filler(new AudioGapFiller());
-    if (!buildGapBranch(
-            bin, static_cast<guint64>(4) << 20, "audio", filler->sink_, filler->src_, error))
-        return nullptr;
-    GstElement *sink = filler->sink_.get();
-    GstElement *src = filler->src_.get();
-
     auto state = std::make_shared<State>();
-    state->src = ref(src);
+    state->pad = ref(pad);
+    state->element = adopt(gst_pad_get_parent_element(pad));
+    gst_segment_init(&state->segment, GST_FORMAT_TIME);
     filler->state_ = state;
-    GstAppSinkCallbacks callbacks {};
-    callbacks.eos = onEos;
-    callbacks.new_sample = onSample;
-    gst_app_sink_set_callbacks(
-        GST_APP_SINK(sink), &callbacks, new std::shared_ptr<State>(state), deleteState);
-
-    GPtr<GstPad> srcPad = adopt(gst_element_get_static_pad(src, "src"));
-    GstPad *sinkPad = gst_element_get_static_pad(sink, "sink");
-    gst_pad_add_probe(srcPad.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, forwardLatency, sinkPad,
-        [](gpointer pad) { gst_object_unref(pad); });
-
-    GPtr<GstClock> clock = adopt(gst_system_clock_obtain());
-    filler->tick_
-        = gst_clock_new_periodic_id(clock.get(), gst_clock_get_time(clock.get()) + kTick, kTick);
-    gst_clock_id_wait_async(filler->tick_, onTick, new std::shared_ptr<State>(state), deleteState);
+    filler->pad_ = ref(pad);
+    filler->probe_ = gst_pad_add_probe(pad,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
+            | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        onData, new StatePtr(state), deleteState);
+    std::lock_guard<std::mutex> lock(state->timerMutex);
+    armTimer(state, kPoll);
     return filler;
 }
 
 AudioGapFiller::~AudioGapFiller()
 {
-    if (tick_) {
-        gst_clock_id_unschedule(tick_);
-        gst_clock_id_unref(tick_);
+    if (!state_)
+        return;
+    state_->stopped.store(true, std::memory_order_release);
+    if (probe_)
+        gst_pad_remove_probe(pad_.get(), probe_);
+    std::lock_guard<std::mutex> lock(state_->timerMutex);
+    if (state_->tick) {
+        gst_clock_id_unschedule(state_->tick);
+        gst_clock_id_unref(state_->tick);
+        state_->tick = nullptr;
     }
 }
 

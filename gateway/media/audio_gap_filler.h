@@ -3,17 +3,22 @@
 // timestamps that continue the stream, so that every output's audio track has no missing time
 // and players keep lips and voice together after the gap.
 //
-//   opusparse -> appsink ==(AudioGapPlan, one mutex)==> appsrc -> tee
-//                                 ^
-//                 clock tick every 20 ms (GstSystemClock's thread)
+//   opusparse ─[probe: AudioGapPlan, one mutex]─► tee        (real packets: the same thread)
+//                    ▲                            ▲
+//   one-shot timer ──┘ (GstSystemClock's thread:  └── silence in a gap, pushed by a job on
+//   ~7 wake-ups a second while audio flows,           GStreamer's thread pool
+//   every 20 ms in a gap; never blocks)
 //
-// Real time matters: a muxer with collect pads (matroskamux) waits for audio while video flows,
-// so silence must come while the sender is still away, not when it returns. A packet thread and
-// the tick thread both push through one appsrc under one mutex, so the order of what is pushed
-// is the order of the timeline (the plan never goes back in time).
+// No thread of its own: a real packet goes on to the tee on the thread that brought it (an
+// appsink -> appsrc pair here cost a thread hop per packet and a periodic 20 ms tick per
+// participant). Real time matters: a muxer with collect pads (matroskamux) waits for audio while
+// video flows, so silence must come while the sender is still away, not when it returns. Real
+// packets and silence both reach the tee under one mutex, so the order of what is pushed is
+// the order of the timeline (the plan never goes back in time). A push may block (a full
+// queue behind the tee), so the clock's thread never pushes: it only posts the job.
 //
-// Owned by its StreamChain (main context); its elements belong to the chain's bin. The shared
-// state lives as long as the last of the filler, the appsink callbacks and the clock tick.
+// Owned by its StreamChain (main context); it probes the chain's parser src pad. The shared
+// state lives as long as the last of the filler, the probe, the timer and a job.
 #pragma once
 
 #include "common/base/log.h"
@@ -29,16 +34,11 @@ namespace rc::gateway {
 class AudioGapFiller
 {
 public:
-    // Adds appsink and appsrc to bin (not linked, not yet synced to its state); nullptr with
-    // error on failure.
-    static std::unique_ptr<AudioGapFiller> build(GstBin *bin, std::string &error);
+    // Fills gaps in what leaves pad (the parser's src pad, already linked to the tee).
+    static std::unique_ptr<AudioGapFiller> install(GstPad *pad);
     ~AudioGapFiller();
     AudioGapFiller(const AudioGapFiller &) = delete;
     AudioGapFiller &operator=(const AudioGapFiller &) = delete;
-
-    // Link the parser to input(), output() to the tee.
-    GstElement *input() const noexcept { return sink_.get(); }
-    GstElement *output() const noexcept { return src_.get(); }
 
     // One 20 ms Opus CELT silence packet (RFC 6716 TOC + a frame whose first symbol is the
     // silence flag), for duration 2.5, 5, 10 or 20 ms; stereo sets the TOC's s bit.
@@ -49,10 +49,9 @@ public:
 private:
     AudioGapFiller() = default;
 
-    GPtr<GstElement> sink_;
-    GPtr<GstElement> src_;
-    std::shared_ptr<State> state_;
-    GstClockID tick_ = nullptr;
+    GPtr<GstPad> pad_;
+    gulong probe_ = 0;
+    std::shared_ptr<State> state_; // holds the timer too (it is replaced from other threads)
 };
 
 } // namespace rc::gateway

@@ -97,4 +97,15 @@ std::vector<AudioGapPlan::Frame> AudioGapPlan::tick(Ns now)
     return out;
 }
 
+AudioGapPlan::Ns AudioGapPlan::nextTick(Ns now) const noexcept
+{
+    if (!started_)
+        return -1;
+    if (inGap_)
+        return now + 20 * kMs;
+    // tick() starts a gap once now - offset_ - end_ >= startAfter.
+    const Ns late = end_ + offset_ + settings_.startAfter;
+    return late > now ? late : now;
+}
+
 } // namespace rc::gateway

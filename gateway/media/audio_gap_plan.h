@@ -2,7 +2,7 @@
 // filler, kept free of GStreamer so that they can be tested alone.
 //
 // Owned by one AudioGapFiller, which calls it under its own mutex (from the streaming thread for
-// real packets, from a clock thread for ticks): the plan itself is not thread-safe.
+// real packets, from a thread-pool job for ticks): the plan itself is not thread-safe.
 //
 // All times are nanoseconds of the pipeline's running time. A real packet's "arrival" is the
 // running time at which it reached the filler; its PTS is what the jitterbuffer gave it.
@@ -66,6 +66,12 @@ public:
     Decision real(Ns pts, Ns duration, Ns arrival);
     // The clock moved on to now with no packet: the silence frames due.
     std::vector<Frame> tick(Ns now);
+    // The earliest running time at which tick() can do anything, asked at now: while the
+    // stream flows that is where it would count as late (so the filler's timer wakes about
+    // once per startAfter instead of every 20 ms), in a gap the next 20 ms frame; -1 before
+    // the first packet (no timeline yet: the caller polls). Packets only push it later, so a
+    // timer armed at the answer is never too late; one that fires early asks again.
+    Ns nextTick(Ns now) const noexcept;
 
     bool started() const noexcept { return started_; }
     bool inGap() const noexcept { return inGap_; }

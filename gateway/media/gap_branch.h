@@ -1,8 +1,8 @@
-// The appsink -> appsrc pair a gap filler sits on in a tee branch (what arrives goes out again,
-// with filler buffers pushed in between), set up once for both fillers.
+// The appsink -> appsrc pair the video gap filler sits on in a tee branch (what arrives goes out
+// again, with filler buffers pushed in between). The audio filler needs none: it works in line.
 //
-// A plain function; called by AudioGapFiller::build and VideoGapFiller::build on the main
-// context, which own the elements it returns.
+// A plain function; called by VideoGapFiller::build on the main context, which owns the
+// elements it returns.
 #pragma once
 
 #include "common/gst/gst_ptr.h"

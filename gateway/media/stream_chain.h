@@ -1,5 +1,5 @@
 // One received stream as elements: depayloader ! parser ! tee (with the keyframe gate on
-// video), and the branches (a queue each) that consumers hang from while the stream runs.
+// video), and the branches that consumers hang from while the stream runs.
 //
 // Owned by the PeerReceiver that built it for one webrtcbin pad; thread-bound to the gateway's
 // main context. Only its KeyframeGate is shared with the streaming thread. Its elements belong
@@ -22,7 +22,7 @@ class StreamChain
 {
 public:
     // Builds depayloader ! parser ! tee in bin, with the keyframe gate on video and the audio gap
-    // filler (AudioGapFiller) between parser and tee on Opus, and brings the
+    // filler (AudioGapFiller, a probe) on the parser's src pad on Opus, and brings the
     // new elements to the bin's state. The tee always exists (allow-not-linked), so that
     // consumers can be attached to and detached from a running stream. nullptr with error on
     // failure (the elements already added are left to the pipeline's teardown).
@@ -60,19 +60,29 @@ public:
             gate_->rearm();
     }
 
-    // A new branch: a queue, not yet fed, whose src pad (returned, unlinked) the caller links
-    // to its consumer, brings that consumer to the bin's state, then calls linkBranch. leaky:
-    // the queue drops old data rather than block the tee (for consumers that may lag, e.g. a
-    // decoder or a network sink); recordings get a non-leaky one. blackVideoGaps (video only):
-    // the branch shows black while the video is away (a VideoGapFiller in front of its queue).
+    // A new branch, not yet fed: its src pad (returned, unlinked) the caller links to its
+    // consumer, brings that consumer to the bin's state, then calls linkBranch. Each branch
+    // has a thread of its own between the tee and its consumer, so that outputs never wait
+    // for each other; only where that thread comes from differs:
+    // - leaky: a queue that drops old data rather than block the tee (for consumers that may
+    //   lag, e.g. a decoder or a network sink);
+    // - blackVideoGaps (video only): the branch shows black while the video is away; the
+    //   VideoGapFiller's appsrc is the branch's thread (and its bounded queue), and a leaky
+    //   branch keeps its queue behind it;
+    // - consumerQueues: the consumer's entry is a queue of its own (a recording template's
+    //   `queue name=video|audio`): the tee feeds it directly (a queue here would be a second
+    //   thread hop per buffer for nothing);
+    // - otherwise a non-leaky queue.
     // nullptr with error.
-    GstPad *addBranch(bool leaky, std::string &error, bool blackVideoGaps = false);
-    // Brings the branch's queue to the bin's state, then links it to a new tee pad: only a
-    // branch that is ready all the way down gets data.
+    GstPad *addBranch(
+        bool leaky, std::string &error, bool blackVideoGaps = false, bool consumerQueues = false);
+    // Brings the branch's own elements to the bin's state, then lets data through: a new tee pad
+    // linked to them, or (a tee pad feeding the consumer directly) the tee pad's buffers no
+    // longer dropped. Only a branch that is ready all the way down gets data.
     bool linkBranch(GstPad *src, std::string &error);
-    // Releases the tee pad feeding src, then sets its queue to NULL and removes it; nothing if
-    // src is not one of this chain's branches. The consumer must already be unlinked or NULL
-    // (its pads must not return errors: see ParticipantOutput's entry pads).
+    // Releases the tee pad feeding src, then sets its queue (or filler) to NULL and removes it;
+    // nothing if src is not one of this chain's branches. The consumer must already be unlinked
+    // or NULL (its pads must not return errors: see ParticipantOutput's entry pads).
     void removeBranch(GstPad *src);
     size_t branchCount() const noexcept { return branches_.size(); }
 
@@ -81,13 +91,14 @@ public:
     void requestKeyframe() const;
 
 private:
-    // tee pad -> queue -> (a consumer)
+    // tee pad -> [filler] -> [queue] -> (a consumer); with neither, src is the tee pad itself.
     struct Branch
     {
         GPtr<GstPad> teePad; // the tee's request pad
-        GPtr<GstElement> queue;
-        GPtr<GstPad> src; // the queue's src pad: the consumer links here
+        GPtr<GstElement> queue; // nullptr when the filler or the consumer decouples
+        GPtr<GstPad> src; // the consumer links here
         std::unique_ptr<VideoGapFiller> filler; // between tee pad and queue, if any
+        gulong gate = 0; // src is the tee pad: drops its buffers until linkBranch
     };
     StreamChain(GstBin *bin, MediaKind kind, std::string codec);
 

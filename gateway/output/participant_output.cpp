@@ -281,6 +281,18 @@ GPtr<GstPad> entryPad(GstElement *bin, const char *name)
     return pad;
 }
 
+// The ghost pad's target is a queue's sink pad.
+bool targetIsQueue(GstPad *ghost)
+{
+    if (!ghost || !GST_IS_GHOST_PAD(ghost))
+        return false;
+    GPtr<GstPad> target = adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(ghost)));
+    GPtr<GstElement> element = target ? adopt(gst_pad_get_parent_element(target.get())) : nullptr;
+    GstElementFactory *factory = element ? gst_element_get_factory(element.get()) : nullptr;
+    return factory
+        && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "queue");
+}
+
 } // namespace
 
 std::unique_ptr<ParticipantOutput> ParticipantOutput::create(GMainContext *context,
@@ -298,6 +310,8 @@ std::unique_ptr<ParticipantOutput> ParticipantOutput::create(GMainContext *conte
         out->video_.pad = entryPad(out->bin_.get(), "video");
     if (instance->hasAudio)
         out->audio_.pad = entryPad(out->bin_.get(), "audio");
+    out->video_.queues = targetIsQueue(out->video_.pad.get());
+    out->audio_.queues = targetIsQueue(out->audio_.pad.get());
     out->timing_->tracksFromZero = startsEachTrackAtZero(out->bin_.get());
     return out;
 }

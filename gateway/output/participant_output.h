@@ -61,7 +61,10 @@ public:
     // file output, a sink that could not write is a disk fault (see output_fault.h).
     void noteError(GstMessage *message);
     OutputFault fault() const noexcept { return fault_; }
-    // The src pad feeding kind's entry (a tee branch's queue), nullptr if none.
+    // The template's entry for kind is a queue (record-* templates): it gives the entry a thread
+    // of its own, so the tee branch feeding it needs no queue (see StreamChain::addBranch).
+    bool entryQueues(MediaKind kind) const noexcept { return entry(kind).queues; }
+    // The src pad feeding kind's entry (a tee branch's end), nullptr if none.
     GstPad *feedSource(MediaKind kind) const noexcept { return entry(kind).src.get(); }
     // Bytes that went in so far (a network output's "sent").
     uint64_t bytesIn() const noexcept;
@@ -120,6 +123,7 @@ private:
     {
         GPtr<GstPad> pad; // the bin's ghost sink pad, nullptr if the template has none
         GPtr<GstPad> src; // what feeds it (set by connectFeed)
+        bool queues = false; // the pad's target belongs to a queue
         bool fed = false;
         bool ended = false;
         std::string codec;

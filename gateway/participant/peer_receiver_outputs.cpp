@@ -24,8 +24,8 @@ bool PeerReceiver::attachOutput(StreamChain &chain, ParticipantOutput &output, s
 {
     // A network sink that waits for its server must not hold up the tee (and
     // with it this participant's recordings): its queue drops instead.
-    GstPad *src = chain.addBranch(
-        output.network(), error, output.pipelineTemplate().gapVideo == GapVideo::black);
+    GstPad *src = chain.addBranch(output.network(), error,
+        output.pipelineTemplate().gapVideo == GapVideo::black, output.entryQueues(chain.kind()));
     if (!src)
         return false;
     if (!output.connectFeed(chain.kind(), src, chain.codec(), error)) {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 using rc::gateway::AudioGapPlan;
 using Ns = AudioGapPlan::Ns;
 
@@ -176,4 +178,62 @@ TEST_CASE("split uses Opus frame sizes, longest first", "[audio-gap]")
         sizes.push_back(f.duration);
     REQUIRE(sizes == std::vector<Ns> { 20 * ms, 20 * ms, 10 * ms, 5 * ms, 2500000 });
     REQUIRE(AudioGapPlan::split(0, 2 * ms).empty());
+}
+
+TEST_CASE("a timer armed at nextTick finds a gap as soon as 20 ms ticks do, with few wake-ups",
+    "[audio-gap]")
+{
+    AudioGapPlan polled;
+    AudioGapPlan timed;
+    REQUIRE(timed.nextTick(0) == -1); // no timeline yet
+    // A steady stream for 2 s: the timer, re-armed wherever nextTick says, wakes about once per
+    // startAfter and never finds the stream late.
+    Ns timer = 0;
+    unsigned wakeUps = 0;
+    for (Ns pts = 0; pts < 2000 * ms; pts += 20 * ms) {
+        const Ns arrival = pts + kLatency;
+        REQUIRE(polled.real(pts, 20 * ms, arrival).silenceBefore.empty());
+        REQUIRE(timed.real(pts, 20 * ms, arrival).silenceBefore.empty());
+        if (timer == 0)
+            timer = timed.nextTick(arrival);
+        while (timer <= arrival + 20 * ms) { // the timer fires before the next packet
+            ++wakeUps;
+            REQUIRE(timed.tick(timer).empty());
+            const Ns next = timed.nextTick(timer);
+            REQUIRE(next > timer); // a flowing stream is never due now
+            timer = next;
+        }
+    }
+    REQUIRE(wakeUps >= 1);
+    REQUIRE(wakeUps <= 2000 / 150 + 1); // 20 ms ticks would have been 100
+    REQUIRE_FALSE(timed.inGap());
+
+    // The sender stops: the 20 ms ticks and the timer both go on for 3 s.
+    const Ns stop = 2000 * ms + kLatency;
+    std::vector<AudioGapPlan::Frame> byTicks, byTimer;
+    Ns polledGapAt = -1, timedGapAt = -1;
+    for (Ns now = stop; now < stop + 3000 * ms; now += 20 * ms) {
+        for (auto &f : polled.tick(now))
+            byTicks.push_back(f);
+        if (polledGapAt < 0 && polled.inGap())
+            polledGapAt = now;
+    }
+    while (timer < stop + 3000 * ms) {
+        for (auto &f : timed.tick(timer))
+            byTimer.push_back(f);
+        if (timedGapAt < 0 && timed.inGap())
+            timedGapAt = timer;
+        const Ns next = timed.nextTick(timer);
+        REQUIRE(next > timer);
+        timer = next;
+    }
+    REQUIRE(timedGapAt > 0);
+    // Found no later than the 20 ms ticks found it (they are on a 20 ms grid: up to 20 ms after).
+    REQUIRE(timedGapAt <= polledGapAt);
+    REQUIRE(polledGapAt - timedGapAt < 20 * ms);
+    REQUIRE_FALSE(byTimer.empty());
+    requireContiguous(byTimer, 2000 * ms, byTimer.back().pts + byTimer.back().duration);
+    // The same silence, give or take the last frame (the grids differ by < 20 ms).
+    const Ns timedEnd = timed.end(), polledEnd = polled.end();
+    REQUIRE(std::abs(timedEnd - polledEnd) <= 20 * ms);
 }
