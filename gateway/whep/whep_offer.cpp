@@ -14,7 +14,8 @@ struct Section
 {
     std::string kind; // "video", "audio", other
     std::string direction = "sendrecv";
-    bool port0 = false; // rejected m-line
+    bool port0 = false; // port 0: rejected, unless bundleOnly
+    bool bundleOnly = false; // a=bundle-only
     std::vector<int> pts; // in the order of the m-line
     std::map<int, std::string> rtpmap; // pt -> "h264/90000" (lower case)
     std::map<int, std::string> fmtp;
@@ -116,7 +117,10 @@ std::optional<WhepOffer> parseWhepOffer(std::string_view sdp, WhepOfferError &er
             continue;
         Section &s = sections.back();
         const std::string_view attr = line.substr(2);
-        if (attr == "sendonly" || attr == "recvonly" || attr == "sendrecv" || attr == "inactive") {
+        if (attr == "bundle-only") {
+            s.bundleOnly = true;
+        } else if (attr == "sendonly" || attr == "recvonly" || attr == "sendrecv"
+            || attr == "inactive") {
             s.direction = std::string(attr);
         } else if (attr.substr(0, 7) == "rtpmap:" || attr.substr(0, 5) == "fmtp:") {
             const size_t colon = attr.find(':');
@@ -140,7 +144,9 @@ std::optional<WhepOffer> parseWhepOffer(std::string_view sdp, WhepOfferError &er
     WhepOffer offer;
     bool anyMedia = false;
     for (const Section &s : sections) {
-        if (s.port0 || (s.kind != "video" && s.kind != "audio"))
+        // Port 0 rejects an m-line, except with a=bundle-only (RFC 8843 7.5: it rides on the
+        // bundle's transport; webrtcbin offers every m-line after the first that way).
+        if ((s.port0 && !s.bundleOnly) || (s.kind != "video" && s.kind != "audio"))
             continue;
         anyMedia = true;
         if (s.direction == "sendonly") {

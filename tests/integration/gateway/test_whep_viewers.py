@@ -106,6 +106,10 @@ def check_window(h, f, rep, first, n, what):
     stalls = [(v['index'], k) for v in vs for k in range(first, end - 2) if v['frames'][k + 3] == v['frames'][k]]
     f.check(not stalls, f'{what}: no viewer went 3 s without a frame ({stalls[:10]})')
     f.check(all(v['deleted'] == 200 for v in vs), f'{what}: every DELETE got 200')
+    # The room's Opus too (the viewers offer it bundle-only, on port 0, as webrtcbin does): at
+    # 50 packets a second, a few seconds' worth at least.
+    audio = [v.get('audio', 0) for v in vs]
+    f.check(min(audio) >= 50 * WINDOW // 4, f'{what}: every viewer received the room\'s audio ({audio})')
     return keys
 
 

@@ -128,3 +128,20 @@ TEST_CASE("hostile offers stay cheap: many m-lines, many lines", "[whep]")
     CHECK(offer->videoPt == -1);
     CHECK(offer->audioPt == 111);
 }
+
+TEST_CASE("a bundle-only m-line on port 0 is served, a rejected one is not", "[whep]")
+{
+    // webrtcbin (max-bundle) offers every m-line after the first with port 0 and
+    // a=bundle-only (RFC 8843): it rides on the first one's transport.
+    WhepOfferError error;
+    const std::string bundleOnly = replaced(replaced(kChromium, "m=audio 9 ", "m=audio 0 "),
+        "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n");
+    auto offer = parseWhepOffer(bundleOnly, error);
+    REQUIRE(offer);
+    CHECK(offer->audioPt == 111);
+    // Port 0 without bundle-only: the offerer rejected that m-line itself.
+    offer = parseWhepOffer(replaced(kChromium, "m=audio 9 ", "m=audio 0 "), error);
+    REQUIRE(offer);
+    CHECK(offer->audioPt == -1);
+    CHECK(offer->videoPt >= 0);
+}
