@@ -1,4 +1,4 @@
-// White frame and tone on every whole second; see flash_beep.h.
+// White frame and tone on every multiple of the period (a second by default); see flash_beep.h.
 #include "testpeer/flash_beep.h"
 
 #include <gst/audio/audio.h>
@@ -10,15 +10,16 @@ namespace rc::testpeer {
 namespace {
 
 // The first frame whose time span holds the whole second is the flash.
-GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexcept
+GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
 {
+    const GstClockTime period = *static_cast<const GstClockTime *>(data);
     GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
         return GST_PAD_PROBE_OK;
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     const GstClockTime length
         = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : GST_SECOND / 30;
-    if (pts % GST_SECOND >= length)
+    if (pts % period >= length)
         return GST_PAD_PROBE_OK;
     GstCaps *caps = gst_pad_get_current_caps(pad);
     GstVideoInfo vinfo;
@@ -38,14 +39,28 @@ GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexc
     for (int row = 0; row < GST_VIDEO_FRAME_HEIGHT(&frame); ++row)
         std::memset(y + row * stride, 235, GST_VIDEO_FRAME_WIDTH(&frame));
     gst_video_frame_unmap(&frame);
-    // The wall-clock instant of the flash, for glass-to-glass latency tests (WHEP viewers).
-    g_printerr("testpeer: flash at %.3f\n", static_cast<double>(g_get_real_time()) / 1e6);
+    // The wall-clock instant of the flash, for glass-to-glass latency tests (WHEP viewers): when
+    // the frame was made (its running time on the pipeline clock), not when it reached the
+    // encoder, which may be a few hundred ms later on a loaded machine.
+    gint64 wallUs = g_get_real_time();
+    if (GstElement *encoder = gst_pad_get_parent_element(pad)) {
+        if (GstClock *clock = gst_element_get_clock(encoder)) {
+            const GstClockTime made = gst_element_get_base_time(encoder) + pts;
+            const GstClockTime nowOnClock = gst_clock_get_time(clock);
+            if (nowOnClock > made)
+                wallUs -= static_cast<gint64>((nowOnClock - made) / GST_USECOND);
+            gst_object_unref(clock);
+        }
+        gst_object_unref(encoder);
+    }
+    g_printerr("testpeer: flash at %.3f\n", static_cast<double>(wallUs) / 1e6);
     return GST_PAD_PROBE_OK;
 }
 
-// Silences every sample outside [k s, k s + kBeepDuration).
-GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexcept
+// Silences every sample outside [k period, k period + kBeepDuration).
+GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
 {
+    const GstClockTime period = *static_cast<const GstClockTime *>(data);
     GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
         return GST_PAD_PROBE_OK;
@@ -68,7 +83,7 @@ GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexce
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     for (gsize i = 0; i < frames; ++i) {
         const GstClockTime t = pts + gst_util_uint64_scale_int(i, GST_SECOND, rate);
-        if (t % GST_SECOND >= kBeepDuration)
+        if (t % period >= kBeepDuration)
             std::memset(map.data + i * bpf, 0, bpf); // zero is silence in both formats
     }
     gst_buffer_unmap(buffer, &map);
@@ -77,10 +92,13 @@ GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer) noexce
 
 } // namespace
 
-void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink)
+void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period)
 {
-    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe, nullptr, nullptr);
-    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe, nullptr, nullptr);
+    // Each probe owns its copy of the period (freed with the probe).
+    const auto own = [](GstClockTime p) { return new GstClockTime(p); };
+    const auto drop = [](gpointer p) { delete static_cast<GstClockTime *>(p); };
+    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe, own(period), drop);
+    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe, own(period), drop);
 }
 
 } // namespace rc::testpeer

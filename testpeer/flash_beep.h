@@ -10,8 +10,10 @@ namespace rc::testpeer {
 // the probes live as long as the pads). Both sides decide from their own buffer timestamps,
 // which share the pipeline's running time: the flash frame and the tone's first sample carry
 // the same timestamp, whatever the scheduling. Expects the video source to be solid black.
-// Main context, before the pipeline plays.
-void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink);
+// period: between flashes (a whole number of seconds: they fall on its multiples). Main
+// context, before the pipeline plays.
+void installFlashBeep(
+    GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period = GST_SECOND);
 
 // The tone lasts this long after each whole second of running time.
 constexpr GstClockTime kBeepDuration = 100 * GST_MSECOND;

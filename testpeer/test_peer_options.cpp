@@ -80,6 +80,9 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
             "purple (solid colours) or any videotestsrc pattern: smpte, ball, snow, ...;\n"
             "flash-beep: black and silent, with a white frame and a 100 ms tone at the\n"
             "same instant every second (to measure A/V alignment)")
+        ("flash-period", po::value(&o.flashPeriodSeconds)->default_value(1),
+            "flash-beep: seconds between flashes (a latency over 1 s would otherwise\n"
+            "look like its remainder)")
         ("audio-freq", po::value(&o.media.audioFrequency)->default_value(440.0),
             "sine frequency, Hz")
         ("duration", po::value(&o.durationSeconds)->default_value(0),
@@ -133,6 +136,7 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     checkRange("bitrate", o.media.bitrateKbps, 16, 50000);
     checkRange("duration", o.durationSeconds, 0, 7 * 24 * 3600);
     checkRange("resize-every", o.media.resizeEverySeconds, 0, 3600);
+    checkRange("flash-period", o.flashPeriodSeconds, 1, 60);
     o.media.resizeWidth = o.media.width / 2 & ~1;
     o.media.resizeHeight = o.media.height / 2 & ~1;
     if (!resizeTo.empty()) {

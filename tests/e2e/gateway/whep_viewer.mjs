@@ -78,13 +78,16 @@ try {
       let sum = 0;
       for (let i = 0; i < px.length; i += 4) sum += px[i] + px[i + 1] + px[i + 2];
       const luma = sum / (px.length / 4) / 3;
-      const wall = performance.timeOrigin + (meta.presentationTime || now);
+      // Date.now() now, less how long ago the frame was presented: performance.timeOrigin is
+      // fixed at navigation and was seen 200+ ms off the system clock in headless Chromium.
+      const wall = Date.now() - (performance.now() - (meta.presentationTime || now));
+      const originWall = performance.timeOrigin + (meta.presentationTime || now);
       // The flash lights one tile of the grid: a jump over the recent darkest frame.
       recent.push(luma);
       if (recent.length > 20) recent.shift();
       const floor = Math.min(...recent);
       const lit = luma > floor + 12;
-      if (!bright && lit) flashes.push({ wall, luma, floor });
+      if (!bright && lit) flashes.push({ wall, originWall, luma, floor });
       bright = lit;
       first.video.requestVideoFrameCallback(onFrame);
     };

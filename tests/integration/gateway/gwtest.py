@@ -160,11 +160,12 @@ class Harness:
         self.wait_log(p, r'joined as hidden member', 10)
         return p
 
-    def start_testpeer(self, port, room, name, codec, duration=0, pattern='smpte', width=640, height=360):
+    def start_testpeer(self, port, room, name, codec, duration=0, pattern='smpte', width=640, height=360,
+                       extra=()):
         argv = [self.bin('testpeer/roomcast-testpeer'), '--signaling-url', f'ws://127.0.0.1:{port}/ws',
                 '--room', room, '--name', name, '--codec', codec, '--duration', str(duration),
                 '--pattern', pattern, '--width', str(width), '--height', str(height),
-                '--ice-local-address', '127.0.0.1']
+                '--ice-local-address', '127.0.0.1', *extra]
         return self.start(f'peer-{name}', argv)
 
     def require_browser(self, tools=()):
