@@ -21,10 +21,6 @@ frame of the composite (33 ms at 30 fps) plus the page's compositor; display sca
 included.
 """
 
-import base64
-import hashlib
-import hmac
-import http.client
 import json
 import os
 import re
@@ -34,6 +30,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'integration', 'gateway'))
 import gwtest  # noqa: E402
+import whep_support  # noqa: E402
+from whep_support import error_code, process_cpu_seconds, request  # noqa: E402
 
 ROOM = 'whep'
 TOKEN = 'whep-api-token-for-tests'
@@ -41,13 +39,9 @@ SECRET = 'whep-viewer-secret-for-tests'
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def jwt(claims, secret=SECRET):
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
-    head = b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())
-    body = b64(json.dumps(claims).encode())
-    sig = hmac.new(secret.encode(), f'{head}.{body}'.encode(), hashlib.sha256).digest()
-    return f'{head}.{body}.{b64(sig)}'
+
+def viewer_token(claims, secret=SECRET):
+    return whep_support.jwt(claims, secret)
 
 
 def start(h):
@@ -67,27 +61,7 @@ def start(h):
     return server, gateway, api, peers
 
 
-def request(api, method, path, body=b'', headers=None):
-    conn = http.client.HTTPConnection('127.0.0.1', api, timeout=20)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
-    finally:
-        conn.close()
 
-
-def error_code(body):
-    try:
-        return json.loads(body).get('error')
-    except ValueError:
-        return None
-
-
-def process_cpu_seconds(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def run_viewers(h, api, seconds, viewers, token=TOKEN):
@@ -149,11 +123,11 @@ def case_errors(h, f, gateway, api, peers):
         ('no token', 'POST', f'/whep/{ROOM}', offer, sdp, 401, 'unauthorized'),
         ('bad token', 'POST', f'/whep/{ROOM}', offer, {**sdp, 'Authorization': 'Bearer nope'}, 401, 'unauthorized'),
         ('expired viewer token', 'POST', f'/whep/{ROOM}', offer,
-         {**sdp, 'Authorization': 'Bearer ' + jwt({'room': ROOM, 'exp': int(time.time()) - 10})}, 401, 'unauthorized'),
+         {**sdp, 'Authorization': 'Bearer ' + viewer_token({'room': ROOM, 'exp': int(time.time()) - 10})}, 401, 'unauthorized'),
         ('forged viewer token', 'POST', f'/whep/{ROOM}', offer,
-         {**sdp, 'Authorization': 'Bearer ' + jwt({'room': ROOM, 'exp': int(time.time()) + 60}, 'other')}, 401, 'unauthorized'),
+         {**sdp, 'Authorization': 'Bearer ' + viewer_token({'room': ROOM, 'exp': int(time.time()) + 60}, 'other')}, 401, 'unauthorized'),
         ('viewer token of another room', 'POST', '/whep/other', offer,
-         {**sdp, 'Authorization': 'Bearer ' + jwt({'room': ROOM, 'exp': int(time.time()) + 60})}, 403, 'forbidden'),
+         {**sdp, 'Authorization': 'Bearer ' + viewer_token({'room': ROOM, 'exp': int(time.time()) + 60})}, 403, 'forbidden'),
         ('unknown room', 'POST', '/whep/nosuchroom', offer, {**auth, **sdp}, 404, 'room_not_found'),
         ('too large', 'POST', f'/whep/{ROOM}', b'v=0\r\n' + b'a=x\r\n' * 20000, {**auth, **sdp}, 413, 'body_too_large'),
         ('not SDP', 'POST', f'/whep/{ROOM}', b'hello', {**auth, **sdp}, 400, 'bad_sdp'),
@@ -168,7 +142,7 @@ def case_errors(h, f, gateway, api, peers):
                 f'{name}: {got} {error_code(data)} (want {status} {code})')
     # A valid offer with a viewer token of this room: 201 and an SDP answer with candidates.
     got, hdrs, data = request(api, 'POST', f'/whep/{ROOM}', offer,
-                              {**sdp, 'Authorization': 'Bearer ' + jwt({'room': ROOM, 'exp': int(time.time()) + 60})})
+                              {**sdp, 'Authorization': 'Bearer ' + viewer_token({'room': ROOM, 'exp': int(time.time()) + 60})})
     f.check(got == 201 and hdrs.get('content-type') == 'application/sdp', f'viewer token: {got} {hdrs.get("content-type")}')
     f.check(b'a=candidate:' in data and b'127.0.0.1' in data, 'the answer carries its loopback candidates')
     f.check(b'm=video' in data and b'H264' in data and b'a=sendonly' in data, 'the answer sends H.264')
@@ -216,11 +190,7 @@ def main():
             h.require_browser()
         server, gateway, api, peers = start(h)
         {'view': case_view, 'errors': case_errors, 'cpu': case_cpu}[case](h, f, gateway, api, peers)
-        for p in peers:
-            h.kill_group(p)
-        h.kill_group(gateway, 15)
-        f.check(h.wait_exit(gateway, 30) == 0, 'gateway exits 0 on SIGTERM')
-        server.send_signal(15)
+        whep_support.finish(h, f, server, gateway, peers)
 
 
 if __name__ == '__main__':

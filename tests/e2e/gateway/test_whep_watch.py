@@ -14,9 +14,6 @@ Checks:
   - a bad token: the view shows the token prompt (401); typing a good token into it plays.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -26,20 +23,13 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'integration', 'gateway'))
 import gwtest  # noqa: E402
+import whep_support  # noqa: E402
 
 ROOM = 'watchme'
 TOKEN = 'watch-api-token-for-tests'
 SECRET = 'watch-viewer-secret-for-tests'
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def jwt(claims, secret=SECRET):
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
-    head = b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())
-    body = b64(json.dumps(claims).encode())
-    sig = hmac.new(secret.encode(), f'{head}.{body}'.encode(), hashlib.sha256).digest()
-    return f'{head}.{body}.{b64(sig)}'
 
 
 def build_web(h):
@@ -80,7 +70,7 @@ def main():
         h.wait_log(gateway, r'composite-mp4\S*\.mp4 started', 60)
 
         whep = f'http://127.0.0.1:{api}'
-        viewer = jwt({'room': ROOM, 'exp': int(time.time()) + 600})
+        viewer = whep_support.jwt({'room': ROOM, 'exp': int(time.time()) + 600}, SECRET)
 
         def url(room, token):
             q = urllib.parse.urlencode({'room': room, 'watch': '1', 'whep': whep, 'token': token})
@@ -136,11 +126,7 @@ def main():
         h.wait_log(gateway, r'whep: encoder stopped: the last viewer left', 30, after=mark)
         f.check('the viewer left (DELETE)' in h.log_text(gateway)[mark:], 'leaving the page DELETEd the session')
         f.check(gateway.poll() is None, 'the gateway is still running')
-        for p in peers:
-            h.kill_group(p)
-        h.kill_group(gateway, 15)
-        f.check(h.wait_exit(gateway, 30) == 0, 'gateway exits 0 on SIGTERM')
-        server.send_signal(15)
+        whep_support.finish(h, f, server, gateway, peers)
 
 
 if __name__ == '__main__':

@@ -25,6 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gwtest  # noqa: E402
+import whep_support  # noqa: E402
+from whep_support import process_cpu_seconds  # noqa: E402
 
 ROOM = 'whepmany'
 TOKEN = 'whep-many-api-token-for-tests'
@@ -171,11 +173,6 @@ def case_pli_storm(h, f, gateway, api, peers):
                 f'the viewers got few keyframes (max {max(keys)} in {WINDOW} s, want <= {3 * WINDOW})')
 
 
-def process_cpu_seconds(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
 
 def case_cpu(h, f, gateway, api, peers):
     runs = int(os.environ.get('WHEP_CPU_RUNS', '3'))
@@ -230,11 +227,7 @@ def main():
         f = h.failures
         server, gateway, api, peers = start(h)
         {'twenty': case_twenty, 'pli-storm': case_pli_storm, 'cpu': case_cpu}[case](h, f, gateway, api, peers)
-        for p in peers:
-            h.kill_group(p)
-        h.kill_group(gateway, 15)
-        f.check(h.wait_exit(gateway, 30) == 0, 'gateway exits 0 on SIGTERM')
-        server.send_signal(15)
+        whep_support.finish(h, f, server, gateway, peers)
 
 
 if __name__ == '__main__':

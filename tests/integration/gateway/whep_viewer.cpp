@@ -8,6 +8,8 @@
 // A test program: the main thread drives it step by step (promises are waited for); each
 // viewer's webrtcbin streaming threads only bump atomic counters. Prints "viewer I status N"
 // lines while connecting, one "sample" JSON line a second, and one final JSON report line.
+#include "sdp_http_client.h"
+
 #include "common/gst/ice_restriction.h"
 #include "gateway/participant/whip_offer.h"
 
@@ -172,60 +174,6 @@ void padAdded(GstElement *, GstPad *pad, gpointer data) noexcept
     gst_object_unref(target);
 }
 
-// Emits signal with a promise and waits for its reply (a copy, or nullptr).
-GstStructure *call(GstElement *webrtc, const char *signal, gpointer arg)
-{
-    GstPromise *promise = gst_promise_new();
-    g_signal_emit_by_name(webrtc, signal, arg, promise);
-    GstStructure *copy = nullptr;
-    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
-        copy = gst_structure_copy(gst_promise_get_reply(promise));
-    gst_promise_unref(promise);
-    return copy;
-}
-
-guint send(SoupSession *session, const char *method, const std::string &url,
-    const std::string &token, const std::string &body, std::string &reply, std::string &location)
-{
-    SoupMessage *msg = soup_message_new(method, url.c_str());
-    if (!msg)
-        return 0;
-    if (!token.empty())
-        soup_message_headers_append(
-            soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
-    if (!body.empty()) {
-        GBytes *bytes = g_bytes_new(body.data(), body.size());
-        soup_message_set_request_body_from_bytes(msg, "application/sdp", bytes);
-        g_bytes_unref(bytes);
-    }
-    GError *error = nullptr;
-    GBytes *out = soup_session_send_and_read(session, msg, nullptr, &error);
-    const guint status = soup_message_get_status(msg);
-    if (out) {
-        gsize size = 0;
-        const char *data = static_cast<const char *>(g_bytes_get_data(out, &size));
-        reply.assign(data ? data : "", size);
-        g_bytes_unref(out);
-    } else {
-        reply = error ? error->message : "?";
-        g_clear_error(&error);
-    }
-    if (const char *l
-        = soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"))
-        location = l;
-    g_object_unref(msg);
-    return status;
-}
-
-std::string resolve(const std::string &url, const std::string &location)
-{
-    if (location.rfind("http", 0) == 0)
-        return location;
-    const size_t scheme = url.find("://");
-    const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-    return url.substr(0, path) + location;
-}
-
 void addRecvonly(GstElement *webrtc, const char *capsText)
 {
     GstCaps *caps = gst_caps_from_string(capsText);
@@ -260,7 +208,7 @@ bool connect(Viewer &v, SoupSession *session, const Options &o)
         v.webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111");
     gst_element_set_state(v.pipeline, GST_STATE_PLAYING);
 
-    GstStructure *reply = call(v.webrtc, "create-offer", nullptr);
+    GstStructure *reply = rc::test::callWebrtc(v.webrtc, "create-offer", nullptr);
     GstWebRTCSessionDescription *offer = nullptr;
     if (reply) {
         gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
@@ -270,7 +218,7 @@ bool connect(Viewer &v, SoupSession *session, const Options &o)
         v.error = "no offer";
         return false;
     }
-    if (GstStructure *r = call(v.webrtc, "set-local-description", offer))
+    if (GstStructure *r = rc::test::callWebrtc(v.webrtc, "set-local-description", offer))
         gst_structure_free(r);
     for (int i = 0; i < 200; ++i) {
         GstWebRTCICEGatheringState state;
@@ -286,7 +234,7 @@ bool connect(Viewer &v, SoupSession *session, const Options &o)
     gst_webrtc_session_description_free(offer);
 
     std::string answer;
-    v.status = send(session, "POST", o.url, o.token, sdp, answer, v.location);
+    v.status = rc::test::sendSdpRequest(session, "POST", o.url, o.token, sdp, answer, v.location);
     std::printf("viewer %d status %u\nviewer %d location %s\n", v.index, v.status, v.index,
         v.location.c_str());
     std::fflush(stdout);
@@ -302,7 +250,7 @@ bool connect(Viewer &v, SoupSession *session, const Options &o)
     }
     GstWebRTCSessionDescription *remote
         = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
-    GstStructure *r = call(v.webrtc, "set-remote-description", remote);
+    GstStructure *r = rc::test::callWebrtc(v.webrtc, "set-remote-description", remote);
     gst_webrtc_session_description_free(remote);
     if (r && gst_structure_has_field(r, "error")) {
         v.error = "the answer was refused";
@@ -394,8 +342,8 @@ int main(int argc, char **argv)
         guint deleted = 0;
         if (v.status == 201) {
             std::string ignored, none;
-            deleted
-                = send(session, "DELETE", resolve(o.url, v.location), o.token, "", ignored, none);
+            deleted = rc::test::sendSdpRequest(session, "DELETE",
+                rc::test::resolveLocation(o.url, v.location), o.token, "", ignored, none);
             if (deleted != 200 && deleted != 204)
                 rc = rc ? rc : 4;
         }

@@ -5,6 +5,8 @@
 //
 // A test program: one thread drives it step by step (promises are waited for), webrtcbin's
 // streaming threads do the rest. Prints "status N", "location L" and "deleted N" lines.
+#include "sdp_http_client.h"
+
 #include "common/base/gptr.h"
 #include "common/gst/gst_ptr.h"
 #include "common/gst/ice_restriction.h"
@@ -74,64 +76,6 @@ std::string pipelineText(const Options &o)
     return text;
 }
 
-// Emits signal with a promise and waits for its reply (a copy, or nullptr).
-GstStructure *call(GstElement *webrtc, const char *signal, gpointer arg)
-{
-    GstPromise *promise = gst_promise_new();
-    if (arg)
-        g_signal_emit_by_name(webrtc, signal, arg, promise);
-    else
-        g_signal_emit_by_name(webrtc, signal, nullptr, promise);
-    GstStructure *copy = nullptr;
-    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
-        copy = gst_structure_copy(gst_promise_get_reply(promise));
-    gst_promise_unref(promise);
-    return copy;
-}
-
-guint send(SoupSession *session, const char *method, const std::string &url,
-    const std::string &token, const std::string &body, std::string &reply, std::string &location)
-{
-    SoupMessage *msg = soup_message_new(method, url.c_str());
-    if (!msg)
-        return 0;
-    if (!token.empty())
-        soup_message_headers_append(
-            soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
-    if (!body.empty()) {
-        GBytes *bytes = g_bytes_new(body.data(), body.size());
-        soup_message_set_request_body_from_bytes(msg, "application/sdp", bytes);
-        g_bytes_unref(bytes);
-    }
-    GError *error = nullptr;
-    GBytes *out = soup_session_send_and_read(session, msg, nullptr, &error);
-    guint status = soup_message_get_status(msg);
-    if (out) {
-        gsize size = 0;
-        const char *data = static_cast<const char *>(g_bytes_get_data(out, &size));
-        reply.assign(data ? data : "", size);
-        g_bytes_unref(out);
-    } else {
-        std::fprintf(stderr, "%s %s: %s\n", method, url.c_str(), error ? error->message : "?");
-        g_clear_error(&error);
-    }
-    if (const char *l
-        = soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"))
-        location = l;
-    g_object_unref(msg);
-    return status;
-}
-
-// The Location (a path, as the gateway gives it) resolved against the POST's URL.
-std::string resolve(const std::string &url, const std::string &location)
-{
-    if (location.rfind("http", 0) == 0)
-        return location;
-    const size_t scheme = url.find("://");
-    const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-    return url.substr(0, path) + location;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -167,7 +111,7 @@ int main(int argc, char **argv)
     if (transceivers)
         g_array_unref(transceivers);
 
-    GstStructure *reply = call(webrtc, "create-offer", nullptr);
+    GstStructure *reply = rc::test::callWebrtc(webrtc, "create-offer", nullptr);
     GstWebRTCSessionDescription *offer = nullptr;
     if (reply)
         gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
@@ -176,7 +120,7 @@ int main(int argc, char **argv)
         return 70;
     }
     gst_structure_free(reply);
-    if (GstStructure *r = call(webrtc, "set-local-description", offer))
+    if (GstStructure *r = rc::test::callWebrtc(webrtc, "set-local-description", offer))
         gst_structure_free(r);
     for (int i = 0; i < 100; ++i) {
         GstWebRTCICEGatheringState state;
@@ -192,7 +136,8 @@ int main(int argc, char **argv)
 
     SoupSession *session = soup_session_new();
     std::string answer, location;
-    const guint status = send(session, "POST", o.url, o.token, sdp, answer, location);
+    const guint status
+        = rc::test::sendSdpRequest(session, "POST", o.url, o.token, sdp, answer, location);
     std::printf("status %u\nlocation %s\n", status, location.c_str());
     std::fflush(stdout);
     if (status != 201) {
@@ -207,7 +152,7 @@ int main(int argc, char **argv)
     }
     GstWebRTCSessionDescription *remote
         = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
-    if (GstStructure *r = call(webrtc, "set-remote-description", remote))
+    if (GstStructure *r = rc::test::callWebrtc(webrtc, "set-remote-description", remote))
         gst_structure_free(r);
     gst_webrtc_session_description_free(remote);
 
@@ -230,8 +175,8 @@ int main(int argc, char **argv)
     std::printf("ice %d\n", static_cast<int>(ice));
     if (o.remove) {
         std::string ignored, none;
-        const guint deleted
-            = send(session, "DELETE", resolve(o.url, location), o.token, "", ignored, none);
+        const guint deleted = rc::test::sendSdpRequest(session, "DELETE",
+            rc::test::resolveLocation(o.url, location), o.token, "", ignored, none);
         std::printf("deleted %u\n", deleted);
         if (deleted != 200 && deleted != 204)
             rc = rc ? rc : 4;
