@@ -304,15 +304,6 @@ void PeerReceiver::linkPad(GstPad *pad, GstCaps *caps)
         requestKeyframe(chain);
 }
 
-std::vector<std::string> PeerReceiver::negotiatedCodecs() const
-{
-    std::vector<std::string> out;
-    for (MediaKind kind : { MediaKind::video, MediaKind::audio })
-        if (auto it = sending_.find(kind); it != sending_.end() && !it->second.empty())
-            out.push_back(it->second);
-    return out;
-}
-
 void PeerReceiver::onIceState(GstWebRTCICEConnectionState state)
 {
     peerLog_.debug("ICE state %d", static_cast<int>(state));

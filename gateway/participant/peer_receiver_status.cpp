@@ -1,8 +1,17 @@
 // A participant's connection as the log and the control API tell it: a failure with its reason,
-// the state and why; see PeerReceiver::connectionState in peer_receiver.h.
+// the state and why, the codecs it sends; see PeerReceiver::connectionState in peer_receiver.h.
 #include "gateway/participant/peer_receiver.h"
 
 namespace rc::gateway {
+
+std::vector<std::string> PeerReceiver::negotiatedCodecs() const
+{
+    std::vector<std::string> out;
+    for (MediaKind kind : { MediaKind::video, MediaKind::audio })
+        if (auto it = sending_.find(kind); it != sending_.end() && !it->second.empty())
+            out.push_back(it->second);
+    return out;
+}
 
 void PeerReceiver::reportFailure(const std::string &why)
 {
