@@ -41,13 +41,22 @@ std::string upper(std::string s)
     return s;
 }
 
+// "a,b,c" as its items; an empty item (",," or a trailing comma) stays, for the caller to refuse.
+std::vector<std::string> splitCommas(const std::string &s)
+{
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ','))
+        out.push_back(item);
+    return out;
+}
+
 std::vector<std::string> parseCodecList(const std::string &path, int line, const std::string &value,
     const std::vector<std::string> &known, const char *kind)
 {
     std::vector<std::string> out;
-    std::stringstream in(value);
-    std::string item;
-    while (std::getline(in, item, ',')) {
+    for (std::string item : splitCommas(value)) {
         item = upper(trim(item));
         if (item.empty())
             fail(path, line, std::string("empty entry in the ") + kind + " codec list");
@@ -210,9 +219,7 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
         } else if (key == "schemes") {
             if (param.kind != TemplateParamKind::url)
                 fail(path, lineNo, what + "schemes= applies to url parameters only");
-            std::stringstream in(val);
-            std::string scheme;
-            while (std::getline(in, scheme, ',')) {
+            for (const std::string &scheme : splitCommas(val)) {
                 if (scheme.empty() || !std::all_of(scheme.begin(), scheme.end(), [](char c) {
                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
                             || c == '-' || c == '.';
@@ -229,9 +236,7 @@ TemplateParam parseParam(const std::string &path, int lineNo, const std::string 
             // instead of the element failing to start.
             if (param.kind != TemplateParamKind::string)
                 fail(path, lineNo, what + "values= applies to string parameters only");
-            std::stringstream in(val);
-            std::string one;
-            while (std::getline(in, one, ','))
+            for (const std::string &one : splitCommas(val))
                 if (!isSafeVariableValue(one)
                     || std::find(param.values.begin(), param.values.end(), one)
                         != param.values.end())
