@@ -250,7 +250,8 @@ def main():
         if f.check(start is not None and epoch is not None, f'manifest: composite start {start} on the session clock'):
             def window(event):
                 began, done = events[event]
-                return began - epoch - start - 0.5, done - epoch - start + 1.5
+                return (began - epoch - start - gwtest.allowance(0.5),
+                        done - epoch - start + gwtest.allowance(1.5))
             causes = {'red': ('+red', '+green'), 'red|green': ('+green', '+blue'),
                       '2x2 r g b -': ('+blue', '-green'), 'red|blue': ('-green', '-red-blue'),
                       'black': ('-red-blue', '+yellow'), 'yellow': ('+yellow', 'end')}
