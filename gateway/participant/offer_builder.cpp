@@ -9,6 +9,20 @@ namespace {
 // At most 2 ms per frame of lip-sync correction (audio frames are 20 ms apart).
 constexpr guint64 kMaxTsOffsetAdjustment = 2 * GST_MSECOND;
 
+// A jitterbuffer holds the first packet of a stream for its whole latency (200 ms) in case an
+// earlier one is still on its way; that wait is most of the time from ICE connected to the first
+// keyframe in the file. Once this many packets in sequence are there, nothing earlier is missing
+// in practice, and the stream starts at once. Later gaps still wait the full latency (the
+// retransmission window is unchanged), and so does a start with a gap in its first packets.
+constexpr guint kFastStartPackets = 3;
+
+// rtpbin "new-jitterbuffer", on the streaming thread that makes the jitterbuffer, before its
+// first packet. It only sets a property of that new element: no gateway state, nothing to post.
+void onNewJitterbuffer(GstElement *, GstElement *jitterbuffer, guint, guint, gpointer)
+{
+    OfferBuilder::tuneJitterbuffer(jitterbuffer);
+}
+
 } // namespace
 
 bool OfferBuilder::prepare(
@@ -34,6 +48,8 @@ bool OfferBuilder::prepare(
         && g_object_class_find_property(
             G_OBJECT_GET_CLASS(rtpbin.get()), "max-ts-offset-adjustment"))
         g_object_set(rtpbin.get(), "max-ts-offset-adjustment", kMaxTsOffsetAdjustment, nullptr);
+    if (rtpbin)
+        g_signal_connect(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(onNewJitterbuffer), nullptr);
     if (!transceivers)
         return true;
 
@@ -60,6 +76,12 @@ bool OfferBuilder::prepare(
             g_object_set(raw, "do-nack", TRUE, nullptr);
     }
     return true;
+}
+
+void OfferBuilder::tuneJitterbuffer(GstElement *jitterbuffer)
+{
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer), "faststart-min-packets"))
+        g_object_set(jitterbuffer, "faststart-min-packets", kFastStartPackets, nullptr);
 }
 
 GPtr<GstWebRTCSessionDescription> OfferBuilder::description(

@@ -25,11 +25,15 @@ public:
     };
 
     // max-bundle, STUN/TURN, ICE host candidates restricted to the given
-    // addresses, bounded RTCP lip-sync, then one receive-only transceiver
-    // per kind (none without transceivers: the peer offers, and webrtcbin makes them from its
-    // offer). False with error if webrtcbin refuses any of it.
+    // addresses, bounded RTCP lip-sync, jitterbuffers that start without waiting their latency,
+    // then one receive-only transceiver per kind (none without transceivers: the peer offers, and
+    // webrtcbin makes them from its offer). False with error if webrtcbin refuses any of it.
     static bool prepare(
         GstElement *webrtcbin, const Config &config, std::string &error, bool transceivers = true);
+
+    // What prepare() does to each jitterbuffer webrtcbin makes: start a stream once a few packets
+    // in sequence are there, instead of after the jitterbuffer's latency. Any thread.
+    static void tuneJitterbuffer(GstElement *jitterbuffer);
 
     // An SDP text as a session description for set-local/remote-description.
     static GPtr<GstWebRTCSessionDescription> description(
