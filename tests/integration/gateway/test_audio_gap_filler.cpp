@@ -4,6 +4,7 @@
 // the filler's timer), every timestamp must continue the last without a hole or an overlap,
 // and the real packets must come back after the gap.
 #include "gateway/media/audio_gap_filler.h"
+#include "test_support.h"
 
 #include <gst/app/gstappsink.h>
 
@@ -21,16 +22,8 @@ namespace {
 
 void requirePlugins()
 {
-    gst_init(nullptr, nullptr);
-    for (const char *f :
-        { "audiotestsrc", "opusenc", "valve", "opusparse", "tee", "queue", "appsink" }) {
-        GstElementFactory *factory = gst_element_factory_find(f);
-        if (!factory) {
-            std::fprintf(stderr, "missing GStreamer element %s: skipping\n", f);
-            std::exit(77);
-        }
-        gst_object_unref(factory);
-    }
+    rc::test::requireElementsOrSkip(
+        { "audiotestsrc", "opusenc", "valve", "opusparse", "tee", "queue", "appsink" });
 }
 
 struct Packet

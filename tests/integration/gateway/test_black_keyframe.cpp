@@ -4,6 +4,7 @@
 // participant's stream goes black mid-file): every frame is a keyframe, black, of the stream's
 // size.
 #include "gateway/media/video_gap_keyframe.h"
+#include "test_support.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -24,20 +25,8 @@ namespace {
 
 void requirePlugins()
 {
-    static bool checked = false;
-    if (checked)
-        return;
-    gst_init(nullptr, nullptr);
-    for (const char *f : { "videotestsrc", "vp8enc", "vp8dec", "vp9enc", "vp9dec", "x264enc",
-             "h264parse", "avdec_h264", "videoconvert", "appsink", "appsrc" }) {
-        GstElementFactory *factory = gst_element_factory_find(f);
-        if (!factory) {
-            std::fprintf(stderr, "missing GStreamer element %s: skipping\n", f);
-            std::exit(77);
-        }
-        gst_object_unref(factory);
-    }
-    checked = true;
+    rc::test::requireElementsOrSkip({ "videotestsrc", "vp8enc", "vp8dec", "vp9enc", "vp9dec",
+        "x264enc", "h264parse", "avdec_h264", "videoconvert", "appsink", "appsrc" });
 }
 
 GPtr<GstCaps> caps(const char *text)

@@ -44,16 +44,9 @@ const Rgb kRed { 255, 0, 0 }, kGreen { 0, 255, 0 }, kBlue { 0, 0, 255 }, kBlack 
 
 void requirePlugins()
 {
-    for (const char *f : { "compositor", "audiomixer", "videotestsrc", "audiotestsrc", "vp8enc",
-             "vp8dec", "x264enc", "avdec_h264", "opusenc", "opusdec", "appsink", "appsrc",
-             "identity", "avenc_aac", "hlssink2", "mp4mux" }) {
-        GstElementFactory *factory = gst_element_factory_find(f);
-        if (!factory) {
-            std::fprintf(stderr, "missing GStreamer element %s: skipping\n", f);
-            std::exit(77);
-        }
-        gst_object_unref(factory);
-    }
+    rc::test::requireElementsOrSkip({ "compositor", "audiomixer", "videotestsrc", "audiotestsrc",
+        "vp8enc", "vp8dec", "x264enc", "avdec_h264", "opusenc", "opusdec", "appsink", "appsrc",
+        "identity", "avenc_aac", "hlssink2", "mp4mux" });
 }
 
 // A participant's pipeline: a solid colour encoded (VP8 or H264) and a tone

@@ -6,6 +6,7 @@
 // keyframe request from the output's side reaches the encoder through the filler.
 #include "gateway/media/video_gap_filler.h"
 #include "gateway/media/video_gap_keyframe.h"
+#include "test_support.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
@@ -27,16 +28,8 @@ namespace {
 
 void requirePlugins()
 {
-    gst_init(nullptr, nullptr);
-    for (const char *f :
-        { "videotestsrc", "valve", "vp8enc", "tee", "queue", "appsink", "appsrc" }) {
-        GstElementFactory *factory = gst_element_factory_find(f);
-        if (!factory) {
-            std::fprintf(stderr, "missing GStreamer element %s: skipping\n", f);
-            std::exit(77);
-        }
-        gst_object_unref(factory);
-    }
+    rc::test::requireElementsOrSkip(
+        { "videotestsrc", "valve", "vp8enc", "tee", "queue", "appsink", "appsrc" });
 }
 
 struct Frame

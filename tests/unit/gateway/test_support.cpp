@@ -3,7 +3,23 @@
 
 #include "roomcast-config.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace rc::test {
+
+void requireElementsOrSkip(std::initializer_list<const char *> factories)
+{
+    gst_init(nullptr, nullptr);
+    for (const char *name : factories) {
+        GstElementFactory *factory = gst_element_factory_find(name);
+        if (!factory) {
+            std::fprintf(stderr, "missing GStreamer element %s: skipping\n", name);
+            std::exit(77);
+        }
+        gst_object_unref(factory);
+    }
+}
 
 bool runCommand(const std::vector<std::string> &argv, std::string &out)
 {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ inline void ensureGstInit()
 {
     gst_init(nullptr, nullptr);
 }
+
+// gst_init, then, if one of these element factories is not installed, names it on stderr and
+// exits 77 (meson: skipped) before the test can fail for a reason that is not its own.
+void requireElementsOrSkip(std::initializer_list<const char *> factories);
 
 // Runs argv[0] (searched in $PATH) and waits; stdout goes to out. True on exit status 0.
 bool runCommand(const std::vector<std::string> &argv, std::string &out);
