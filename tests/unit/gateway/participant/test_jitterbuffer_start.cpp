@@ -35,7 +35,7 @@ GstBuffer *rtpPacket(guint16 seq)
 // given sequence numbers and returns whether a packet came out within `wait`.
 bool packetOutWithin(bool tuned, const std::vector<guint16> &seqs, GstClockTime wait)
 {
-    rc::GPtr<GstElement> pipeline = rc::adopt(gst_parse_launch(
+    rc::GPtr<GstElement> pipeline = rc::refSink(gst_parse_launch(
         "appsrc name=src is-live=true do-timestamp=true format=time "
         "caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96 "
         "! rtpjitterbuffer name=jb ! appsink name=sink sync=false",
