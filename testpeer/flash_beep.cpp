@@ -9,18 +9,26 @@
 namespace rc::testpeer {
 namespace {
 
-// The first frame whose time span holds the whole second is the flash.
+struct FlashShape {
+    GstClockTime period;
+    int frames;
+};
+
+// The first frame whose time span holds the whole second starts the flash; it lasts
+// shape.frames frames.
 GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
 {
-    const GstClockTime period = *static_cast<const GstClockTime *>(data);
+    const auto &shape = *static_cast<const FlashShape *>(data);
+    const GstClockTime period = shape.period;
     GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
         return GST_PAD_PROBE_OK;
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     const GstClockTime length
         = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : GST_SECOND / 30;
-    if (pts % period >= length)
+    if (pts % period >= length * static_cast<GstClockTime>(shape.frames))
         return GST_PAD_PROBE_OK;
+    const bool first = pts % period < length;
     GstCaps *caps = gst_pad_get_current_caps(pad);
     GstVideoInfo vinfo;
     const bool ok = caps && gst_video_info_from_caps(&vinfo, caps);
@@ -39,6 +47,8 @@ GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
     for (int row = 0; row < GST_VIDEO_FRAME_HEIGHT(&frame); ++row)
         std::memset(y + row * stride, 235, GST_VIDEO_FRAME_WIDTH(&frame));
     gst_video_frame_unmap(&frame);
+    if (!first)
+        return GST_PAD_PROBE_OK;
     // The wall-clock instant of the flash, for glass-to-glass latency tests (WHEP viewers): when
     // the frame was made (its running time on the pipeline clock), not when it reached the
     // encoder, which may be a few hundred ms later on a loaded machine.
@@ -92,13 +102,16 @@ GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) n
 
 } // namespace
 
-void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period)
+void installFlashBeep(
+    GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period, int frames)
 {
-    // Each probe owns its copy of the period (freed with the probe).
-    const auto own = [](GstClockTime p) { return new GstClockTime(p); };
-    const auto drop = [](gpointer p) { delete static_cast<GstClockTime *>(p); };
-    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe, own(period), drop);
-    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe, own(period), drop);
+    // Each probe owns its copy of its parameters (freed with the probe).
+    const auto dropShape = [](gpointer p) { delete static_cast<FlashShape *>(p); };
+    const auto dropPeriod = [](gpointer p) { delete static_cast<GstClockTime *>(p); };
+    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe,
+        new FlashShape{period, frames}, dropShape);
+    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe,
+        new GstClockTime(period), dropPeriod);
 }
 
 } // namespace rc::testpeer

@@ -10,10 +10,12 @@ namespace rc::testpeer {
 // the probes live as long as the pads). Both sides decide from their own buffer timestamps,
 // which share the pipeline's running time: the flash frame and the tone's first sample carry
 // the same timestamp, whatever the scheduling. Expects the video source to be solid black.
-// period: between flashes (a whole number of seconds: they fall on its multiples). Main
-// context, before the pipeline plays.
-void installFlashBeep(
-    GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period = GST_SECOND);
+// period: between flashes (a whole number of seconds: they fall on its multiples). frames: how
+// many frames each flash stays white; one marks the instant exactly, more survive a viewer
+// that samples the picture late and so misses single frames (a browser under load). Only the
+// first frame of a flash is logged. Main context, before the pipeline plays.
+void installFlashBeep(GstPad *videoEncoderSink, GstPad *audioEncoderSink,
+    GstClockTime period = GST_SECOND, int frames = 1);
 
 // The tone lasts this long after each whole second of running time.
 constexpr GstClockTime kBeepDuration = 100 * GST_MSECOND;

@@ -96,7 +96,8 @@ private:
         GPtr<GstPad> asink = adopt(gst_element_get_static_pad(aenc.get(), "sink"));
         if (options_.flashBeep)
             installFlashBeep(vsink.get(), asink.get(),
-                static_cast<GstClockTime>(options_.flashPeriodSeconds) * GST_SECOND);
+                static_cast<GstClockTime>(options_.flashPeriodSeconds) * GST_SECOND,
+                options_.flashFrames);
         if (options_.pauseFor > 0)
             installSendPause(vsink.get(), asink.get(),
                 static_cast<GstClockTime>(options_.pauseAt * GST_SECOND),

@@ -83,6 +83,9 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
         ("flash-period", po::value(&o.flashPeriodSeconds)->default_value(1),
             "flash-beep: seconds between flashes (a latency over 1 s would otherwise\n"
             "look like its remainder)")
+        ("flash-frames", po::value(&o.flashFrames)->default_value(1),
+            "flash-beep: frames each flash stays white (more survive a viewer that\n"
+            "misses single frames; the logged instant is the first one's)")
         ("audio-freq", po::value(&o.media.audioFrequency)->default_value(440.0),
             "sine frequency, Hz")
         ("duration", po::value(&o.durationSeconds)->default_value(0),
@@ -137,6 +140,7 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     checkRange("duration", o.durationSeconds, 0, 7 * 24 * 3600);
     checkRange("resize-every", o.media.resizeEverySeconds, 0, 3600);
     checkRange("flash-period", o.flashPeriodSeconds, 1, 60);
+    checkRange("flash-frames", o.flashFrames, 1, 10);
     o.media.resizeWidth = o.media.width / 2 & ~1;
     o.media.resizeHeight = o.media.height / 2 & ~1;
     if (!resizeTo.empty()) {

@@ -16,6 +16,7 @@ struct TestPeerOptions
     int durationSeconds = 0; // 0: until SIGINT/SIGTERM
     bool flashBeep = false; // --pattern flash-beep: see flash_beep.h (media.pattern is then black)
     int flashPeriodSeconds = 1; // --flash-period: a flash and a beep every this many seconds
+    int flashFrames = 1; // --flash-frames: how many frames each flash stays white
     double pauseAt = 0, pauseFor = 0; // seconds; pauseFor > 0: see send_pause.h
     std::string logLevel = "info";
 };

@@ -86,7 +86,8 @@ try {
       recent.push(luma);
       if (recent.length > 20) recent.shift();
       const floor = Math.min(...recent);
-      const lit = luma > floor + 12;
+      // The first frames have no floor yet: the picture appearing is not a flash.
+      const lit = recent.length >= 5 && luma > floor + 12;
       if (!bright && lit) flashes.push({ wall, originWall, luma, floor });
       bright = lit;
       first.video.requestVideoFrameCallback(onFrame);
