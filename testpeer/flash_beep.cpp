@@ -9,7 +9,8 @@
 namespace rc::testpeer {
 namespace {
 
-struct FlashShape {
+struct FlashShape
+{
     GstClockTime period;
     int frames;
 };
@@ -109,7 +110,7 @@ void installFlashBeep(
     const auto dropShape = [](gpointer p) { delete static_cast<FlashShape *>(p); };
     const auto dropPeriod = [](gpointer p) { delete static_cast<GstClockTime *>(p); };
     gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe,
-        new FlashShape{period, frames}, dropShape);
+        new FlashShape { period, frames }, dropShape);
     gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe,
         new GstClockTime(period), dropPeriod);
 }
