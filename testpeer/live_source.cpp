@@ -178,7 +178,8 @@ void LiveSource::buildAudio(const LiveSourceOptions &o)
     gst_util_set_object_arg(G_OBJECT(src), "wave", "sine");
     GstElement *convert = makeElement("audioconvert");
     GstElement *resample = makeElement("audioresample");
-    GstElement *raw = capsFilter("audio/x-raw,rate=48000,channels=2");
+    GstElement *raw
+        = capsFilter("audio/x-raw,rate=48000,channels=" + std::to_string(o.audioChannels));
     GstElement *enc = makeElement("opusenc", "audio-encoder");
     g_object_set(enc, "bitrate", 64000, nullptr);
     audioTee_ = makeTee("audio-tee");

@@ -16,6 +16,7 @@ struct LiveSourceOptions
     int fps = 30;
     std::string pattern = "smpte"; // a colour name or a videotestsrc pattern
     double audioFrequency = 440.0;
+    int audioChannels = 2; // what the Opus encoder codes (browsers: 1, unless asked for stereo)
     int bitrateKbps = 600;
     // Alternates the encoded size between width x height and resizeWidth x resizeHeight every
     // resizeEverySeconds (0: never), as a browser does under congestion or on a camera change.

@@ -54,6 +54,29 @@ void freeFirstBuffer(gpointer data) noexcept
     delete static_cast<FirstBuffer *>(data);
 }
 
+// Declares Opus as browsers do: no sprop-stereo. rtpopuspay derives it from its input (0 for a
+// mono encoder) and webrtcbin puts it in the SDP, where another webrtcbin takes it as a limit on
+// what it may send: a stereo test peer then failed to negotiate with a mono one. Browsers leave
+// it out (the rtpmap's "/2" says nothing about what is coded), so the receiver learns the
+// channels from the packets. Runs on the streaming thread; rewrites the event in place.
+GstPadProbeReturn dropSpropStereo(GstPad *, GstPadProbeInfo *info, gpointer) noexcept
+{
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+        return GST_PAD_PROBE_OK;
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    if (!caps || gst_caps_get_size(caps) == 0
+        || !gst_structure_has_field(gst_caps_get_structure(caps, 0), "sprop-stereo"))
+        return GST_PAD_PROBE_OK;
+    GPtr<GstCaps> plain(gst_caps_copy(caps));
+    for (guint i = 0; i < gst_caps_get_size(plain.get()); ++i)
+        gst_structure_remove_field(gst_caps_get_structure(plain.get(), i), "sprop-stereo");
+    GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(plain.get());
+    gst_event_unref(event);
+    return GST_PAD_PROBE_OK;
+}
+
 std::shared_ptr<GstPad> sharePad(GstPad *pad)
 {
     return std::shared_ptr<GstPad>(static_cast<GstPad *>(gst_object_ref(pad)), gst_object_unref);
@@ -275,6 +298,9 @@ bool PeerSession::attachTrack(
         last = setter;
     }
     GPtr<GstPad> paySrc(gst_element_get_static_pad(last, "src"));
+    if (!video)
+        gst_pad_add_probe(
+            paySrc.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, dropSpropStereo, nullptr, nullptr);
     if (!gst_element_link(queue, pay)
         || gst_pad_link(paySrc.get(), webrtcSink) != GST_PAD_LINK_OK) {
         RC_LOG_ERROR("%ssession with %s: cannot link the %s branch", env_.logPrefix.c_str(),

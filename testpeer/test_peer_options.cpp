@@ -86,6 +86,9 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
         ("flash-frames", po::value(&o.flashFrames)->default_value(1),
             "flash-beep: frames each flash stays white (more survive a viewer that\n"
             "misses single frames; the logged instant is the first one's)")
+        ("audio-channels", po::value(&o.media.audioChannels)->default_value(2),
+            "1 or 2: the channels the Opus encoder codes (the rtpmap says 2 either way,\n"
+            "as browsers do; they send 1 unless the answer asks for stereo)")
         ("audio-freq", po::value(&o.media.audioFrequency)->default_value(440.0),
             "sine frequency, Hz")
         ("duration", po::value(&o.durationSeconds)->default_value(0),
@@ -141,6 +144,7 @@ std::optional<TestPeerOptions> parseTestPeerOptions(int argc, const char *const 
     checkRange("resize-every", o.media.resizeEverySeconds, 0, 3600);
     checkRange("flash-period", o.flashPeriodSeconds, 1, 60);
     checkRange("flash-frames", o.flashFrames, 1, 10);
+    checkRange("audio-channels", o.media.audioChannels, 1, 2);
     o.media.resizeWidth = o.media.width / 2 & ~1;
     o.media.resizeHeight = o.media.height / 2 & ~1;
     if (!resizeTo.empty()) {

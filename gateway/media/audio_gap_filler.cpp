@@ -3,6 +3,7 @@
 #include "gateway/media/audio_gap_filler.h"
 
 #include "gateway/media/audio_gap_plan.h"
+#include "gateway/media/opus_packet.h"
 
 #include <algorithm>
 #include <atomic>
@@ -20,7 +21,7 @@ struct AudioGapFiller::State
     AudioGapPlan plan;
     GstSegment segment {};
     bool hasSegment = false;
-    bool stereo = false;
+    bool stereo = false; // code silence as stereo: the caps until a real packet, then its TOC
     bool ended = false; // EOS went by
 
     std::mutex timerMutex; // guards the two below; never held while pushing
@@ -182,7 +183,15 @@ GstPadProbeReturn onData(GstPad *pad, GstPadProbeInfo *info, gpointer data) noex
         return GST_PAD_PROBE_OK;
     const Ns arrival0 = runningNow(state.element.get());
 
+    // Silence is coded like the real packets (the caps say stereo for every browser; most send
+    // mono): a decoder never switches layout at a gap.
+    guint8 toc = 0;
+    const int channels
+        = gst_buffer_extract(buffer, 0, &toc, 1) == 1 ? opusPacketChannels(&toc, 1) : 0;
+
     std::lock_guard<std::mutex> lock(state.mutex);
+    if (channels)
+        state.stereo = channels == 2;
     // The filler's times are running times; the buffers keep the stream's segment.
     Ns pts = -1;
     if (GST_BUFFER_PTS_IS_VALID(buffer) && state.hasSegment) {

@@ -4,6 +4,7 @@
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "gateway/output/source_channels.h"
 #include "gateway/output/track_start.h"
 #include "gateway/templates/template_instance.h"
 
@@ -360,6 +361,9 @@ bool ParticipantOutput::connectFeed(
         feedProbe,
         new FeedProbe { timing_, kind == MediaKind::video, false, kind == MediaKind::video },
         deleteFeedProbe);
+    // Before the link: the first packet may come the moment it is made.
+    if (kind == MediaKind::audio && codec == "OPUS")
+        followSourceChannels(bin_.get(), e.pad.get());
     GstPadLinkReturn ret = gst_pad_link(src, e.pad.get());
     if (ret != GST_PAD_LINK_OK) {
         error = std::string("cannot link ") + mediaKindName(kind) + " into " + tpl_.name + ": "

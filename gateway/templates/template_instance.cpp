@@ -81,6 +81,22 @@ bool ghostEntry(GstBin *bin, const char *name, bool &present, std::string &error
     return true;
 }
 
+// The gateway sets the audio-channels element's caps: anything but a capsfilter would take them
+// as something else, or not at all.
+bool checkAudioChannels(GstBin *bin, std::string &error)
+{
+    GPtr<GstElement> element = adopt(gst_bin_get_by_name(bin, kAudioChannelsElement));
+    if (!element)
+        return true;
+    GstElementFactory *factory = gst_element_get_factory(element.get());
+    if (factory && g_str_equal(GST_OBJECT_NAME(factory), "capsfilter"))
+        return true;
+    error = std::string("the element named '") + kAudioChannelsElement + "' must be a capsfilter ("
+        + (factory ? GST_OBJECT_NAME(factory) : "?")
+        + " given): the gateway sets its caps to the participant's audio channels";
+    return false;
+}
+
 // Elements that write files must be the one named "file", whose location the
 // gateway sets: a template never chooses a path itself.
 bool checkFileWriters(GstBin *bin, std::string &error)
@@ -345,6 +361,11 @@ std::optional<TemplateInstance> instantiateTemplate(const PipelineTemplate &tpl,
         return std::nullopt;
     }
     if (!checkFileWriters(asBin, error)) {
+        error = tpl.path + ": " + error;
+        return std::nullopt;
+    }
+
+    if (!checkAudioChannels(asBin, error)) {
         error = tpl.path + ": " + error;
         return std::nullopt;
     }

@@ -26,6 +26,10 @@ struct TemplateInstance
     std::string hlsDir; // the folder the element named "hls" writes to ("" if none)
 };
 
+// A participant-scope template's capsfilter of this name gets its caps' channels set to what the
+// participant's Opus really carries (see output/source_channels.h); it must be a capsfilter.
+inline constexpr const char *kAudioChannelsElement = "audio-channels";
+
 // Where a participant-scope template publishes a url parameter: the URL with
 // "/" + sanitizeFileComponent(participant) appended to its path (before any
 // "?query"), so that each participant is its own stream
@@ -38,7 +42,8 @@ std::string urlForInstance(
 // be absent, not both) get their unlinked sink pad ghosted as "video"/"audio".
 // The element named "file", when present, gets "location" = outputPath
 // (outputPath must then be non-empty); a template without one writes nothing
-// and outputPath is ignored. The bin is named "<template>-<participant>-<n>"
+// and outputPath is ignored. An element named kAudioChannelsElement must be a
+// capsfilter. The bin is named "<template>-<participant>-<n>"
 // (unique in the process; rename it if you like before adding it).
 //
 // Parameters (params: resolved and validated, see output_plan.h): each

@@ -2,7 +2,8 @@
 // sender going away for 2 s) into opusparse, with the filler on the parser's src pad, then
 // tee ! queue ! appsink. Opus silence must arrive while the stream is away (in real time, from
 // the filler's timer), every timestamp must continue the last without a hole or an overlap,
-// and the real packets must come back after the gap.
+// and the real packets must come back after the gap. The stream is declared stereo and coded
+// mono, as browsers send it: the silence must be coded like the real packets (mono).
 #include "gateway/media/audio_gap_filler.h"
 #include "test_support.h"
 
@@ -22,8 +23,8 @@ namespace {
 
 void requirePlugins()
 {
-    rc::test::requireElementsOrSkip(
-        { "audiotestsrc", "opusenc", "valve", "opusparse", "tee", "queue", "appsink" });
+    rc::test::requireElementsOrSkip({ "audiotestsrc", "opusenc", "valve", "opusparse", "capssetter",
+        "tee", "queue", "appsink" });
 }
 
 struct Packet
@@ -31,6 +32,7 @@ struct Packet
     GstClockTime pts;
     GstClockTime duration;
     gsize size;
+    guint8 toc;
 };
 
 // The filler's silence: a 3-byte CELT packet (see AudioGapFiller::silencePacket).
@@ -50,7 +52,9 @@ void pull(GstElement *sink, double seconds, std::vector<Packet> &out)
         if (!sample)
             continue;
         GstBuffer *b = gst_sample_get_buffer(sample.get());
-        out.push_back({ GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b), gst_buffer_get_size(b) });
+        guint8 toc = 0;
+        gst_buffer_extract(b, 0, &toc, 1);
+        out.push_back({ GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b), gst_buffer_get_size(b), toc });
     }
 }
 
@@ -64,7 +68,8 @@ TEST_CASE("a live Opus stream that stops gets silence in real time, on one timel
     GPtr<GstElement> pipeline = refSink(gst_parse_launch(
         "audiotestsrc is-live=true wave=sine samplesperbuffer=960 "
         "! audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 ! valve name=valve "
-        "! opusparse name=parse ! tee name=tee allow-not-linked=true "
+        "! opusparse ! capssetter name=parse caps=audio/x-opus,channels=2 "
+        "! tee name=tee allow-not-linked=true "
         "! queue ! appsink name=out sync=false max-buffers=0",
         &err));
     REQUIRE(err == nullptr);
@@ -100,6 +105,13 @@ TEST_CASE("a live Opus stream that stops gets silence in real time, on one timel
     for (const Packet &p : after)
         realAfter += isSilence(p) ? 0 : 1;
     CHECK(realAfter > 30);
+    // The TOC's stereo bit (0x04): none in the real packets, none in the silence, although the
+    // caps say 2 channels (a decoder would switch layout at every gap).
+    size_t stereoPackets = 0;
+    for (const std::vector<Packet> *part : { &before, &during, &after })
+        for (const Packet &p : *part)
+            stereoPackets += (p.toc & 0x04) ? 1 : 0;
+    CHECK(stereoPackets == 0);
 
     std::vector<Packet> all = before;
     all.insert(all.end(), during.begin(), during.end());

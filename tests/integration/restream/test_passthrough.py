@@ -14,7 +14,9 @@ Checks:
   AUDs may legitimately be added or dropped by parsers and muxers), and
   each FLV's sequence must be a contiguous run of the recording's (all of
   it, give or take a picture at a cut). Any re-encode changes every hash;
-- the audio is AAC at 48 kHz;
+- the audio is AAC at 48 kHz, in the channels the participant codes: carol
+  sends mono Opus as browsers do (declared stereo, coded mono) and gets mono
+  AAC; erin, a second H264 peer, sends stereo and gets stereo;
 - after the restart carol is published again within 5 s, and her second
   FLV starts on a keyframe and passes the same checks; her recording has
   no gap and lasts as long as she was there (one file);
@@ -108,6 +110,11 @@ def longest_common_run(a, b):
     return best, best_at
 
 
+def audio_channels(path):
+    a = next((s for s in gwtest.probe_streams(path)['streams'] if s['codec_type'] == 'audio'), {})
+    return a.get('channels')
+
+
 def check_flv_frames(f, h, flv, mkv_frames, mkv_sps, mkv_video, what):
     """One FLV of carol's: codecs, a keyframe first, and pictures that are the received ones, bit for bit."""
     name = f'{what} ({os.path.basename(flv)})'
@@ -116,6 +123,7 @@ def check_flv_frames(f, h, flv, mkv_frames, mkv_sps, mkv_video, what):
     f.check(summary == ('h264', WIDTH, HEIGHT, 'aac'), f'{name}: H.264 {WIDTH}x{HEIGHT} + AAC: {summary}')
     a = next((s for s in info['streams'] if s['codec_type'] == 'audio'), {})
     f.check(a.get('sample_rate') == '48000', f'{name}: audio at 48 kHz: {a.get("sample_rate")}')
+    f.check(a.get('channels') == 1, f'{name}: mono AAC for carol\'s mono Opus: {a.get("channels")} channel(s)')
     v = next((s for s in info['streams'] if s['codec_type'] == 'video'), {})
     f.check((v.get('profile'), v.get('level')) == (mkv_video.get('profile'), mkv_video.get('level')),
             f'{name}: profile/level {v.get("profile")}/{v.get("level")} == received '
@@ -150,8 +158,11 @@ def main():
         m = re.search(r'offering video codecs: (.*)', h.log_text(gateway))
         f.check(bool(m) and m.group(1).split()[:1] == ['H264'],
                 f'the offer prefers H264 with rtmp-passthrough active: {m.group(1) if m else "(not logged)"}')
-        peer = h.start_testpeer(port, ROOM, 'carol', 'h264', pattern='ball', width=WIDTH, height=HEIGHT)
+        peer = h.start_testpeer(port, ROOM, 'carol', 'h264', pattern='ball', width=WIDTH, height=HEIGHT,
+                                extra=('--audio-channels', '1'))
         other = h.start_testpeer(port, ROOM, 'dave', 'vp8', pattern='smpte', width=320, height=180)
+        stereo = h.start_testpeer(port, ROOM, 'erin', 'h264', pattern='smpte', width=320, height=180,
+                                  extra=('--audio-channels', '2'))
         # carol's id, from the session manifest (rewritten on every join).
         def carol_id():
             try:
@@ -184,7 +195,9 @@ def main():
 
         f.check(stop_peer(h, peer) == 0, 'carol left and exited 0')
         f.check(stop_peer(h, other) == 0, 'dave left and exited 0')
-        h.wait_log(gateway, r'finishing participant .* \(left the room\)(.|\n)*finishing participant .* \(left', 10)
+        f.check(stop_peer(h, stereo) == 0, 'erin left and exited 0')
+        h.wait_log(gateway, r'finishing participant .* \(left the room\)(.|\n)*finishing participant .* \(left'
+                   r'(.|\n)*finishing participant .* \(left', 10)
         time.sleep(1)
         h.kill_group(gateway, signal.SIGTERM)
         f.check(h.wait_exit(gateway, 20) == 0, 'gateway exits 0 on SIGTERM')
@@ -203,6 +216,16 @@ def main():
                     f'dave (VP8) is never published (no RTMP publish of {did!r})')
             f.check(any(e.get('participant') == did and e.get('template') == 'record-mkv' for e in manifest['files']),
                     'dave (VP8) is still recorded by record-mkv')
+
+        erins = [p for p in manifest['participants'] if p['name'] == 'erin']
+        if f.check(len(erins) == 1, 'erin in the manifest'):
+            flvs = [p for p in nginx.recordings(erins[0]['id']) if os.path.getsize(p) > 0]
+            channels = [audio_channels(p) for p in flvs]
+            f.check(bool(channels) and all(c == 2 for c in channels),
+                    f'stereo AAC for erin\'s stereo Opus: {channels} channel(s) in {len(flvs)} FLV(s)')
+            f.check('the source codes stereo Opus: audio-channels set to 2' in log
+                    and 'the source codes mono Opus: audio-channels set to 1' in log,
+                    'the gateway logged each source\'s channels')
 
         entries = [e for e in manifest['files'] if e.get('participant') == pid and e.get('template') == 'record-mkv']
         if not f.check(len(entries) == 1, 'one record-mkv file for carol'):

@@ -136,6 +136,17 @@ TEST_CASE("instantiation errors", "[instance]")
                 goodVars(), "/x.mkv", error));
         CHECK(error.find("not named 'file'") != std::string::npos);
     }
+    SECTION("an audio-channels element that is not a capsfilter")
+    {
+        CHECK_FALSE(
+            instantiateTemplate(tpl("queue name=audio ! identity name=audio-channels ! fakesink\n"),
+                goodVars(), "/x.mkv", error));
+        CHECK(error.find("'audio-channels' must be a capsfilter (identity given)")
+            != std::string::npos);
+        CHECK(instantiateTemplate(
+            tpl("queue name=audio ! capsfilter name=audio-channels ! fakesink\n"), goodVars(),
+            "/x.mkv", error));
+    }
     SECTION("a file element but no output path")
     {
         CHECK_FALSE(instantiateTemplate(tpl(muxBody), goodVars(), "", error));
