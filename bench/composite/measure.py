@@ -11,6 +11,10 @@ restream tests' fixture) and, per scenario, one gateway and N test peers:
   composite-4-service   the same with ORC_CODE=backup,emulate, as the systemd unit runs it
   baseline-h264  record-mkv, N H264 peers
   passthrough    rtmp-passthrough, the same N H264 peers (H264 copied, Opus -> AAC)
+  passthrough-stereo    the same with peers coding stereo Opus (stereo AAC)
+
+The peers code mono Opus declared as stereo, as browsers send it (--peer-audio-channels 2
+for stereo; until 2026-12-05 they sent stereo).
 
 Only the gateway process is measured: utime+stime from /proc/PID/stat over
 a window that starts once every peer's video reached it and the output was
@@ -82,8 +86,10 @@ def machine_busy(seconds=1.0):
 
 
 class Scenario:
-    def __init__(self, name, pipelines, peers, extra_fn=None, key=None, env=None, empty=False, peer_size=None):
+    def __init__(self, name, pipelines, peers, extra_fn=None, key=None, env=None, empty=False, peer_size=None,
+                 peer_audio_channels=None):
         self.name, self.pipelines, self.peers, self.extra_fn, self.key = name, pipelines, peers, extra_fn, key
+        self.peer_audio_channels = peer_audio_channels  # instead of --peer-audio-channels
         self.env = env or {}
         self.empty = empty  # the peers leave before the window: the room is measured empty
         self.peer_size = peer_size  # (width, height) instead of --peer-width/--peer-height
@@ -118,8 +124,9 @@ def run_scenario(h, sc, port, nginx, args, gateway_cpu, other_cpus, attempt=1):
     peers = []
     width, height = sc.peer_size or (args.peer_width, args.peer_height)
     for i, (codec, pattern) in enumerate(sc.peers):
+        channels = sc.peer_audio_channels or args.peer_audio_channels
         peers.append(h.start_testpeer(port, room, f'{sc.name}-{attempt}-{i}', codec, pattern=pattern,
-                                      width=width, height=height))
+                                      width=width, height=height, extra=('--audio-channels', str(channels))))
     n = len(sc.peers)
     # Every peer's video reached the gateway: one keyframe gate per participant.
     deadline = time.monotonic() + 60 + 4 * n
@@ -192,6 +199,8 @@ def main():
     ap.add_argument('--passthrough-n', type=int, default=4)
     ap.add_argument('--peer-width', type=int, default=640)
     ap.add_argument('--peer-height', type=int, default=360)
+    ap.add_argument('--peer-audio-channels', type=int, default=1, choices=(1, 2),
+                    help='channels the peers code their Opus in (1, as browsers send it; declared stereo either way)')
     ap.add_argument('--grid-pattern', default='ball,snow',
                     help='test patterns of the 3x3 and 5x5 grids\' VP8 and H264 peers (they alternate)')
     ap.add_argument('--grid25-peer-size', default='320x180',
@@ -247,6 +256,10 @@ def main():
         'baseline-h264': Scenario('baseline-h264', ['record-mkv'], h264s),
         'passthrough': Scenario('passthrough', ['rtmp-passthrough'], h264s,
                                 lambda ng: ['--rtmp-url', f'rtmp://127.0.0.1:{ng.port}/live']),
+        # Stereo senders (OBS over WHIP, or a browser asked for stereo): stereo AAC.
+        'passthrough-stereo': Scenario('passthrough-stereo', ['rtmp-passthrough'], h264s,
+                                       lambda ng: ['--rtmp-url', f'rtmp://127.0.0.1:{ng.port}/live'],
+                                       peer_audio_channels=2),
     }
     rows = []
     with gwtest.Harness('bench-composite', args.build_dir) as h:
@@ -267,7 +280,8 @@ def main():
         server.terminate()
     meta = {'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'window_s': args.window,
             'warmup_s': args.warmup, 'gateway_cpu': gateway_cpu, 'ncpu': ncpu,
-            'peers': f'{args.peer_width}x{args.peer_height}@30 (roomcast-testpeer defaults: 600 kbit/s)'}
+            'peers': f'{args.peer_width}x{args.peer_height}@30 (roomcast-testpeer defaults: 600 kbit/s), '
+                     f'Opus coded in {args.peer_audio_channels} channel(s)'}
     result = {'meta': meta, 'rows': rows}
     if args.out:
         with open(args.out, 'w') as f:
@@ -306,7 +320,8 @@ def print_summary(result):
                      ('composite-9-service', 'composite-9'),
                      ('composite-25', 'baseline-25'), ('composite-25-service', 'baseline-25'),
                      ('composite-25-service', 'composite-25'),
-                     ('passthrough', 'baseline-h264')):
+                     ('passthrough', 'baseline-h264'), ('passthrough-stereo', 'baseline-h264'),
+                     ('passthrough-stereo', 'passthrough')):
         if num in rows and den in rows and 'cpu_pct' in rows[num] and 'cpu_pct' in rows[den]:
             a, b = rows[num], rows[den]
             ratios.append(f'| {num} / {den} | {a["cpu_pct"] / max(b["cpu_pct"], 1e-9):.2f} | '
