@@ -164,8 +164,11 @@ def main():
         peer = h.start_testpeer(port, ROOM, 'carol', 'h264', pattern='ball', width=WIDTH, height=HEIGHT,
                                 extra=('--audio-channels', '1'))
         other = h.start_testpeer(port, ROOM, 'dave', 'vp8', pattern='smpte', width=320, height=180)
-        stereo = h.start_testpeer(port, ROOM, 'erin', 'h264', pattern='smpte', width=320, height=180,
-                                  extra=('--audio-channels', '2'))
+        # Light (10 fps, 160x90, no mesh: she only answers the gateway): only her audio is checked,
+        # and carol's recording must not feel her (meshed at 320x180, carol's recording showed
+        # 0.6 s video gaps on a loaded machine in 2 of 4 runs; 0.03 s without her or like this).
+        stereo = h.start_testpeer(port, ROOM, 'erin', 'h264', pattern='smpte', width=160, height=90,
+                                  extra=('--audio-channels', '2', '--fps', '10', '--bitrate', '100', '--no-mesh'))
         # carol's id, from the session manifest (rewritten on every join).
         def carol_id():
             try:
