@@ -185,9 +185,7 @@ GstPadProbeReturn onData(GstPad *pad, GstPadProbeInfo *info, gpointer data) noex
 
     // Silence is coded like the real packets (the caps say stereo for every browser; most send
     // mono): a decoder never switches layout at a gap.
-    guint8 toc = 0;
-    const int channels
-        = gst_buffer_extract(buffer, 0, &toc, 1) == 1 ? opusPacketChannels(&toc, 1) : 0;
+    const int channels = opusPacketChannels(buffer);
 
     std::lock_guard<std::mutex> lock(state.mutex);
     if (channels)

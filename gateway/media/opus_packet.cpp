@@ -11,4 +11,10 @@ int opusPacketChannels(const uint8_t *data, std::size_t size) noexcept
     return (data[0] & 0x04) ? 2 : 1;
 }
 
+int opusPacketChannels(GstBuffer *packet) noexcept
+{
+    guint8 toc = 0;
+    return packet && gst_buffer_extract(packet, 0, &toc, 1) == 1 ? opusPacketChannels(&toc, 1) : 0;
+}
+
 } // namespace rc::gateway

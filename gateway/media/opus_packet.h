@@ -6,6 +6,8 @@
 // any thread.
 #pragma once
 
+#include <gst/gst.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -13,5 +15,7 @@ namespace rc::gateway {
 
 // 2 when the packet is coded stereo, 1 when mono, 0 for an empty packet (no TOC).
 int opusPacketChannels(const uint8_t *data, std::size_t size) noexcept;
+// The same for a packet in a buffer (borrowed; only its first byte is read).
+int opusPacketChannels(GstBuffer *packet) noexcept;
 
 } // namespace rc::gateway

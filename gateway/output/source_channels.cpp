@@ -14,12 +14,9 @@ GstPadProbeReturn onFirstPacket(GstPad *pad, GstPadProbeInfo *info, gpointer dat
         buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
         buffer = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
-    if (!buffer)
-        return GST_PAD_PROBE_OK;
-    guint8 toc = 0;
-    if (gst_buffer_extract(buffer, 0, &toc, 1) != 1)
-        return GST_PAD_PROBE_OK; // empty (a DTX gap marker): wait for one with a TOC
-    const int channels = opusPacketChannels(&toc, 1);
+    const int channels = opusPacketChannels(buffer);
+    if (channels == 0)
+        return GST_PAD_PROBE_OK; // none, or empty (a DTX gap marker): wait for one with a TOC
     auto *capsfilter = static_cast<GstElement *>(data);
     GstCaps *current = nullptr;
     g_object_get(capsfilter, "caps", &current, nullptr);

@@ -1,6 +1,8 @@
 // Small helpers shared by the gateway config/template tests: temp folders, files, gst_init.
 #pragma once
 
+#include "common/gst/gst_ptr.h"
+
 #include <gst/gst.h>
 
 #include <filesystem>
@@ -58,6 +60,12 @@ inline void ensureGstInit()
 // gst_init, then, if one of these element factories is not installed, names it on stderr and
 // exits 77 (meson: skipped) before the test can fail for a reason that is not its own.
 void requireElementsOrSkip(std::initializer_list<const char *> factories);
+
+// The element named name inside bin (borrowed), with a reference of its own; nullptr if none.
+inline GPtr<GstElement> child(GstElement *bin, const char *name)
+{
+    return adopt(gst_bin_get_by_name(GST_BIN(bin), name));
+}
 
 // Runs argv[0] (searched in $PATH) and waits; stdout goes to out. True on exit status 0.
 bool runCommand(const std::vector<std::string> &argv, std::string &out);

@@ -40,9 +40,9 @@ int decodedChannels(bool stereoPackets, bool hooked)
         "! appsink name=sink sync=false",
         nullptr));
     REQUIRE(pipeline);
-    rc::GPtr<GstElement> src = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "src"));
-    rc::GPtr<GstElement> dec = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "audio"));
-    rc::GPtr<GstElement> sink = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "sink"));
+    rc::GPtr<GstElement> src = rc::test::child(pipeline.get(), "src");
+    rc::GPtr<GstElement> dec = rc::test::child(pipeline.get(), "audio");
+    rc::GPtr<GstElement> sink = rc::test::child(pipeline.get(), "sink");
     rc::GPtr<GstPad> entry = rc::adopt(gst_element_get_static_pad(dec.get(), "sink"));
     if (hooked)
         REQUIRE(followSourceChannels(pipeline.get(), entry.get()));

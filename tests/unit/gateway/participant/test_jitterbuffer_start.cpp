@@ -41,9 +41,9 @@ bool packetOutWithin(bool tuned, const std::vector<guint16> &seqs, GstClockTime 
         "! rtpjitterbuffer name=jb ! appsink name=sink sync=false",
         nullptr));
     REQUIRE(pipeline);
-    rc::GPtr<GstElement> jb = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "jb"));
-    rc::GPtr<GstElement> src = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "src"));
-    rc::GPtr<GstElement> sink = rc::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "sink"));
+    rc::GPtr<GstElement> jb = rc::test::child(pipeline.get(), "jb");
+    rc::GPtr<GstElement> src = rc::test::child(pipeline.get(), "src");
+    rc::GPtr<GstElement> sink = rc::test::child(pipeline.get(), "sink");
     g_object_set(jb.get(), "latency", kLatencyMs, nullptr);
     if (tuned)
         OfferBuilder::tuneJitterbuffer(jb.get());
