@@ -12,6 +12,9 @@ restream tests' fixture) and, per scenario, one gateway and N test peers:
   baseline-h264  record-mkv, N H264 peers
   passthrough    rtmp-passthrough, the same N H264 peers (H264 copied, Opus -> AAC)
   passthrough-stereo    the same with peers coding stereo Opus (stereo AAC)
+  passthrough-rtmpsink  an experiment, not a shipped choice: rtmp-passthrough with librtmp's
+                 rtmpsink (writes from flvmux's thread) in place of rtmp2sink (a connection
+                 thread per stream), in a pipelines folder made from the shipped one
 
 The peers code mono Opus declared as stereo, as browsers send it (--peer-audio-channels 2
 for stereo; until 2026-12-05 they sent stereo).
@@ -87,12 +90,36 @@ def machine_busy(seconds=1.0):
 
 class Scenario:
     def __init__(self, name, pipelines, peers, extra_fn=None, key=None, env=None, empty=False, peer_size=None,
-                 peer_audio_channels=None):
+                 peer_audio_channels=None, pipelines_dir=None):
         self.name, self.pipelines, self.peers, self.extra_fn, self.key = name, pipelines, peers, extra_fn, key
+        self.pipelines_dir = pipelines_dir  # a function of the harness's folder, instead of ROOT/pipelines
         self.peer_audio_channels = peer_audio_channels  # instead of --peer-audio-channels
         self.env = env or {}
         self.empty = empty  # the peers leave before the window: the room is measured empty
         self.peer_size = peer_size  # (width, height) instead of --peer-width/--peer-height
+
+
+def rtmpsink_pipelines(workdir):
+    """A copy of the shipped pipelines whose rtmp-passthrough sends with rtmpsink (librtmp) instead of
+    rtmp2sink: the A/B of rtmp2sink's connection thread. Not shipped: librtmp does not verify TLS
+    certificates (rtmps) and connects in the streaming thread, where a state change cannot
+    interrupt it (see bench/RESULTS.md)."""
+    out = os.path.join(workdir, 'pipelines-rtmpsink')
+    if not os.path.isdir(out):
+        os.makedirs(out)
+        src = os.path.join(ROOT, 'pipelines')
+        for name in os.listdir(src):
+            if name.endswith('.pipeline'):
+                with open(os.path.join(src, name)) as f:
+                    text = f.read()
+                if name == 'rtmp-passthrough.pipeline':
+                    shipped = 'rtmp2sink name=sink sync=false async=false async-connect=false'
+                    if shipped not in text:
+                        raise SystemExit(f'{name}: no "{shipped}" to replace; update rtmpsink_pipelines()')
+                    text = text.replace(shipped, 'rtmpsink name=sink sync=false async=false')
+                with open(os.path.join(out, name), 'w') as f:
+                    f.write(text)
+    return out
 
 
 def wait_quiet(h, limit, timeout):
@@ -112,7 +139,8 @@ def run_scenario(h, sc, port, nginx, args, gateway_cpu, other_cpus, attempt=1):
     recordings = os.path.join(h.dir, 'recordings')
     argv = ['taskset', '-c', str(gateway_cpu), h.bin('gateway/roomcast'),
             '--signaling-url', f'ws://127.0.0.1:{port}/ws', '--room', room, '--recordings-dir', recordings,
-            '--ice-local-address', '127.0.0.1', '--pipelines-dir', os.path.join(ROOT, 'pipelines'),
+            '--ice-local-address', '127.0.0.1',
+            '--pipelines-dir', sc.pipelines_dir(h.dir) if sc.pipelines_dir else os.path.join(ROOT, 'pipelines'),
             '--log-level', 'debug', '--api-listen', 'none']
     for p in sc.pipelines:
         argv += ['--pipeline', p]
@@ -260,6 +288,9 @@ def main():
         'passthrough-stereo': Scenario('passthrough-stereo', ['rtmp-passthrough'], h264s,
                                        lambda ng: ['--rtmp-url', f'rtmp://127.0.0.1:{ng.port}/live'],
                                        peer_audio_channels=2),
+        'passthrough-rtmpsink': Scenario('passthrough-rtmpsink', ['rtmp-passthrough'], h264s,
+                                         lambda ng: ['--rtmp-url', f'rtmp://127.0.0.1:{ng.port}/live'],
+                                         pipelines_dir=rtmpsink_pipelines),
     }
     rows = []
     with gwtest.Harness('bench-composite', args.build_dir) as h:

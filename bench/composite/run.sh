@@ -20,7 +20,7 @@ Usage: $0 [--build DIR] [--out DIR] [measure.py options]
 measure.py options: --window S (15), --warmup S (5), --passthrough-n N (4),
   --peer-width/--peer-height (640x360), --peer-audio-channels 1|2 (1), --scenarios a,b,...
   (baseline-4,composite-4,composite-4-service,baseline-h264,passthrough; also composite-empty,
-  passthrough-stereo, the 9 and 25 grids)
+  passthrough-stereo, passthrough-rtmpsink, the 9 and 25 grids)
 USAGE
 }
 
