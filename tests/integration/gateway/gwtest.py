@@ -29,6 +29,20 @@ def allowance(seconds):
     return seconds * TIMING_SLACK
 
 
+# roomcast-testpeer's keyframe interval per codec, in seconds (testpeer/live_source.cpp: 30 frames
+# for VP8 and VP9, key-int-max 60 for H264, at 30 fps).
+TESTPEER_KEYFRAME_INTERVAL = {'vp8': 1.0, 'vp9': 1.0, 'h264': 2.0}
+
+
+def video_gap_allowance(codec, seconds=0.5):
+    """The largest video gap allowed in a recording of a test peer sending `codec`: `seconds`,
+    widened in sanitized runs, where a frame the starved gateway loses also costs the frames up to
+    the peer's next keyframe when the peer answers the keyframe request more slowly than that."""
+    if TIMING_SLACK > 1:
+        return max(allowance(seconds), TESTPEER_KEYFRAME_INTERVAL[codec] + seconds)
+    return seconds
+
+
 def sending_time(seconds):
     """How long a test peer sends: longer in sanitized runs, where the gateway takes seconds
     more to offer to it (webrtcbin set-up under ASan), so that as much is recorded. Whole
