@@ -257,7 +257,11 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
     };
     std::vector<const char *> factories;
     if (kind == MediaKind::video)
-        factories = { decoder.c_str(), "videoscale", "videoconvert", "capsfilter", "appsink" };
+        // The scaler sits right before the capsfilter that scaleTo() changes: on a layout
+        // change the element that renegotiates first must be one that can give any size
+        // (videoconvert there failed the participant's pipeline with not-negotiated when it
+        // reconfigured before the scaler had, 2026-12-05). Decoders give I420: no conversion.
+        factories = { decoder.c_str(), "videoconvert", "videoscale", "capsfilter", "appsink" };
     else
         factories = { decoder.c_str(), "audioconvert", "audioresample", "capsfilter", "appsink" };
     for (const char *f : factories) {
@@ -303,7 +307,7 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
 
     auto lane = std::make_shared<MixLane>(kind);
     if (kind == MediaKind::video) {
-        GstElement *scale = elements[1];
+        GstElement *scale = elements[2];
         // The layout's picture is aspect-kept already; a border of a rounding pixel is not wanted.
         g_object_set(scale, "add-borders", FALSE, nullptr);
         lane->setScaleFilter(filter);
