@@ -45,37 +45,28 @@ OUT=$(cd "$OUT" && pwd)
 
 Q='max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000'
 CLUSTERS='writing-app=roomcast offset-to-zero=true min-cluster-duration=250000000 max-cluster-duration=500000000'
+SINK='fakesink sync=false async=false'
+entries() { # the two entry queues, into $1 (video) and $2 (audio)
+    printf 'queue name=video %s ! %s\nqueue name=audio %s ! %s\n' "$Q" "$1" "$Q" "$2"
+}
 body() { # the variant's record-mkv, after its header
     case "$1" in
-    qtmux) cat <<EOF
-extension: mov
----
-queue name=video $Q ! mux.video_0
-queue name=audio $Q ! mux.audio_0
-qtmux name=mux fragment-duration=500 ! filesink name=file sync=false async=false
-EOF
-        ;;
-    split) cat <<EOF
----
-queue name=video $Q ! vmux.video_0
-queue name=audio $Q ! amux.audio_0
-matroskamux name=vmux $CLUSTERS ! fakesink sync=false async=false
-matroskamux name=amux $CLUSTERS ! fakesink sync=false async=false
-EOF
-        ;;
-    mux) cat <<EOF
----
-queue name=video $Q ! mux.video_0
-queue name=audio $Q ! mux.audio_0
-matroskamux name=mux $CLUSTERS ! fakesink sync=false async=false
-EOF
-        ;;
-    nomux) cat <<EOF
----
-queue name=video $Q ! fakesink sync=false async=false
-queue name=audio $Q ! fakesink sync=false async=false
-EOF
-        ;;
+    qtmux)
+        printf 'extension: mov\n---\n'
+        entries mux.video_0 mux.audio_0
+        echo "qtmux name=mux fragment-duration=500 ! filesink name=file sync=false async=false" ;;
+    split)
+        echo ---
+        entries vmux.video_0 amux.audio_0
+        echo "matroskamux name=vmux $CLUSTERS ! $SINK"
+        echo "matroskamux name=amux $CLUSTERS ! $SINK" ;;
+    mux)
+        echo ---
+        entries mux.video_0 mux.audio_0
+        echo "matroskamux name=mux $CLUSTERS ! $SINK" ;;
+    nomux)
+        echo ---
+        entries "$SINK" "$SINK" ;;
     *) echo "unknown variant '$1' (qtmux, split, mux, nomux)" >&2; exit 64 ;;
     esac
 }
