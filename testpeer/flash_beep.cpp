@@ -4,22 +4,33 @@
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
+#include <atomic>
 #include <cstring>
+#include <memory>
 
 namespace rc::testpeer {
 namespace {
 
+// Shared by the two probes (each holds a reference): the video frames' phase is what puts the
+// tone's first sample on the flash frame's timestamp. Frames come every 1/30 s from wherever the
+// source started, so the flash frame is up to a frame after the whole second; a tone on the whole
+// second itself led the flash by that much (0..33 ms, fixed for a run, different between runs),
+// which is most of an A/V bound of 40 ms.
 struct FlashShape
 {
     GstClockTime period;
     int frames;
+    // Where, after each whole period, the video's frames fall (pts % period, modulo a frame);
+    // -1 until the first frame. Written on the video streaming thread, read on the audio one.
+    std::atomic<gint64> phase { -1 };
 };
+using FlashShapePtr = std::shared_ptr<FlashShape>;
 
-// The first frame whose time span holds the whole second starts the flash; it lasts
+// The first frame at or after each whole period starts the flash; it lasts
 // shape.frames frames.
 GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
 {
-    const auto &shape = *static_cast<const FlashShape *>(data);
+    auto &shape = **static_cast<FlashShapePtr *>(data);
     const GstClockTime period = shape.period;
     GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
@@ -27,6 +38,7 @@ GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     const GstClockTime length
         = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : GST_SECOND / 30;
+    shape.phase.store(static_cast<gint64>(pts % period % length), std::memory_order_relaxed);
     if (pts % period >= length * static_cast<GstClockTime>(shape.frames))
         return GST_PAD_PROBE_OK;
     const bool first = pts % period < length;
@@ -68,10 +80,14 @@ GstPadProbeReturn flashProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
     return GST_PAD_PROBE_OK;
 }
 
-// Silences every sample outside [k period, k period + kBeepDuration).
+// Silences every sample outside [k period + phase, k period + phase + kBeepDuration): the tone
+// starts on the flash frame's timestamp. Everything is silent until the first video frame gives
+// the phase.
 GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
 {
-    const GstClockTime period = *static_cast<const GstClockTime *>(data);
+    const auto &shape = **static_cast<const FlashShapePtr *>(data);
+    const GstClockTime period = shape.period;
+    const gint64 phase = shape.phase.load(std::memory_order_relaxed);
     GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer))
         return GST_PAD_PROBE_OK;
@@ -94,7 +110,8 @@ GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) n
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     for (gsize i = 0; i < frames; ++i) {
         const GstClockTime t = pts + gst_util_uint64_scale_int(i, GST_SECOND, rate);
-        if (t % period >= kBeepDuration)
+        const auto shift = static_cast<GstClockTime>(phase);
+        if (phase < 0 || t < shift || (t - shift) % period >= kBeepDuration)
             std::memset(map.data + i * bpf, 0, bpf); // zero is silence in both formats
     }
     gst_buffer_unmap(buffer, &map);
@@ -106,13 +123,15 @@ GstPadProbeReturn beepProbe(GstPad *pad, GstPadProbeInfo *info, gpointer data) n
 void installFlashBeep(
     GstPad *videoEncoderSink, GstPad *audioEncoderSink, GstClockTime period, int frames)
 {
-    // Each probe owns its copy of its parameters (freed with the probe).
-    const auto dropShape = [](gpointer p) { delete static_cast<FlashShape *>(p); };
-    const auto dropPeriod = [](gpointer p) { delete static_cast<GstClockTime *>(p); };
-    gst_pad_add_probe(videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe,
-        new FlashShape { period, frames }, dropShape);
-    gst_pad_add_probe(audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe,
-        new GstClockTime(period), dropPeriod);
+    // Each probe holds a reference to the shared shape (dropped with the probe).
+    auto shape = std::make_shared<FlashShape>();
+    shape->period = period;
+    shape->frames = frames;
+    const auto drop = [](gpointer p) { delete static_cast<FlashShapePtr *>(p); };
+    gst_pad_add_probe(
+        videoEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, flashProbe, new FlashShapePtr(shape), drop);
+    gst_pad_add_probe(
+        audioEncoderSink, GST_PAD_PROBE_TYPE_BUFFER, beepProbe, new FlashShapePtr(shape), drop);
 }
 
 } // namespace rc::testpeer
