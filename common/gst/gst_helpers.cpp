@@ -53,4 +53,26 @@ GPtr<GstMessage> forwardedMessage(GstMessage *message)
     return adopt(inner); // gst_structure_get hands out a new reference
 }
 
+namespace {
+
+GstFlowReturn okChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
+{
+    const GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+GstFlowReturn okChainList(GstPad *pad, GstObject *parent, GstBufferList *list) noexcept
+{
+    const GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
+    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
+}
+
+} // namespace
+
+void swallowFlowErrors(GstPad *ghostSink)
+{
+    gst_pad_set_chain_function(ghostSink, okChain);
+    gst_pad_set_chain_list_function(ghostSink, okChainList);
+}
+
 } // namespace rc

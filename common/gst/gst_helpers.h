@@ -26,6 +26,13 @@ bool setPropertyIfExists(gpointer object, const char *property, int value);
 // fn returns false. Restarts cleanly if the bin changes while it walks.
 void forEachElement(GstBin *bin, const std::function<bool(GstElement *)> &fn);
 
+// Makes a ghost sink pad return OK upstream whatever its target returns
+// (ERROR, NOT_NEGOTIATED, FLUSHING...): a branch of a tee that fails must
+// not stop the tee's other branches, nor the source, which would end the
+// stream for all of them. The branch's own ERROR message, if it posts one,
+// still reaches the bus, where its owner decides what it means.
+void swallowFlowErrors(GstPad *ghostSink);
+
 // The message inside a "GstBinForwarded" element message (bins with
 // message-forward=true wrap their children's EOS so), as a new reference;
 // nullptr for any other message.

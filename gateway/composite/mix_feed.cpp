@@ -51,6 +51,14 @@ void deleteSinkJob(gpointer data) noexcept
     delete static_cast<SinkJob *>(data);
 }
 
+// Each decoded frame, before it enters the branch's converter and scaler: the tile's size goes
+// in place first.
+GstPadProbeReturn scaleProbe(GstPad *, GstPadProbeInfo *, gpointer data) noexcept
+{
+    static_cast<SinkJob *>(data)->lane->applyScale();
+    return GST_PAD_PROBE_OK;
+}
+
 // The decoder's output caps, before the branch scales: the picture's own size.
 GstPadProbeReturn decodedCapsProbe(GstPad *, GstPadProbeInfo *info, gpointer data) noexcept
 {
@@ -151,13 +159,22 @@ void MixLane::scaleTo(int width, int height)
 {
     if (width <= 0 || height <= 0)
         width = height = 0;
+    std::lock_guard<std::mutex> lock(mutex_);
+    scaleWidth_ = width;
+    scaleHeight_ = height;
+}
+
+void MixLane::applyScale() noexcept
+{
     GPtr<GstElement> filter;
+    int width = 0, height = 0;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!scaleFilter_ || (width == scaleWidth_ && height == scaleHeight_))
+        if (!scaleFilter_ || scaleWidth_ < 0
+            || (scaleWidth_ == appliedWidth_ && scaleHeight_ == appliedHeight_))
             return;
-        scaleWidth_ = width;
-        scaleHeight_ = height;
+        width = appliedWidth_ = scaleWidth_;
+        height = appliedHeight_ = scaleHeight_;
         filter = ref(scaleFilter_.get());
     }
     GPtr<GstCaps> caps
@@ -165,8 +182,8 @@ void MixLane::scaleTo(int width, int height)
     if (width > 0)
         gst_caps_set_simple(caps.get(), "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
             "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr);
-    // Outside our mutex: the capsfilter takes its own lock and asks upstream
-    // to renegotiate, while the streaming thread may be in push().
+    // Outside our mutex: the capsfilter sends a reconfigure event upstream, and the scaler
+    // renegotiates when this frame reaches it.
     g_object_set(filter.get(), "caps", caps.get(), nullptr);
 }
 
@@ -304,6 +321,10 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
         error = "cannot expose the decode branch's sink pad";
         return nullptr;
     }
+    // A frame the branch fails (a renegotiation, a decoder's error flow) is the composite's
+    // loss alone: passed upstream, it would stop the participant's stream, recordings included.
+    // The branch renegotiates at its next frame.
+    swallowFlowErrors(ghost);
 
     auto lane = std::make_shared<MixLane>(kind);
     if (kind == MediaKind::video) {
@@ -311,8 +332,10 @@ GPtr<GstElement> MixFeed::createDecodeBranch(
         // The layout's picture is aspect-kept already; a border of a rounding pixel is not wanted.
         g_object_set(scale, "add-borders", FALSE, nullptr);
         lane->setScaleFilter(filter);
-        GPtr<GstPad> scaleSink = adopt(gst_element_get_static_pad(scale, "sink"));
-        gst_pad_add_probe(scaleSink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, decodedCapsProbe,
+        GPtr<GstPad> decoded = adopt(gst_element_get_static_pad(elements[1], "sink"));
+        gst_pad_add_probe(decoded.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, decodedCapsProbe,
+            new SinkJob { lane }, deleteSinkJob);
+        gst_pad_add_probe(decoded.get(), GST_PAD_PROBE_TYPE_BUFFER, scaleProbe,
             new SinkJob { lane }, deleteSinkJob);
     }
     GstAppSinkCallbacks callbacks {};

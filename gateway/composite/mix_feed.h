@@ -59,8 +59,15 @@ struct MixLane
     // its one aggregation thread (bench/RESULTS.md, "Room composites"); the
     // compositor then only places the picture. Until the new caps are
     // negotiated the compositor scales what arrives, so a layout change never
-    // shows a wrong size.
+    // shows a wrong size. Only recorded here: applyScale() puts it in place.
     void scaleTo(int width, int height);
+    // Video, streaming thread, before each decoded frame enters the scaler:
+    // sets the size scaleTo() asked for on the branch's capsfilter, if it
+    // changed. On the thread that negotiates, between two frames: set from
+    // the main context, the caps could change while the scaler was
+    // negotiating the previous ones, and the capsfilter refused what the
+    // scaler then sent (not-negotiated, 2026-12-05).
+    void applyScale() noexcept;
     // Set once by MixFeed when it builds the branch, before the lane is shared.
     void setScaleFilter(GstElement *capsfilter);
 
@@ -68,7 +75,8 @@ private:
     std::mutex mutex_;
     GPtr<GstElement> appsrc_; // the mixer's; nullptr while detached
     GPtr<GstElement> scaleFilter_; // video: the decode branch's size capsfilter
-    int scaleWidth_ = -1, scaleHeight_ = -1; // what scaleFilter_ asks for (0x0: unscaled)
+    int scaleWidth_ = -1, scaleHeight_ = -1; // what scaleTo asked for (0x0: unscaled)
+    int appliedWidth_ = -1, appliedHeight_ = -1; // what scaleFilter_ asks for now
     int sourceWidth_ = 0, sourceHeight_ = 0; // video: display size of the last decoded caps
     GPtr<GstCaps> caps_; // last caps given to appsrc_
     int rate_ = 0, bytesPerFrame_ = 0; // audio: from caps_

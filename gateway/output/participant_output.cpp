@@ -4,6 +4,7 @@
 
 #include "common/base/log.h"
 #include "common/base/main_context.h"
+#include "common/gst/gst_helpers.h"
 #include "gateway/output/source_channels.h"
 #include "gateway/output/track_start.h"
 #include "gateway/templates/template_instance.h"
@@ -260,25 +261,11 @@ namespace {
 // otherwise return ERROR/FLUSHING through the tee to the depayloader and stop
 // the participant's other outputs. The element's own ERROR message still
 // reaches the bus, where the receiver decides what it means.
-GstFlowReturn entryChain(GstPad *pad, GstObject *parent, GstBuffer *buffer) noexcept
-{
-    GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
-    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
-}
-
-GstFlowReturn entryChainList(GstPad *pad, GstObject *parent, GstBufferList *list) noexcept
-{
-    GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
-    return ret < GST_FLOW_OK ? GST_FLOW_OK : ret;
-}
-
 GPtr<GstPad> entryPad(GstElement *bin, const char *name)
 {
     GPtr<GstPad> pad = adopt(gst_element_get_static_pad(bin, name));
-    if (pad) {
-        gst_pad_set_chain_function(pad.get(), entryChain);
-        gst_pad_set_chain_list_function(pad.get(), entryChainList);
-    }
+    if (pad)
+        swallowFlowErrors(pad.get());
     return pad;
 }
 

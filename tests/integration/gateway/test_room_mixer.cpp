@@ -588,3 +588,106 @@ TEST_CASE("outputs that fail without an ERROR message, or cannot take the compos
     CHECK(f.errors.size() == 1);
     CHECK(f.mixer->outputCount() == 1);
 }
+
+// Every ERROR and WARNING a participant's pipeline posted so far (its bus has no watch: they
+// queue there), as "source: message" lines.
+std::vector<std::string> busProblems(const FakeParticipant &p)
+{
+    std::vector<std::string> out;
+    GPtr<GstBus> bus = adopt(gst_element_get_bus(p.pipeline.get()));
+    while (GstMessage *raw = gst_bus_pop_filtered(
+               bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))) {
+        GPtr<GstMessage> message = adopt(raw);
+        const auto problem = readBusProblem(message.get(), "unknown");
+        out.push_back(problem->sourcePath + ": " + problem->message);
+    }
+    return out;
+}
+
+// Counts the caps events a pad refused ("caps ... not accepted", a GST_CAPS warning): a decode
+// branch whose capsfilter changed while its scaler negotiated drops that frame so.
+struct RefusedCaps
+{
+    std::atomic<unsigned> count { 0 };
+    RefusedCaps()
+    {
+        gst_debug_set_threshold_for_name("GST_CAPS", GST_LEVEL_WARNING);
+        gst_debug_add_log_function(log, this, nullptr);
+    }
+    ~RefusedCaps() { gst_debug_remove_log_function_by_data(this); }
+    static void log(GstDebugCategory *category, GstDebugLevel level, const gchar *, const gchar *,
+        gint, GObject *, GstDebugMessage *message, gpointer data) noexcept
+    {
+        if (level != GST_LEVEL_WARNING
+            || std::string(gst_debug_category_get_name(category)) != "GST_CAPS")
+            return;
+        const gchar *text = gst_debug_message_get(message);
+        if (text && std::string(text).find("not accepted") != std::string::npos)
+            ++static_cast<RefusedCaps *>(data)->count;
+    }
+};
+
+TEST_CASE("layout changes while a participant streams never fail its pipeline", "[mixer]")
+{
+    RefusedCaps refused;
+    // Each join or leave re-scales the others' decode branches (MixLane::scaleTo sets the
+    // capsfilter while frames flow). With videoconvert right before that capsfilter, a leave
+    // once failed the remaining participant's pipeline with not-negotiated (2026-12-05, under
+    // the sanitizers): here the sizes change many times, at varied moments of the frame period.
+    Fixture f;
+    ProbeOutput out("probe");
+    std::string error;
+    REQUIRE(f.mixer->addOutput(out.bin.get(), error));
+    auto bobFeed = f.mixer->addParticipant("bob");
+    FakeParticipant bob(*bobFeed, 0xffff0000, "VP8", true);
+    auto carolFeed = f.mixer->addParticipant("carol");
+    FakeParticipant carol(*carolFeed, 0xff0000ff, "H264", false);
+    f.requireColours(out, { { 80, 120, kRed }, { 240, 120, kBlue } });
+
+    // Three participants without video join and leave in turn: 2 tiles and 5, so bob's and
+    // carol's pictures go from 160x120 to 106x80 and back, 400 times, at every phase of their
+    // 67 ms frame period.
+    std::vector<std::string> present;
+    for (int i = 0; i < 400; ++i) {
+        if (present.empty()) {
+            for (int g = 0; g < 3; ++g) {
+                present.push_back("guest" + std::to_string(i) + "-" + std::to_string(g));
+                f.mixer->addParticipant(present.back());
+            }
+        } else {
+            for (const auto &id : present)
+                f.mixer->removeParticipant(id);
+            present.clear();
+        }
+        f.spin(std::chrono::milliseconds(2 + (i * 37) % 41));
+        if (i % 50 == 49) {
+            std::string all;
+            for (const auto &p : busProblems(bob))
+                all += "bob " + p + "; ";
+            for (const auto &p : busProblems(carol))
+                all += "carol " + p + "; ";
+            INFO("after " << i + 1 << " layout changes: " << all);
+            REQUIRE(all.empty());
+        }
+    }
+    for (const auto &id : present)
+        f.mixer->removeParticipant(id);
+
+    // Both still stream into the composite, at the size of the last layout.
+    f.requireColours(out, { { 80, 120, kRed }, { 240, 120, kBlue } });
+    std::string sizes;
+    const bool settled = f.waitFor([&] {
+        sizes = handedOverSize(bob) + " " + handedOverSize(carol);
+        return sizes == "160x120 160x120";
+    });
+    INFO(sizes);
+    CHECK(settled);
+    const unsigned before = out.videoBuffers->load();
+    f.spin(500ms);
+    CHECK(out.videoBuffers->load() - before >= 10);
+    const auto problems = busProblems(bob);
+    CHECK(problems.empty());
+    CHECK(f.errors.empty());
+    // The size changes between two frames, on the thread that negotiates: no frame is refused.
+    CHECK(refused.count.load() == 0);
+}
