@@ -1,6 +1,7 @@
 // The room composite engine without WebRTC: synthetic participants (solid colours, encoded
 // and fed through MixFeed decode branches) into a RoomMixer, read back from output bins.
 #include "common/base/main_context.h"
+#include "common/gst/gst_helpers.h"
 #include "gateway/composite/room_mixer.h"
 #include "gateway/templates/pipeline_template.h"
 #include "test_support.h"
@@ -604,32 +605,51 @@ std::vector<std::string> busProblems(const FakeParticipant &p)
     return out;
 }
 
-// Counts the caps events a pad refused ("caps ... not accepted", a GST_CAPS warning): a decode
-// branch whose capsfilter changed while its scaler negotiated drops that frame so.
+// Counts the caps events that the size capsfilter of a participant's video decode branch
+// refuses: a probe sees each one just before the capsfilter checks it against its caps, and
+// counts those that do not fit them. A capsfilter whose caps change while the scaler in front
+// of it negotiates refuses what the scaler then sends (that frame is lost).
 struct RefusedCaps
 {
-    std::atomic<unsigned> count { 0 };
-    RefusedCaps()
+    std::shared_ptr<std::atomic<unsigned>> count = std::make_shared<std::atomic<unsigned>>(0);
+
+    void watch(const FakeParticipant &p)
     {
-        gst_debug_set_threshold_for_name("GST_CAPS", GST_LEVEL_WARNING);
-        gst_debug_add_log_function(log, this, nullptr);
+        forEachElement(GST_BIN(p.pipeline.get()), [this](GstElement *e) {
+            GstElementFactory *factory = gst_element_get_factory(e);
+            GstObject *parent = GST_OBJECT_PARENT(e);
+            if (factory && std::string(GST_OBJECT_NAME(factory)) == "capsfilter" && parent
+                && std::string(GST_OBJECT_NAME(parent)).rfind("mixfeed-video", 0) == 0) {
+                GPtr<GstPad> pad = adopt(gst_element_get_static_pad(e, "sink"));
+                gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check,
+                    new std::shared_ptr<std::atomic<unsigned>>(count), drop);
+            }
+            return true;
+        });
     }
-    ~RefusedCaps() { gst_debug_remove_log_function_by_data(this); }
-    static void log(GstDebugCategory *category, GstDebugLevel level, const gchar *, const gchar *,
-        gint, GObject *, GstDebugMessage *message, gpointer data) noexcept
+    static GstPadProbeReturn check(GstPad *pad, GstPadProbeInfo *info, gpointer data) noexcept
     {
-        if (level != GST_LEVEL_WARNING
-            || std::string(gst_debug_category_get_name(category)) != "GST_CAPS")
-            return;
-        const gchar *text = gst_debug_message_get(message);
-        if (text && std::string(text).find("not accepted") != std::string::npos)
-            ++static_cast<RefusedCaps *>(data)->count;
+        GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+        if (!event || GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+            return GST_PAD_PROBE_OK;
+        GstCaps *caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        GPtr<GstElement> filter = adopt(gst_pad_get_parent_element(pad));
+        GstCaps *wanted = nullptr;
+        g_object_get(filter.get(), "caps", &wanted, nullptr);
+        GPtr<GstCaps> owned = adopt(wanted);
+        if (caps && owned && !gst_caps_is_subset(caps, owned.get()))
+            ++**static_cast<std::shared_ptr<std::atomic<unsigned>> *>(data);
+        return GST_PAD_PROBE_OK;
+    }
+    static void drop(gpointer data) noexcept
+    {
+        delete static_cast<std::shared_ptr<std::atomic<unsigned>> *>(data);
     }
 };
 
 TEST_CASE("layout changes while a participant streams never fail its pipeline", "[mixer]")
 {
-    RefusedCaps refused;
     // Each join or leave re-scales the others' decode branches (MixLane::scaleTo sets the
     // capsfilter while frames flow). With videoconvert right before that capsfilter, a leave
     // once failed the remaining participant's pipeline with not-negotiated (2026-12-05, under
@@ -642,6 +662,9 @@ TEST_CASE("layout changes while a participant streams never fail its pipeline", 
     FakeParticipant bob(*bobFeed, 0xffff0000, "VP8", true);
     auto carolFeed = f.mixer->addParticipant("carol");
     FakeParticipant carol(*carolFeed, 0xff0000ff, "H264", false);
+    RefusedCaps refused;
+    refused.watch(bob);
+    refused.watch(carol);
     f.requireColours(out, { { 80, 120, kRed }, { 240, 120, kBlue } });
 
     // Three participants without video join and leave in turn: 2 tiles and 5, so bob's and
@@ -689,5 +712,5 @@ TEST_CASE("layout changes while a participant streams never fail its pipeline", 
     CHECK(problems.empty());
     CHECK(f.errors.empty());
     // The size changes between two frames, on the thread that negotiates: no frame is refused.
-    CHECK(refused.count.load() == 0);
+    CHECK(refused.count->load() == 0);
 }
